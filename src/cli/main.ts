@@ -1,0 +1,43 @@
+/**
+ * The `husai` command. Each subcommand lives in its own file and registers itself here; this is
+ * the only place that turns errors into exit codes (DESIGN.md, "only cli/ exits"):
+ * 0 success, 1 unexpected failure (a bug: full stack), 2 user error (HusaiError: message + hint).
+ */
+import { Command, CommanderError } from 'commander';
+import { HusaiError } from '../core/errors.js';
+import { HUSAI_VERSION } from '../core/version.js';
+import { registerBench } from './bench.js';
+import { registerCompare } from './compare.js';
+import { registerInfo } from './info.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('husai')
+    .description('hunting for stable AI features: train sparse autoencoders across seeds and measure which features you can trust')
+    .version(HUSAI_VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  registerInfo(program);
+  registerBench(program);
+  registerCompare(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof HusaiError) {
+      console.error(`husai: ${err.message}`);
+      if (err.hint) console.error(`hint: ${err.hint}`);
+      return 2;
+    }
+    console.error(err);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,436 @@
+/**
+ * The SAE trainer (SCIENCE.md §2 "Training defaults" and "Seeds"): many SAEs per pass over the data.
+ * `trainMany` groups runs by data-order seed, iterates each group's batch stream once per epoch and
+ * steps every SAE of the group on each batch, so a seed study costs one read of the data per data
+ * seed. Per step: forward → backward → decoder-gradient projection → global-norm clip (1.0) → Adam
+ * (0.9, 0.999) with lr warm-up over min(1000, 5%) steps and linear decay over the last 20% →
+ * renormalise, EMA updates → firing counts and dead latents (dead.ts) → optional ReLU resampling.
+ *
+ * Data handling: one fixed-seed sample (seed 0, independent of every run's seeds, so a data seed
+ * changes only the order) gives the input scale s with E‖s·x‖² = d, b_dec's initial value (geometric
+ * median, Weiszfeld ≤ 100 iterations, of the first 4096 sampled rows) and the evaluation set for the
+ * final metrics. SAEs train on s·x; results hold SAEs with s folded back (normalize.ts), which work
+ * on raw activations. Reported MSE is in raw units; EV and L0 do not depend on s.
+ *
+ * Defaults for data of R rows (`defaultBatchSize`, `defaultSteps`): batch = the largest power of
+ * two ≤ R/64, clamped to [32, 4096] (and ≤ R), so an epoch has ≥ 64 steps; steps = max(one epoch,
+ * 8192). Measured on exactly-k data (d 64, 128 features, k 4, 50k rows, TopK m 128): what gt_mcc
+ * needs is optimiser updates, not tokens — B 4096 × 4096 steps (16.8M tokens) gave 0.98 on seed 0 and
+ * B 4096 × 2048 gave 0.94–0.97, while B 512 × 8192 steps (4.2M tokens, 84 epochs) gave 0.98–1.00
+ * on five seeds in a quarter of the time.
+ *
+ * Determinism: results depend only on (run config, seeds, engine, thread count): not on the other
+ * runs in the call (scratch is shared but fully rewritten each step; the sample seed is fixed).
+ * sae/ never prints: progress goes to `onProgress`.
+ *
+ * Letters: B batch rows, D d_in, M d_sae.
+ */
+import { ConfigError, DataError, NumericError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import type { Mat } from '../core/mat.js';
+import { getEngine } from '../engine/index.js';
+import type { Engine } from '../engine/types.js';
+import { AdamState, clipGlobalNorm } from '../nn/optim.js';
+import { ScratchPool } from '../nn/scratch.js';
+import { DeadTracker } from './dead.js';
+import { evaluateStep, totalVariance } from './evaluate.js';
+import { exportSaeLens } from './export.js';
+import { geometricMedian } from './geomedian.js';
+import { estimateInputScale, foldInputScale } from './normalize.js';
+import { getArch, resolveConfig } from './registry.js';
+import { defaultWarmupSteps, type LrSchedule, lrAt, sparsityScaleAt } from './schedule.js';
+import type { Architecture, Sae, SaeConfig, SaeConfigInput, SaeLensExport, SaeStep, TensorMap } from './types.js';
+
+/** The batch stream the trainer needs: structurally an ActivationSource (data/source.ts). */
+export interface BatchStream {
+  readonly d: number;
+  /** Rows when finite and known, else null (then `steps` must be given). */
+  readonly length: number | null;
+  batches(batchSize: number, opts: { seed: number; epoch?: number; keepLast?: boolean }): AsyncIterable<Mat>;
+}
+
+/** Per-run optimisation settings; every field has a default (SCIENCE.md §2). */
+export interface TrainHyper {
+  /** Peak lr; null → the architecture's default (TopK family 2e-4/√(m/2^14)). */
+  lr: number | null;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Warm-up steps; null → min(1000, 5% of steps). */
+  warmupSteps: number | null;
+  /** Fraction of steps with linear lr decay at the end. */
+  decayFraction: number;
+  /** Global gradient-norm clip (0: off). */
+  clipNorm: number;
+  /** Sparsity coefficient warm-up as a fraction of steps. */
+  sparsityWarmupFraction: number;
+  /** Dead-latent window N in tokens; null → min(10M, one pass over the data) (dead.ts). */
+  deadWindowTokens: number | null;
+  /** ReLU only: resample dead latents every this many steps (null: never). */
+  resampleEvery: number | null;
+}
+
+export const DEFAULT_HYPER: TrainHyper = {
+  lr: null,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  warmupSteps: null,
+  decayFraction: 0.2,
+  clipNorm: 1,
+  sparsityWarmupFraction: 0.05,
+  deadWindowTokens: null,
+  resampleEvery: null,
+};
+
+export interface RunConfig {
+  /** Label for results and errors (default: `run<index>`). */
+  id?: string;
+  /** SAE config; dIn may be omitted (taken from the data). */
+  sae: Omit<SaeConfigInput, 'dIn'> & { dIn?: number };
+  /** Init seed (Rng.from(seed, 'init')). */
+  seed: number;
+  /** Data-order seed; runs that share it share one pass over the data. */
+  dataSeed: number;
+  hyper?: Partial<TrainHyper>;
+}
+
+export interface StepMetrics {
+  step: number;
+  tokens: number;
+  lr: number;
+  loss: number;
+  /** On the training batch, in scaled units (E‖x‖² = d). */
+  mse: number;
+  aux: number;
+  sparsity: number;
+  /** On the training batch (x̄ = that batch's mean). */
+  explainedVariance: number;
+  l0: number;
+  deadFraction: number;
+  /** Fraction of latents firing on > 10% of the tokens since the previous log. */
+  denseFraction: number;
+  gradNorm: number;
+}
+
+export interface FinalMetrics {
+  /** On the evaluation set, raw units. */
+  mse: number;
+  explained_variance: number;
+  l0: number;
+  n_dead: number;
+  dead_fraction: number;
+  dense_fraction: number;
+  steps: number;
+  tokens: number;
+}
+
+export interface RunResult {
+  id: string;
+  index: number;
+  seed: number;
+  dataSeed: number;
+  cfg: SaeConfig;
+  hyper: TrainHyper & { lr: number; warmupSteps: number; deadWindowTokens: number };
+  batchSize: number;
+  steps: number;
+  /** s: the SAE trained on s·x; `sae` has it folded back. */
+  inputScale: number;
+  /** The trained SAE in raw-activation units. */
+  sae: Sae;
+  history: StepMetrics[];
+  final: FinalMetrics | null;
+  /** Set when the run stopped on a NumericError and `failFast` is false. */
+  error: Error | null;
+}
+
+export interface Progress {
+  runIndex: number;
+  runId: string;
+  step: number;
+  totalSteps: number;
+  /** The latest logged metrics (null before the first log). */
+  metrics: StepMetrics | null;
+}
+
+export interface CheckpointInfo {
+  runIndex: number;
+  runId: string;
+  step: number;
+  /** Raw-unit snapshot of the SAE and its SAELens export (metadata includes seeds and step). */
+  sae: Sae;
+  export: SaeLensExport;
+}
+
+export interface TrainOptions {
+  engine?: Engine;
+  /** Default: defaultBatchSize(rows). */
+  batchSize?: number;
+  /** Default: defaultSteps(rows, batch); required for streams of unknown length. */
+  steps?: number;
+  /** Log every n steps (default: ~100 logs per run). */
+  logEvery?: number;
+  /** Steps at which onCheckpoint receives a snapshot. */
+  checkpointSteps?: number[];
+  onCheckpoint?: (c: CheckpointInfo) => void | Promise<void>;
+  onProgress?: (p: Progress) => void;
+  /** Scale inputs to E‖x‖² = d (default true). */
+  normalizeInputs?: boolean;
+  /** b_dec init: geometric median (default), mean, or zero. */
+  initBDec?: 'geometric-median' | 'mean' | 'zero';
+  /** Rows for the scale / b_dec estimate (default 4096). */
+  statsRows?: number;
+  /** Rows for the final evaluation (default min(rows, 16384), at least one batch). */
+  evalRows?: number;
+  /** Throw on the first NumericError (default true); else record it on that run and go on. */
+  failFast?: boolean;
+}
+
+/** Seed of the fixed sample used for statistics and evaluation (never a run's seed). */
+export const SAMPLE_SEED = 0;
+
+/** The largest power of two ≤ rows/64, clamped to [32, 4096] and to rows; 4096 for unknown length. */
+export function defaultBatchSize(rows: number | null): number {
+  if (rows === null) return 4096;
+  const p = rows >= 64 ? 2 ** Math.floor(Math.log2(rows / 64)) : 1;
+  return Math.max(1, Math.min(rows, Math.min(4096, Math.max(32, p))));
+}
+
+/** Minimum optimiser steps of a default run. */
+export const DEFAULT_MIN_STEPS = 8192;
+
+/** max(one epoch, DEFAULT_MIN_STEPS). */
+export function defaultSteps(rows: number, batch: number): number {
+  return Math.max(Math.floor(rows / batch), DEFAULT_MIN_STEPS);
+}
+
+interface RunState {
+  index: number;
+  id: string;
+  run: RunConfig;
+  arch: Architecture;
+  cfg: SaeConfig;
+  hyper: RunResult['hyper'];
+  sae: Sae;
+  grads: TensorMap;
+  adam: AdamState;
+  step: SaeStep;
+  dead: DeadTracker;
+  sched: LrSchedule;
+  rng: Rng;
+  history: StepMetrics[];
+  last: StepMetrics | null;
+  error: Error | null;
+}
+
+/** Trains one SAE (trainMany with one run). */
+export async function train(source: BatchStream, run: RunConfig, opts: TrainOptions = {}): Promise<RunResult> {
+  return (await trainMany(source, [run], opts))[0];
+}
+
+/** Trains every run; one pass over the data per epoch per data seed. Results in input order. */
+export async function trainMany(source: BatchStream, runs: RunConfig[], opts: TrainOptions = {}): Promise<RunResult[]> {
+  const e = opts.engine ?? getEngine();
+  const D = source.d;
+  const rows = source.length;
+  const B = opts.batchSize ?? defaultBatchSize(rows);
+  if (!Number.isInteger(B) || B < 1) throw new ConfigError(`batchSize = ${B}: expected a positive integer`);
+  if (rows !== null && B > rows) throw new ConfigError(`batchSize = ${B} exceeds the ${rows} rows of ${'name' in source ? String((source as { name: unknown }).name) : 'the data'}`);
+  if (opts.steps === undefined && rows === null) throw new ConfigError('steps must be given for a data stream of unknown length');
+  const total = opts.steps ?? defaultSteps(rows as number, B);
+  if (!Number.isInteger(total) || total < 1) throw new ConfigError(`steps = ${total}: expected a positive integer`);
+  const logEvery = opts.logEvery ?? Math.max(1, Math.ceil(total / 100));
+  const checkpoints = new Set(opts.checkpointSteps ?? []);
+
+  // Fixed-seed sample: input scale, b_dec init, evaluation set.
+  const statsRows = opts.statsRows ?? 4096;
+  const evalWant = Math.max(B, opts.evalRows ?? 16384);
+  const sampleRaw = await readSample(source, Math.max(statsRows, evalWant));
+  const nSample = sampleRaw.length / D;
+  if (nSample < B) throw new DataError(describe(source), 'rows', String(nSample), `at least one batch of ${B}`);
+  const scale = opts.normalizeInputs === false ? 1 : estimateInputScale(sampleRaw, Math.min(nSample, statsRows), D);
+  const sample = Float32Array.from(sampleRaw, (v) => v * scale);
+  const nStats = Math.min(nSample, statsRows);
+  const bDec0 = initBDec(opts.initBDec ?? 'geometric-median', sample, nStats, D);
+  const nEval = Math.floor(Math.min(nSample, evalWant) / B) * B;
+  const evalX = sample.subarray(0, nEval * D);
+  const evalVar = totalVariance(evalX, nEval, D);
+
+  const pool = new ScratchPool();
+  const states = runs.map((run, index) => makeState(run, index, D, rows, B, total, e, pool, bDec0));
+
+  // One pass per epoch per data seed.
+  const groups = new Map<number, RunState[]>();
+  for (const st of states) {
+    const g = groups.get(st.run.dataSeed) ?? [];
+    g.push(st);
+    groups.set(st.run.dataSeed, g);
+  }
+  const xBD = new Float32Array(B * D);
+  for (const [dataSeed, group] of groups) {
+    let step = 0;
+    for (let epoch = 0; step < total; epoch++) {
+      let seen = 0;
+      for await (const batch of source.batches(B, { seed: dataSeed, epoch, keepLast: false })) {
+        if (batch.rows !== B) continue;
+        seen++;
+        step++;
+        const src = batch.data;
+        for (let i = 0; i < B * D; i++) xBD[i] = src[i] * scale;
+        let batchVar = NaN;
+        const logging = step % logEvery === 0 || step === total;
+        if (logging) batchVar = totalVariance(xBD, B, D);
+        for (const st of group) {
+          if (st.error) continue;
+          try {
+            await trainStep(st, xBD, step, total, e, B, logging, batchVar, scale, checkpoints.has(step) ? opts.onCheckpoint : undefined);
+          } catch (err) {
+            if (!(err instanceof NumericError) || opts.failFast !== false) throw err;
+            st.error = err;
+          }
+          opts.onProgress?.({ runIndex: st.index, runId: st.id, step, totalSteps: total, metrics: st.last });
+        }
+        if (step >= total) break;
+      }
+      if (seen === 0) throw new DataError(describe(source), `epoch ${epoch} (data seed ${dataSeed})`, 'no full batch', `at least one batch of ${B} rows`);
+    }
+  }
+
+  return states.map((st) => {
+    let final: FinalMetrics | null = null;
+    if (!st.error) {
+      const ev = evaluateStep(st.step, evalX, nEval, D, st.cfg.dSae, evalVar);
+      final = {
+        mse: ev.mse / (scale * scale),
+        explained_variance: ev.explainedVariance,
+        l0: ev.l0,
+        n_dead: st.dead.deadCount,
+        dead_fraction: st.dead.deadCount / st.cfg.dSae,
+        dense_fraction: ev.denseFraction,
+        steps: total,
+        tokens: st.dead.tokensSeen,
+      };
+    }
+    return {
+      id: st.id, index: st.index, seed: st.run.seed, dataSeed: st.run.dataSeed, cfg: st.cfg, hyper: st.hyper, batchSize: B,
+      steps: total, inputScale: scale, sae: foldInputScale(st.sae, scale), history: st.history, final, error: st.error,
+    };
+  });
+}
+
+function makeState(run: RunConfig, index: number, D: number, rows: number | null, B: number, total: number, e: Engine, pool: ScratchPool, bDec0: Float32Array): RunState {
+  const id = run.id ?? `run${index}`;
+  if (run.sae.dIn !== undefined && run.sae.dIn !== D) throw new ConfigError(`${id}: sae.dIn = ${run.sae.dIn} but the data have d = ${D}`);
+  const arch = getArch(run.sae.arch);
+  const cfg = resolveConfig({ ...run.sae, dIn: D } as SaeConfigInput);
+  const h = { ...DEFAULT_HYPER, ...run.hyper };
+  const hyper = {
+    ...h,
+    lr: h.lr ?? arch.defaultLr(cfg),
+    warmupSteps: h.warmupSteps ?? defaultWarmupSteps(total),
+    deadWindowTokens: h.deadWindowTokens ?? Math.min(10_000_000, Math.max(B, rows ?? 10_000_000)),
+  };
+  if (!(hyper.lr > 0)) throw new ConfigError(`${id}: lr = ${hyper.lr}: expected > 0`);
+  if (hyper.resampleEvery !== null && !arch.resample) throw new ConfigError(`${id}: resampleEvery is set but ${cfg.arch} has no resampling (relu only)`);
+  const sae = arch.init(cfg, Rng.from(run.seed, 'init'));
+  sae.params.b_dec.set(bDec0);
+  const grads: TensorMap = {};
+  for (const [n, t] of Object.entries(sae.params)) grads[n] = new Float32Array(t.length);
+  return {
+    index, id, run, arch, cfg, hyper, sae, grads,
+    adam: new AdamState(sae.params),
+    step: arch.createStep(sae, B, e, pool),
+    dead: new DeadTracker(cfg.dSae, hyper.deadWindowTokens),
+    sched: { lr: hyper.lr, totalSteps: total, warmupSteps: hyper.warmupSteps, decayFraction: hyper.decayFraction },
+    rng: Rng.from(run.seed, 'resample'),
+    history: [], last: null, error: null,
+  };
+}
+
+async function trainStep(
+  st: RunState, x: Float32Array, step: number, total: number, e: Engine, B: number, logging: boolean, batchVar: number, scale: number,
+  onCheckpoint: TrainOptions['onCheckpoint'],
+): Promise<void> {
+  const { hyper, sae, grads } = st;
+  const lr = lrAt(st.sched, step);
+  const sp = sparsityScaleAt(step, total, hyper.sparsityWarmupFraction);
+  const parts = st.step.forward(x, { mode: 'train', sparsityScale: sp, dead: st.dead.deadCount > 0 ? st.dead.dead : null });
+  if (!Number.isFinite(parts.loss)) {
+    const bad = firstNonFinite(sae.params);
+    throw new NumericError(`${st.id}: step ${step}: loss is ${parts.loss}${bad ? `; tensor ${bad} has non-finite values` : ''}`, 'lower the learning rate or check the input data for NaN/Inf');
+  }
+  st.step.backward(grads);
+  st.step.constrainGrads(grads);
+  const clip = clipGlobalNorm(e, grads, hyper.clipNorm);
+  if (clip.nonFinite) throw new NumericError(`${st.id}: step ${step}: gradient of ${clip.nonFinite} is not finite`, 'lower the learning rate');
+  st.adam.step(e, sae.params, grads, { lr, beta1: hyper.beta1, beta2: hyper.beta2, eps: hyper.eps, step, weightDecay: 0 });
+  st.step.afterUpdate(step, total);
+  st.step.countFiring(st.dead.stepCounts);
+  st.dead.update(B);
+  if (hyper.resampleEvery !== null && step % hyper.resampleEvery === 0 && step < total * (1 - hyper.decayFraction)) resample(st, x, B);
+  if (logging) {
+    const bad = firstNonFinite(sae.params);
+    if (bad) throw new NumericError(`${st.id}: step ${step}: tensor ${bad} has non-finite values`, 'lower the learning rate');
+    st.last = {
+      step, tokens: st.dead.tokensSeen, lr, loss: parts.loss, mse: parts.mse, aux: parts.aux, sparsity: parts.sparsity,
+      explainedVariance: 1 - (parts.mse * B) / batchVar, l0: parts.l0,
+      deadFraction: st.dead.deadCount / st.cfg.dSae, denseFraction: st.dead.takeDenseFraction(0.1), gradNorm: clip.norm,
+    };
+    st.history.push(st.last);
+  }
+  if (onCheckpoint) {
+    const snap = foldInputScale(sae, scale);
+    await onCheckpoint({
+      runIndex: st.index, runId: st.id, step, sae: snap,
+      export: exportSaeLens(snap, { seed: st.run.seed, data_seed: st.run.dataSeed, steps: step, tokens: st.dead.tokensSeen, input_scale: scale }),
+    });
+  }
+}
+
+function resample(st: RunState, x: Float32Array, B: number): void {
+  const D = st.cfg.dIn;
+  const errSq = new Float64Array(B);
+  const recon = st.step.recon;
+  for (let r = 0; r < B; r++) {
+    let s = 0;
+    for (let d = 0; d < D; d++) s += (recon[r * D + d] - x[r * D + d]) ** 2;
+    errSq[r] = s;
+  }
+  st.arch.resample?.(st.sae, {
+    x, rows: B, errSq, dead: st.dead.dead, rng: st.rng,
+    resetMoments: (name, start, len) => st.adam.resetRange(name, start, len),
+    resetMomentsColumn: (name, col, r, c) => st.adam.resetColumn(name, col, r, c),
+  });
+}
+
+function firstNonFinite(m: TensorMap): string | null {
+  for (const [name, t] of Object.entries(m)) {
+    for (let i = 0; i < t.length; i++) if (!Number.isFinite(t[i])) return name;
+  }
+  return null;
+}
+
+function initBDec(kind: 'geometric-median' | 'mean' | 'zero', x: Float32Array, N: number, D: number): Float32Array {
+  if (kind === 'zero') return new Float32Array(D);
+  if (kind === 'mean') return Float32Array.from(geometricMedian(x, N, D, 0).median);
+  return Float32Array.from(geometricMedian(x, N, D, 100).median);
+}
+
+/** The first `want` rows (fewer if the data are shorter) of the fixed-seed order. */
+async function readSample(source: BatchStream, want: number): Promise<Float32Array> {
+  const D = source.d;
+  const n = source.length === null ? want : Math.min(want, source.length);
+  const out = new Float32Array(n * D);
+  let at = 0;
+  for await (const b of source.batches(Math.min(n, 4096), { seed: SAMPLE_SEED, epoch: 0, keepLast: true })) {
+    const take = Math.min(b.rows, n - at);
+    out.set(b.data.subarray(0, take * D), at * D);
+    at += take;
+    if (at >= n) break;
+  }
+  return out.subarray(0, at * D);
+}
+
+function describe(source: BatchStream): string {
+  return 'name' in source ? String((source as { name: unknown }).name) : 'activation source';
+}

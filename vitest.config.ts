@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Native kernels use both cores through OpenMP; parallel test files would fight over them.
+    fileParallelism: false,
+    testTimeout: 120_000,
+  },
+});
