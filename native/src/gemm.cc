@@ -61,12 +61,11 @@ constexpr i64 KC = 256;
 constexpr i64 MC = 96;    // multiple of MR
 constexpr i64 NC = 1024;  // multiple of NR
 
+/** A stored operand: op(X) = trans ? Xᵀ : X, X row-major with row stride ld. */
 struct Op {
   const float* p;
   i64 ld;
   bool trans;
-  // Element (row, col) of op(X).
-  float at(i64 r, i64 c) const { return trans ? p[c * ld + r] : p[r * ld + c]; }
 };
 
 /** Packs op(B)[pc:pc+kc, jc+j0:jc+j0+NR] for panels [q0, q1) into Bp (zero padded). */
@@ -75,15 +74,22 @@ HUSAI_CLONES void pack_b(Op B, i64 pc, i64 kc, i64 jc, i64 nc, i64 q0, i64 q1, f
     float* dst = Bp + q * kc * NR;
     const i64 j0 = q * NR;
     const i64 w = std::min(NR, nc - j0);
-    for (i64 p = 0; p < kc; ++p) {
-      float* row = dst + p * NR;
-      if (!B.trans && w == NR) {
-        std::memcpy(row, B.p + (pc + p) * B.ld + jc + j0, NR * sizeof(float));
-      } else {
+    if (!B.trans) {
+      for (i64 p = 0; p < kc; ++p) {
+        float* row = dst + p * NR;
+        const float* src = B.p + (pc + p) * B.ld + jc + j0;
         i64 j = 0;
-        for (; j < w; ++j) row[j] = B.at(pc + p, jc + j0 + j);
+        for (; j < w; ++j) row[j] = src[j];
         for (; j < NR; ++j) row[j] = 0.0f;
       }
+    } else {
+      // op(B)[p, j] = b[j, p]: read each stored row contiguously.
+      for (i64 j = 0; j < w; ++j) {
+        const float* src = B.p + (jc + j0 + j) * B.ld + pc;
+        for (i64 p = 0; p < kc; ++p) dst[p * NR + j] = src[p];
+      }
+      for (i64 j = w; j < NR; ++j)
+        for (i64 p = 0; p < kc; ++p) dst[p * NR + j] = 0.0f;
     }
   }
 }
@@ -93,10 +99,21 @@ HUSAI_CLONES void pack_a(Op A, i64 ic, i64 mc, i64 pc, i64 kc, float* Ap) {
   for (i64 i0 = 0; i0 < mc; i0 += MR) {
     float* dst = Ap + (i0 / MR) * kc * MR;
     const i64 h = std::min(MR, mc - i0);
-    for (i64 p = 0; p < kc; ++p) {
-      i64 r = 0;
-      for (; r < h; ++r) dst[p * MR + r] = A.at(ic + i0 + r, pc + p);
-      for (; r < MR; ++r) dst[p * MR + r] = 0.0f;
+    if (A.trans) {
+      // op(A)[i, p] = a[p, i]: MR consecutive floats of each stored row.
+      for (i64 p = 0; p < kc; ++p) {
+        const float* src = A.p + (pc + p) * A.ld + ic + i0;
+        i64 r = 0;
+        for (; r < h; ++r) dst[p * MR + r] = src[r];
+        for (; r < MR; ++r) dst[p * MR + r] = 0.0f;
+      }
+    } else {
+      for (i64 r = 0; r < h; ++r) {
+        const float* src = A.p + (ic + i0 + r) * A.ld + pc;
+        for (i64 p = 0; p < kc; ++p) dst[p * MR + r] = src[p];
+      }
+      for (i64 r = h; r < MR; ++r)
+        for (i64 p = 0; p < kc; ++p) dst[p * MR + r] = 0.0f;
     }
   }
 }

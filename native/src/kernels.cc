@@ -3,12 +3,14 @@
 // Rounding contract (see binding.gyp: -ffp-contract=off, no -ffast-math):
 // - Where the reference does float·double arithmetic (a JS number times a Float32Array element),
 //   these kernels do the same operations in double, in the same order, and round once to float,
-//   so addRowVec, colSum, axpy, scale, relu, reluBackward, projectOutRows' update and adam match
-//   the reference bit for bit (up to libm's pow() vs V8's Math.pow in adam's bias correction).
+//   so addRowVec, colSum (same summation order too), axpy, scale, relu, reluBackward and adam
+//   match the reference bit for bit (adam up to libm's pow() vs V8's Math.pow in the bias
+//   correction; test/engine/native.test.ts checks the others byte for byte).
 //   Float fast paths are used only where they are provably identical (x ± v, x·alpha with alpha a
 //   float: double rounding of +,−,× from float operands is innocuous since 53 ≥ 2·24 + 2).
-// - Row sums of squares / dot products use 8 double lanes (vectorisable) instead of the
-//   reference's single running sum: same precision class, different last bits.
+// - Row sums of squares / dot products (rowNorms, normalizeRows, projectOutRows) use 8 double
+//   lanes (vectorisable) instead of the reference's single running sum: same precision class,
+//   different last bits.
 // - Scalar reductions (sumSq, sumSqDiff, dot) split the input into fixed 4096-element chunks,
 //   sum each chunk in 8 double lanes, then add the chunk sums in order: the result does not depend
 //   on the thread count.

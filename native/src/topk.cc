@@ -4,15 +4,16 @@
 // Each column becomes one 64-bit key whose unsigned order is exactly that order:
 //   high 32 bits: the value's bits made order-preserving (−0 folded into +0; every NaN → 0,
 //                 below −Inf), low 32 bits: ~column (lower column → larger key).
-// Rows without NaN and with cols ≥ 16·k use two passes (topk_rows_k): a threshold from group
-// maxima, then a vectorised scan that keys only the columns at or above it — usually little more
-// than k of them. Other rows use one streaming pass (topk_row_stream): a key buffer seeded with
-// the first k columns and a threshold t = the value of the worst kept key. Columns are scanned in
-// increasing order, so a later column can only beat the k-th best by being strictly larger (a tie
-// loses on the column index): blocks of 16 columns are tested with one vector compare against t
-// and skipped wholesale, and columns of a block with a hit are appended branch-free when x > t.
-// When the buffer fills, nth_element keeps the best k and raises t. While the k-th best is NaN
-// (fewer than k numbers seen so far), any number is appended. Either way the best k keys are then
+// Rows with at least 2·G columns (G = 2k rounded up to 16) take two passes (topk_rows_k): a
+// threshold t = the k-th largest of G group maxima, then a vectorised scan that keys only the
+// columns ≥ t — usually about 1.4k of them. Narrower rows, and the rare rows where that leaves
+// fewer than k candidates (NaN-heavy rows), take one streaming pass (topk_row_stream): a key
+// buffer seeded with the first k columns and a threshold t = the value of the worst kept key.
+// Columns are scanned in increasing order, so a later column can only beat the k-th best by being
+// strictly larger (a tie loses on the column index): blocks of 16 columns are tested with one
+// vector compare against t and skipped wholesale, and the hits of a block are appended. When the
+// buffer fills, nth_element keeps the best k and raises t. While the k-th best is NaN (fewer than
+// k numbers seen so far), any number is appended. Either way the best k keys are then
 // sorted and the values re-read from x (so NaN payloads and −0 come out bit-exact).
 #include <algorithm>
 #include <cstring>
@@ -40,8 +41,9 @@ inline std::uint64_t rank_key(float v, i64 c) {
 
 inline i64 key_col(std::uint64_t key) { return static_cast<i64>(~static_cast<std::uint32_t>(key)); }
 
-/** Is any of p[0..16) > t (t not NaN)? One vector compare per 8 lanes where the ISA has them. */
-inline bool any_above16(const float* p, float t) {
+/** Is any of p[0..16) ≥ t (ge) or > t (!ge)? t is not NaN. One vector compare per 8 lanes. */
+template <bool ge>
+inline bool any16(const float* p, float t) {
 #if defined(__GNUC__)
   typedef float v8f __attribute__((vector_size(32)));
   typedef int v8i __attribute__((vector_size(32)));
@@ -49,33 +51,13 @@ inline bool any_above16(const float* p, float t) {
   std::memcpy(&a, p, sizeof a);
   std::memcpy(&b, p + 8, sizeof b);
   const v8f tv = v8f{t, t, t, t, t, t, t, t};
-  const v8i m = (a > tv) | (b > tv);
+  const v8i m = ge ? ((a >= tv) | (b >= tv)) : ((a > tv) | (b > tv));
   std::uint64_t w[4];
   std::memcpy(w, &m, sizeof w);
   return ((w[0] | w[1]) | (w[2] | w[3])) != 0;
 #else
   int any = 0;
-  for (int l = 0; l < 16; ++l) any |= p[l] > t;
-  return any != 0;
-#endif
-}
-
-/** Is any of p[0..16) ≥ t (t not NaN)? */
-inline bool any_at_least16(const float* p, float t) {
-#if defined(__GNUC__)
-  typedef float v8f __attribute__((vector_size(32)));
-  typedef int v8i __attribute__((vector_size(32)));
-  v8f a, b;
-  std::memcpy(&a, p, sizeof a);
-  std::memcpy(&b, p + 8, sizeof b);
-  const v8f tv = v8f{t, t, t, t, t, t, t, t};
-  const v8i m = (a >= tv) | (b >= tv);
-  std::uint64_t w[4];
-  std::memcpy(w, &m, sizeof w);
-  return ((w[0] | w[1]) | (w[2] | w[3])) != 0;
-#else
-  int any = 0;
-  for (int l = 0; l < 16; ++l) any |= p[l] >= t;
+  for (int l = 0; l < 16; ++l) any |= ge ? p[l] >= t : p[l] > t;
   return any != 0;
 #endif
 }
@@ -125,7 +107,7 @@ inline void topk_row_stream(const float* HUSAI_RESTRICT xr, i64 cols, i64 k, std
   i64 c = k;
   while (c < cols) {
     if (!t_nan) {
-      while (c + kBlock <= cols && !any_above16(xr + c, t)) c += kBlock;
+      while (c + kBlock <= cols && !any16<false>(xr + c, t)) c += kBlock;
       if (c + kBlock <= cols) {
         for (unsigned m = mask16<false>(xr + c, t); m != 0; m &= m - 1) {
           const i64 l = c + __builtin_ctz(m);
@@ -186,7 +168,7 @@ HUSAI_CLONES void topk_rows_k(const float* x, i64 r0, i64 r1, i64 cols, i64 k, f
       i64 n = 0;
       i64 c = 0;
       for (; c + kBlock <= cols; c += kBlock) {
-        if (!any_at_least16(xr + c, t)) continue;
+        if (!any16<true>(xr + c, t)) continue;
         for (unsigned m = mask16<true>(xr + c, t); m != 0; m &= m - 1) {
           const i64 l = c + __builtin_ctz(m);
           buf[n++] = rank_key(xr[l], l);

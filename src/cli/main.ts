@@ -9,6 +9,7 @@ import { HUSAI_VERSION } from '../core/version.js';
 import { registerBench } from './bench.js';
 import { registerCompare } from './compare.js';
 import { registerInfo } from './info.js';
+import { registerSynth } from './synth.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerBench(program);
   registerCompare(program);
+  registerSynth(program);
   return program;
 }
 

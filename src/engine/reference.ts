@@ -33,8 +33,8 @@ export class ReferenceEngine implements Engine {
     for (let i = 0; i < m; i++) {
       acc.fill(0);
       for (let p = 0; p < k; p++) {
+        // No zero-skip: 0·Inf must give NaN exactly as BLAS does.
         const aip = transA ? a[p * lda + i] : a[i * lda + p];
-        if (aip === 0) continue;
         if (transB) {
           for (let j = 0; j < n; j++) acc[j] += aip * b[j * ldb + p];
         } else {

@@ -7,6 +7,7 @@
  * Letters: B batch rows, D d_in, M d_sae, A k_aux actually used (≤ n_dead), N n_dead.
  */
 import type { Engine, F32, I32 } from '../engine/types.js';
+import type { SparseGrad } from './encoder.js';
 import type { ScratchPool } from './scratch.js';
 import { maskByPositive } from './sparse.js';
 
@@ -75,10 +76,13 @@ export class AuxK {
     return this.coeff * loss;
   }
 
-  /** Adds the AuxK gradient into gWDecMD and gHBM (no-op when the last forward was inactive). */
-  backward(e: Engine, wDecMD: F32, gWDecMD: F32, gHBM: F32): void {
+  /**
+   * Adds the AuxK gradient into gWDecMD and returns ∂(α·s·AuxK)/∂h as a sparse code (ReLU-masked,
+   * [B, A]); when gHBM is given it is also added there densely. Null when the last forward was inactive.
+   */
+  backward(e: Engine, wDecMD: F32, gWDecMD: F32, gHBM: F32 | null): SparseGrad | null {
     const { B, M, D, a } = this;
-    if (a === 0) return;
+    if (a === 0) return null;
     const vals = this.valsBA.subarray(0, B * a);
     const idx = this.idxBA.subarray(0, B * a);
     const gVals = this.gValsBA.subarray(0, B * a);
@@ -89,12 +93,15 @@ export class AuxK {
     e.sparseDecodeGradW(vals, idx, B, a, gE, M, D, gWDecMD);
     e.sparseDecodeGradVals(gE, idx, B, a, wDecMD, M, D, gVals);
     maskByPositive(vals, gVals, B * a);
-    for (let r = 0; r < B; r++) {
-      for (let j = 0; j < a; j++) {
-        const t = r * a + j;
-        if (gVals[t] !== 0) gHBM[r * M + idx[t]] += gVals[t];
+    if (gHBM) {
+      for (let r = 0; r < B; r++) {
+        for (let j = 0; j < a; j++) {
+          const t = r * a + j;
+          if (gVals[t] !== 0) gHBM[r * M + idx[t]] += gVals[t];
+        }
       }
     }
+    return { gVals, idx, W: a };
   }
 
   /** Marks with bit `bit` the latents used by the last forward in a [B,M] pattern (tests). */

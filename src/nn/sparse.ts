@@ -97,7 +97,7 @@ export class GroupedCodes {
    * value ≤ 0 are dropped. Two passes: count per (group, row) to size the padding, then place.
    */
   fillFromFlat(flatVals: F32, flatIdx: I32, n: number): void {
-    const { B, M, G } = this;
+    const { B, M } = this;
     this.countGB.fill(0);
     for (let t = 0; t < n; t++) {
       if (!(flatVals[t] > 0)) continue;

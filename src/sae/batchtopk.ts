@@ -22,8 +22,8 @@ import { ScratchPool } from '../nn/scratch.js';
 import type { Engine, F32, I32 } from '../engine/types.js';
 import { AuxK } from '../nn/auxk.js';
 import { projectDecoderGrad, renormDecoder } from '../nn/decoder.js';
-import { centre, encoderBackward, linearForward } from '../nn/encoder.js';
-import { GroupedCodes, countSparse, maskByPositive, scatterAddRows } from '../nn/sparse.js';
+import { type SparseGrad, centre, linearForward, sparseEncoderBackward } from '../nn/encoder.js';
+import { GroupedCodes, countSparse, maskByPositive } from '../nn/sparse.js';
 import { initTopkFamily, pickTensors, resolveAuxK } from './topk.js';
 import {
   type Architecture, type LossParts, type Sae, type SaeConfig, type SaeConfigInput, type SaeLensExport, type SaeStep,
@@ -44,8 +44,8 @@ export class BatchTopKStep implements SaeStep {
   /** Prefix reconstructions x̂_g, [G][B·D]; the last is `recon`. */
   private readonly reconG: F32[];
   private readonly sBD: F32;
-  private readonly gValsBW: F32;
-  private readonly gHBM: F32;
+  private readonly gWEncTMD: F32;
+  private readonly gValsStore: F32[];
   private readonly thrM: F32;
   private readonly aux: AuxK;
   private x: F32 | null = null;
@@ -68,10 +68,8 @@ export class BatchTopKStep implements SaeStep {
     this.reconG = this.ends.map((_, g) => pool.f32(`reconG${g}`, B * D));
     this.recon = this.reconG[this.ends.length - 1];
     this.sBD = pool.f32('sBD', B * D);
-    let maxGroup = 0;
-    for (let g = 0, s = 0; g < this.ends.length; s = this.ends[g++]) maxGroup = Math.max(maxGroup, this.ends[g] - s);
-    this.gValsBW = pool.f32('gValsBW', B * maxGroup);
-    this.gHBM = pool.f32('gHBM', B * M);
+    this.gValsStore = this.ends.map((end, g) => pool.f32(`gVals${g}`, B * (end - (g === 0 ? 0 : this.ends[g - 1]))));
+    this.gWEncTMD = pool.f32('gWEncTMD', M * D);
     this.thrM = new Float32Array(M);
     this.aux = new AuxK(B, M, D, kAux as number, pool);
   }
@@ -124,8 +122,8 @@ export class BatchTopKStep implements SaeStep {
     const p = this.sae.params;
     const x = (this.x as F32).subarray(0, B * D);
     grads.W_dec.fill(0);
-    this.gHBM.fill(0);
     this.sBD.fill(0);
+    const sparse: SparseGrad[] = [];
     for (let g = codes.G - 1; g >= 0; g--) {
       // S_g = S_{g+1} + (2/B)(x̂_g − x)
       e.axpy(2 / B, this.reconG[g], this.sBD);
@@ -134,15 +132,16 @@ export class BatchTopKStep implements SaeStep {
       if (W === 0) continue;
       const vals = codes.vals(g);
       const idx = codes.idx(g);
-      const gVals = this.gValsBW.subarray(0, B * W);
+      const gVals = this.gValsStore[g].subarray(0, B * W);
       e.sparseDecodeGradW(vals, idx, B, W, this.sBD, M, D, grads.W_dec);
       e.sparseDecodeGradVals(this.sBD, idx, B, W, p.W_dec, M, D, gVals);
       maskByPositive(vals, gVals, B * W);
-      scatterAddRows(gVals, idx, B, W, this.gHBM, M);
+      sparse.push({ gVals, idx, W });
     }
     e.colSum(this.sBD, B, D, grads.b_dec, 1, 0);
-    this.aux.backward(e, p.W_dec, grads.W_dec, this.gHBM);
-    encoderBackward(e, this.xcBD, this.gHBM, p.W_enc, grads.W_enc, grads.b_enc, grads.b_dec, B, D, M);
+    const aux = this.aux.backward(e, p.W_dec, grads.W_dec, null);
+    if (aux) sparse.push(aux);
+    sparseEncoderBackward(e, this.xcBD, sparse, p.W_enc, this.gWEncTMD, grads.W_enc, grads.b_enc, grads.b_dec, B, D, M);
   }
 
   countFiring(counts: Int32Array): void {

@@ -11,12 +11,13 @@
  * folded into engine.reluBackward's colAdd; the April penalty also pulls on the decoder norm:
  * ∂/∂W_dec,i = (λ/B)·(Σ_b f_bi)·W_dec,i/‖W_dec,i‖ (nn/decoder.ts normPenaltyGradW).
  *
- * Letters: B batch rows, D d_in, M d_sae.
+ * Letters: B batch rows, D d_in, M d_sae, W padded width of the sparse codes.
  */
 import { ScratchPool } from '../nn/scratch.js';
 import type { Engine, F32 } from '../engine/types.js';
 import { denseDecode, denseDecodeBackward, normPenaltyGradW, projectDecoderGrad, renormDecoder } from '../nn/decoder.js';
-import { centre, encoderBackward, linearForward } from '../nn/encoder.js';
+import { centre, encoderBackward, linearForward, sparseEncoderBackward } from '../nn/encoder.js';
+import { GroupedCodes } from '../nn/sparse.js';
 import { randomDecoder, transposeToEncoder } from './init.js';
 import { pickTensors } from './topk.js';
 import {
@@ -24,6 +25,21 @@ import {
   type SaeStep, type StepOptions, type TensorMap, baseConfig, checkNum, rejectFields, reluFamilyLr,
 } from './types.js';
 import { ConfigError } from '../core/errors.js';
+
+/**
+ * Decoder path. 'auto' (default): once the previous step's L0 is below m/16, the decoder and its
+ * gradients run on padded sparse codes (B·W·d work, W = the largest row count, used when W ≤ m/4)
+ * and W_enc's gradient on the active columns only (nn/encoder.ts) — two of the step's four dense
+ * GEMMs disappear for a trained, sparse SAE; at init (≈ half the latents active) the dense path runs.
+ * 'dense' / 'sparse' force a path (tests: both must agree with finite differences).
+ */
+export type ReluPath = 'auto' | 'dense' | 'sparse';
+let reluPath: ReluPath = 'auto';
+
+/** Forces the ReLU decoder path for steps created or run afterwards (tests, benchmarks). */
+export function setReluPath(p: ReluPath): void {
+  reluPath = p;
+}
 
 /** Default λ. In husai's scaled units (E‖x‖² = d) a typical active latent has magnitude ~√(d/L0) ≈ 3–5, so λ = 1 shrinks it by ~½: sweep it. */
 export const DEFAULT_L1 = 1;
@@ -40,8 +56,14 @@ class ReluStep implements SaeStep {
   private readonly sumFM: F32;
   private readonly firedM: Int32Array;
   private readonly april: boolean;
+  private readonly codes: GroupedCodes;
+  private readonly zeroM: F32;
+  private readonly gValsBW: F32;
+  private readonly gWEncTMD: F32;
   private x: F32 | null = null;
   private lambda = 0;
+  private sparse = false;
+  private lastL0 = Infinity;
 
   constructor(
     private readonly sae: Sae,
@@ -62,6 +84,10 @@ class ReluStep implements SaeStep {
     this.normsM = new Float32Array(M);
     this.sumFM = new Float32Array(M);
     this.firedM = new Int32Array(M);
+    this.codes = new GroupedCodes(B, M, [M], pool);
+    this.zeroM = new Float32Array(M);
+    this.gValsBW = pool.f32('gValsBW', B * M);
+    this.gWEncTMD = pool.f32('gWEncTMD', M * D);
   }
 
   forward(x: F32, opts: StepOptions): LossParts {
@@ -73,7 +99,15 @@ class ReluStep implements SaeStep {
     centre(e, x, p.b_dec, this.xcBD, B, D);
     linearForward(e, this.xcBD, p.W_enc, p.b_enc, this.hBM, B, D, M);
     e.relu(this.hBM, this.fBM);
-    denseDecode(e, this.fBM, p.W_dec, p.b_dec, this.recon, B, M, D);
+    this.sparse = false;
+    if (reluPath === 'sparse' || (reluPath === 'auto' && this.lastL0 < M / 16)) {
+      this.codes.fillAboveThreshold(this.hBM, this.zeroM);
+      this.sparse = reluPath === 'sparse' || this.codes.width[0] <= M / 4;
+    }
+    if (this.sparse) {
+      e.sparseDecode(this.codes.vals(0), this.codes.idx(0), B, this.codes.width[0], p.W_dec, M, D, this.recon, 0);
+      e.addRowVec(this.recon, B, D, p.b_dec, 1);
+    } else denseDecode(e, this.fBM, p.W_dec, p.b_dec, this.recon, B, M, D);
     const mse = e.sumSqDiff(this.recon, x.subarray(0, B * D)) / B;
     e.colSum(this.fBM, B, M, this.sumFM, 1, 0);
     if (this.april) e.rowNorms(p.W_dec, M, D, this.normsM);
@@ -84,6 +118,7 @@ class ReluStep implements SaeStep {
     e.colNonzeroCount(this.fBM, B, M, this.firedM);
     for (let i = 0; i < M; i++) active += this.firedM[i];
     const sparsity = (this.lambda * l1) / B;
+    this.lastL0 = active / B;
     return { loss: mse + sparsity, mse, sparsity, aux: 0, l0: active / B };
   }
 
@@ -94,9 +129,24 @@ class ReluStep implements SaeStep {
     this.gReconBD.set(this.recon);
     e.axpy(-1, (this.x as F32).subarray(0, B * D), this.gReconBD);
     e.scale(this.gReconBD, 2 / B);
-    denseDecodeBackward(e, this.fBM, this.gReconBD, p.W_dec, grads.W_dec, this.gBM, grads.b_dec, B, M, D);
     const c = this.lambda / B;
     for (let i = 0; i < M; i++) this.colAddM[i] = this.april ? c * this.normsM[i] : c;
+    if (this.sparse) {
+      // Same maths on the active entries only: ∂L/∂h = ∂L/∂f + colAdd where f > 0, else 0.
+      const W = this.codes.width[0];
+      const vals = this.codes.vals(0);
+      const idx = this.codes.idx(0);
+      const gVals = this.gValsBW.subarray(0, B * W);
+      grads.W_dec.fill(0);
+      e.sparseDecodeGradW(vals, idx, B, W, this.gReconBD, M, D, grads.W_dec);
+      e.colSum(this.gReconBD, B, D, grads.b_dec, 1, 0);
+      e.sparseDecodeGradVals(this.gReconBD, idx, B, W, p.W_dec, M, D, gVals);
+      for (let t = 0; t < B * W; t++) gVals[t] = vals[t] > 0 ? gVals[t] + this.colAddM[idx[t]] : 0;
+      if (this.april) normPenaltyGradW(p.W_dec, this.normsM, this.sumFM, c, grads.W_dec, M, D);
+      sparseEncoderBackward(e, this.xcBD, [{ gVals, idx, W }], p.W_enc, this.gWEncTMD, grads.W_enc, grads.b_enc, grads.b_dec, B, D, M);
+      return;
+    }
+    denseDecodeBackward(e, this.fBM, this.gReconBD, p.W_dec, grads.W_dec, this.gBM, grads.b_dec, B, M, D);
     e.reluBackward(this.hBM, this.gBM, this.gBM, B, M, this.colAddM);
     if (this.april) normPenaltyGradW(p.W_dec, this.normsM, this.sumFM, c, grads.W_dec, M, D);
     encoderBackward(e, this.xcBD, this.gBM, p.W_enc, grads.W_enc, grads.b_enc, grads.b_dec, B, D, M);

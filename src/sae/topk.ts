@@ -4,10 +4,10 @@
  *   loss = MSE + α·AuxK (α = 1/32, k_aux = d_in/2 among dead latents, nn/auxk.ts),
  * with a unit-norm decoder (gradient projected before the step, rows renormalised after).
  *
- * Speed: only B·k codes are non-zero, so the decode and every gradient except the encoder's are
- * sparse engine kernels over B·k entries. The encoder gradient W_encᵀ-side is one dense GEMM
- * (xcᵀ·gH with gH scattered to [B,M]); b_dec's centring gradient is the cheap −W_enc·colSum(gH)
- * (nn/encoder.ts).
+ * Speed: only B·k codes are non-zero, so the decode and every gradient are sparse engine kernels
+ * over B·k entries — including W_enc's (nn/encoder.ts sparseEncoderBackward: xcᵀ·gH restricted to
+ * the selected columns). The one dense product left is the forward h = xc·W_enc. b_dec's centring
+ * gradient is the cheap −W_enc·colSum(gH).
  *
  * Letters: B batch rows, D d_in, M d_sae, K k.
  */
@@ -16,7 +16,7 @@ import { ScratchPool } from '../nn/scratch.js';
 import type { Engine, F32, I32 } from '../engine/types.js';
 import { AuxK } from '../nn/auxk.js';
 import { projectDecoderGrad, renormDecoder } from '../nn/decoder.js';
-import { centre, encoderBackward, linearForward } from '../nn/encoder.js';
+import { centre, linearForward, sparseEncoderBackward } from '../nn/encoder.js';
 import { countSparse, maskByPositive, topkRelu } from '../nn/sparse.js';
 import { randomDecoder, transposeToEncoder } from './init.js';
 import {
@@ -58,7 +58,7 @@ class TopKStep implements SaeStep {
   private readonly idxBK: I32;
   private readonly gReconBD: F32;
   private readonly gValsBK: F32;
-  private readonly gHBM: F32;
+  private readonly gWEncTMD: F32;
   private readonly aux: AuxK;
   private x: F32 | null = null;
 
@@ -78,7 +78,7 @@ class TopKStep implements SaeStep {
     this.recon = pool.f32('recon', B * D);
     this.gReconBD = pool.f32('gReconBD', B * D);
     this.gValsBK = pool.f32('gValsBK', B * K);
-    this.gHBM = pool.f32('gHBM', B * M);
+    this.gWEncTMD = pool.f32('gWEncTMD', M * D);
     this.aux = new AuxK(B, M, D, kAux as number, pool);
   }
 
@@ -115,9 +115,9 @@ class TopKStep implements SaeStep {
     e.colSum(this.gReconBD, B, D, grads.b_dec, 1, 0);
     e.sparseDecodeGradVals(this.gReconBD, this.idxBK, B, K, p.W_dec, M, D, this.gValsBK);
     maskByPositive(this.valsBK, this.gValsBK, B * K);
-    e.scatterRows(this.gValsBK, this.idxBK, B, K, this.gHBM, M);
-    this.aux.backward(e, p.W_dec, grads.W_dec, this.gHBM);
-    encoderBackward(e, this.xcBD, this.gHBM, p.W_enc, grads.W_enc, grads.b_enc, grads.b_dec, B, D, M);
+    const main = { gVals: this.gValsBK, idx: this.idxBK, W: K };
+    const aux = this.aux.backward(e, p.W_dec, grads.W_dec, null);
+    sparseEncoderBackward(e, this.xcBD, aux ? [main, aux] : [main], p.W_enc, this.gWEncTMD, grads.W_enc, grads.b_enc, grads.b_dec, B, D, M);
   }
 
   countFiring(counts: Int32Array): void {

@@ -8,6 +8,7 @@ import { createEngine } from '../../src/engine/index.js';
 import type { Engine } from '../../src/engine/types.js';
 import { AdamState, clipGlobalNorm } from '../../src/nn/optim.js';
 import { getArch } from '../../src/sae/registry.js';
+import { setReluPath } from '../../src/sae/relu.js';
 import type { LossParts, TensorMap } from '../../src/sae/types.js';
 import { ARCH_CASES } from './arch-table.js';
 import { nativeOrNull, perturbedSae, randn } from './helpers.js';
@@ -35,6 +36,23 @@ function oneStep(e: Engine, ci: number): { parts: LossParts; grads: TensorMap; p
 }
 
 describe('native vs reference engine', () => {
+  it('relu on the forced sparse decoder path: one training step agrees', () => {
+    const ci = ARCH_CASES.findIndex((c) => c.input.arch === 'relu');
+    setReluPath('sparse');
+    try {
+      const ref = oneStep(createEngine('reference'), ci);
+      const native = nativeOrNull();
+      const other = native ? oneStep(native, ci) : (setReluPath('dense'), oneStep(createEngine('reference'), ci));
+      // Without the addon, compare the sparse path with the dense path on the reference engine.
+      expect(other.parts.loss).toBeCloseTo(ref.parts.loss, 3);
+      for (const n of Object.keys(ref.params)) {
+        for (let i = 0; i < ref.params[n].length; i++) expect(Math.abs(ref.params[n][i] - other.params[n][i]), `${n}[${i}]`).toBeLessThan(2.5e-3);
+      }
+    } finally {
+      setReluPath('auto');
+    }
+  });
+
   ARCH_CASES.forEach((c, ci) => {
     it(`${c.title}: one training step (loss, gradients, updated parameters) agrees`, () => {
       const ref = oneStep(createEngine('reference'), ci);

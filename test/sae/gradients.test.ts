@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { getArch } from '../../src/sae/registry.js';
+import { setReluPath } from '../../src/sae/relu.js';
 import type { Sae, SaeStep, StepOptions, TensorMap } from '../../src/sae/types.js';
 import { ARCH_CASES } from './arch-table.js';
 import { engine, perturbedSae, randn } from './helpers.js';
@@ -88,6 +89,23 @@ describe('SaeStep.backward(grads) matches finite differences of SaeStep.forward(
         expect(n, `${name}: coordinates compared without a selection change`).toBeGreaterThanOrEqual(3);
       }
     });
+  });
+
+  it('relu (both variants) on the sparse decoder path: every trained tensor', () => {
+    setReluPath('sparse');
+    try {
+      ARCH_CASES.forEach((c, ci) => {
+        if (c.input.arch !== 'relu') return;
+        const { sae, step, x, opts } = setup(ci, 40 + ci);
+        step.forward(x, opts);
+        const g = grads(sae);
+        step.backward(g);
+        const rng = Rng.from(ci, 'coords-sparse');
+        for (const name of Object.keys(sae.params)) expect(fdCheck(sae, step, x, opts, name, g[name], rng, 6), name).toBeGreaterThanOrEqual(3);
+      });
+    } finally {
+      setReluPath('auto');
+    }
   });
 
   it('jumprelu: ∂L/∂log θ equals θ·Σ_b rect((h−θ)/ε)·(−(θ/ε)·∂L/∂f − λ/(Bε)) computed directly', () => {
