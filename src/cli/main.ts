@@ -10,6 +10,7 @@ import { registerBench } from './bench.js';
 import { registerCompare } from './compare.js';
 import { registerInfo } from './info.js';
 import { registerSynth } from './synth.js';
+import { registerTrain } from './train.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerCompare(program);
   registerSynth(program);
+  registerTrain(program);
   return program;
 }
 

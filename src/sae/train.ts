@@ -170,7 +170,7 @@ export interface TrainOptions {
   steps?: number;
   /** Log every n steps (default: ~100 logs per run). */
   logEvery?: number;
-  /** Steps at which onCheckpoint receives a snapshot. */
+  /** Steps at which onCheckpoint receives a snapshot (0: right after initialisation). */
   checkpointSteps?: number[];
   onCheckpoint?: (c: CheckpointInfo) => void | Promise<void>;
   onProgress?: (p: Progress) => void;
@@ -184,7 +184,22 @@ export interface TrainOptions {
   evalRows?: number;
   /** Throw on the first NumericError (default true); else record it on that run and go on. */
   failFast?: boolean;
+  /**
+   * Engine threads while stepping a run: a number, or 'auto' (default): 1 thread for runs whose
+   * per-step GEMM work B·d·m is below SMALL_STEP_WORK, the engine's setting otherwise. The engine's
+   * setting is restored afterwards.
+   */
+  threads?: number | 'auto';
 }
+
+/**
+ * B·d·m below which a step runs single-threaded under threads: 'auto'. Each kernel of such a step
+ * lasts microseconds, so an OpenMP fork/join per kernel costs more than it saves, and on a busy
+ * machine a descheduled worker stalls every barrier: measured on 2 cores under load, the acceptance
+ * run (B 512, d 64, m 128) took 9.6 s on 1 thread and 272 s on 2. The choice depends only on the run's
+ * own shapes, so results stay a function of (config, seeds, engine, HUSAI_THREADS).
+ */
+export const SMALL_STEP_WORK = 2 ** 24;
 
 /** Seed of the fixed sample used for statistics and evaluation (never a run's seed). */
 export const SAMPLE_SEED = 0;
@@ -258,47 +273,69 @@ export async function trainMany(source: BatchStream, runs: RunConfig[], opts: Tr
 
   const pool = new ScratchPool();
   const states = runs.map((run, index) => makeState(run, index, D, rows, B, total, e, pool, bDec0));
-
-  // One pass per epoch per data seed.
-  const groups = new Map<number, RunState[]>();
-  for (const st of states) {
-    const g = groups.get(st.run.dataSeed) ?? [];
-    g.push(st);
-    groups.set(st.run.dataSeed, g);
+  const engineThreads = e.info().threads;
+  const want = opts.threads ?? 'auto';
+  if (want !== 'auto' && (!Number.isInteger(want) || want < 1)) throw new ConfigError(`threads = ${want}: expected 'auto' or an integer ≥ 1`);
+  const threadsFor = (st: RunState): number => (want !== 'auto' ? want : B * D * st.cfg.dSae < SMALL_STEP_WORK ? 1 : engineThreads);
+  let current = engineThreads;
+  const useThreads = (n: number): void => {
+    if (n !== current) e.setThreads(n);
+    current = n;
+  };
+  try {
+    await runAll();
+    return states.map(finish);
+  } finally {
+    useThreads(engineThreads);
   }
-  const xBD = new Float32Array(B * D);
-  for (const [dataSeed, group] of groups) {
-    let step = 0;
-    for (let epoch = 0; step < total; epoch++) {
-      let seen = 0;
-      for await (const batch of source.batches(B, { seed: dataSeed, epoch, keepLast: false })) {
-        if (batch.rows !== B) continue;
-        seen++;
-        step++;
-        const src = batch.data;
-        for (let i = 0; i < B * D; i++) xBD[i] = src[i] * scale;
-        let batchVar = NaN;
-        const logging = step % logEvery === 0 || step === total;
-        if (logging) batchVar = totalVariance(xBD, B, D);
-        for (const st of group) {
-          if (st.error) continue;
-          try {
-            await trainStep(st, xBD, step, total, e, B, logging, batchVar, scale, checkpoints.has(step) ? opts.onCheckpoint : undefined);
-          } catch (err) {
-            if (!(err instanceof NumericError) || opts.failFast !== false) throw err;
-            st.error = err;
+
+  async function runAll(): Promise<void> {
+    if (checkpoints.has(0) && opts.onCheckpoint) {
+      for (const st of states) await checkpoint(st, 0, scale, opts.onCheckpoint);
+    }
+    // One pass per epoch per data seed.
+    const groups = new Map<number, RunState[]>();
+    for (const st of states) {
+      const g = groups.get(st.run.dataSeed) ?? [];
+      g.push(st);
+      groups.set(st.run.dataSeed, g);
+    }
+    const xBD = new Float32Array(B * D);
+    for (const [dataSeed, group] of groups) {
+      let step = 0;
+      for (let epoch = 0; step < total; epoch++) {
+        let seen = 0;
+        for await (const batch of source.batches(B, { seed: dataSeed, epoch, keepLast: false })) {
+          if (batch.rows !== B) continue;
+          seen++;
+          step++;
+          const src = batch.data;
+          for (let i = 0; i < B * D; i++) xBD[i] = src[i] * scale;
+          let batchVar = NaN;
+          const logging = step % logEvery === 0 || step === total;
+          if (logging) batchVar = totalVariance(xBD, B, D);
+          for (const st of group) {
+            if (st.error) continue;
+            useThreads(threadsFor(st));
+            try {
+              await trainStep(st, xBD, step, total, e, B, logging, batchVar, scale, checkpoints.has(step) ? opts.onCheckpoint : undefined);
+            } catch (err) {
+              if (!(err instanceof NumericError) || opts.failFast !== false) throw err;
+              st.error = err;
+            }
+            opts.onProgress?.({ runIndex: st.index, runId: st.id, step, totalSteps: total, metrics: st.last });
           }
-          opts.onProgress?.({ runIndex: st.index, runId: st.id, step, totalSteps: total, metrics: st.last });
+          if (step >= total) break;
         }
-        if (step >= total) break;
+        if (seen === 0) throw new DataError(describe(source), `epoch ${epoch} (data seed ${dataSeed})`, 'no full batch', `at least one batch of ${B} rows`);
       }
-      if (seen === 0) throw new DataError(describe(source), `epoch ${epoch} (data seed ${dataSeed})`, 'no full batch', `at least one batch of ${B} rows`);
     }
   }
 
-  return states.map((st) => {
+  function finish(st: RunState): RunResult {
     let final: FinalMetrics | null = null;
     if (!st.error) {
+      useThreads(threadsFor(st));
       const ev = evaluateStep(st.step, evalX, nEval, D, st.cfg.dSae, evalVar);
       final = {
         mse: ev.mse / (scale * scale),
@@ -315,7 +352,7 @@ export async function trainMany(source: BatchStream, runs: RunConfig[], opts: Tr
       id: st.id, index: st.index, seed: st.run.seed, dataSeed: st.run.dataSeed, cfg: st.cfg, hyper: st.hyper, batchSize: B,
       steps: total, inputScale: scale, sae: foldInputScale(st.sae, scale), history: st.history, final, error: st.error,
     };
-  });
+  }
 }
 
 function makeState(run: RunConfig, index: number, D: number, rows: number | null, B: number, total: number, e: Engine, pool: ScratchPool, bDec0: Float32Array): RunState {
@@ -378,13 +415,16 @@ async function trainStep(
     };
     st.history.push(st.last);
   }
-  if (onCheckpoint) {
-    const snap = foldInputScale(sae, scale);
-    await onCheckpoint({
-      runIndex: st.index, runId: st.id, step, sae: snap,
-      export: exportSaeLens(snap, { seed: st.run.seed, data_seed: st.run.dataSeed, steps: step, tokens: st.dead.tokensSeen, input_scale: scale }),
-    });
-  }
+  if (onCheckpoint) await checkpoint(st, step, scale, onCheckpoint);
+}
+
+/** Hands a raw-unit snapshot (step 0: the initialisation, for init-hygiene comparisons) to the callback. */
+async function checkpoint(st: RunState, step: number, scale: number, onCheckpoint: NonNullable<TrainOptions['onCheckpoint']>): Promise<void> {
+  const snap = foldInputScale(st.sae, scale);
+  await onCheckpoint({
+    runIndex: st.index, runId: st.id, step, sae: snap,
+    export: exportSaeLens(snap, { seed: st.run.seed, data_seed: st.run.dataSeed, steps: step, tokens: st.dead.tokensSeen, input_scale: scale }),
+  });
 }
 
 function resample(st: RunState, x: Float32Array, B: number): void {

@@ -108,6 +108,42 @@ describe('SaeStep.backward(grads) matches finite differences of SaeStep.forward(
     }
   });
 
+  for (const arch of ['topk', 'batchtopk', 'matryoshka'] as const) {
+    it(`${arch}: AuxK changes the gradients of dead latents only (W_dec rows, W_enc columns, b_enc; b_dec through the centring)`, () => {
+      const ci = ARCH_CASES.findIndex((c) => c.input.arch === arch);
+      const run = (auxKCoeff: number) => {
+        const c = ARCH_CASES[ci];
+        const sae = perturbedSae({ ...c.input, auxKCoeff }, 7);
+        const step = getArch(sae.cfg.arch).createStep(sae, B, engine());
+        const x = randn(Rng.from(7, 'x'), B * sae.cfg.dIn);
+        const dead = new Uint8Array(sae.cfg.dSae);
+        for (let i = 0; i < dead.length; i += 3) dead[i] = 1;
+        const parts = step.forward(x, { mode: 'train', sparsityScale: 1, dead });
+        const g = grads(sae);
+        step.backward(g);
+        return { g, parts, dead, D: sae.cfg.dIn, M: sae.cfg.dSae };
+      };
+      const off = run(0);
+      const on = run(0.5);
+      // (Matryoshka's aux part also holds its partial-prefix losses, the same in both runs.)
+      expect(on.parts.aux).toBeGreaterThan(off.parts.aux);
+      expect(on.parts.mse).toBe(off.parts.mse);
+      const { D, M, dead } = on;
+      let changed = 0;
+      for (let i = 0; i < M; i++) {
+        const rowDiff = Math.max(...Array.from({ length: D }, (_, j) => Math.abs(on.g.W_dec[i * D + j] - off.g.W_dec[i * D + j])));
+        const colDiff = Math.max(...Array.from({ length: D }, (_, j) => Math.abs(on.g.W_enc[j * M + i] - off.g.W_enc[j * M + i])));
+        const bDiff = Math.abs(on.g.b_enc[i] - off.g.b_enc[i]);
+        if (!dead[i]) {
+          expect(rowDiff, `live latent ${i} W_dec row`).toBeLessThan(1e-6);
+          expect(colDiff, `live latent ${i} W_enc column`).toBeLessThan(1e-6);
+          expect(bDiff, `live latent ${i} b_enc`).toBeLessThan(1e-6);
+        } else if (rowDiff > 1e-6) changed++;
+      }
+      expect(changed, 'some dead latent receives an AuxK gradient').toBeGreaterThan(0);
+    });
+  }
+
   it('jumprelu: ∂L/∂log θ equals θ·Σ_b rect((h−θ)/ε)·(−(θ/ε)·∂L/∂f − λ/(Bε)) computed directly', () => {
     const ci = ARCH_CASES.findIndex((c) => c.input.arch === 'jumprelu');
     const { sae, step, x, opts } = setup(ci, 5);

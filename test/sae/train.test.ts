@@ -80,12 +80,12 @@ describe('trainMany(source, runs, opts)', () => {
     const seen: number[] = [];
     const ckpt: Array<[number, string]> = [];
     const [r] = await trainMany(stream(), [topkRun(0, 0, 'a')], {
-      ...opts, steps: 30, logEvery: 10, checkpointSteps: [10, 30],
+      ...opts, steps: 30, logEvery: 10, checkpointSteps: [0, 10, 30],
       onProgress: (p) => seen.push(p.step),
       onCheckpoint: (c) => { ckpt.push([c.step, c.export.architecture]); },
     });
     expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-    expect(ckpt).toEqual([[10, 'topk'], [30, 'topk']]);
+    expect(ckpt).toEqual([[0, 'topk'], [10, 'topk'], [30, 'topk']]);
     expect(r.history.map((h) => h.step)).toEqual([10, 20, 30]);
     for (const h of r.history) {
       expect(h.l0).toBeCloseTo(3, 5);
@@ -93,6 +93,16 @@ describe('trainMany(source, runs, opts)', () => {
       expect(h.explainedVariance).toBeLessThan(1);
       expect(h.deadFraction).toBeGreaterThanOrEqual(0);
     }
+  });
+
+  it("threads: 'auto' steps small SAEs on 1 thread and restores the engine's setting afterwards", async () => {
+    const e = engine();
+    const before = e.info().threads;
+    const seen: number[] = [];
+    await trainMany(stream(), [topkRun(0, 0)], { ...opts, steps: 3, onProgress: () => seen.push(e.info().threads) });
+    expect(e.info().threads).toBe(before);
+    if (e.name === 'native') expect(seen).toEqual([1, 1, 1]);
+    await expect(trainMany(stream(), [topkRun(0, 0)], { ...opts, threads: 0 })).rejects.toThrow(/threads = 0/);
   });
 
   it('stops a run with a NumericError naming the run and step when the loss is not finite', async () => {

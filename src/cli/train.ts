@@ -1,0 +1,126 @@
+/**
+ * `husai train`: train one SAE per seed on an activation file/folder and write SAELens
+ * directories (DIR for one seed, DIR/seed-S for several), printing each run's final metrics —
+ * and its ground-truth recovery when the data folder has gt.npy (written by `husai synth`).
+ * All seeds train in one pass over the data (trainMany).
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { HusaiError } from '../core/errors.js';
+import { openDataset } from '../data/dataset.js';
+import { gtMetrics } from '../metrics/pairwise.js';
+import { decoderAtoms } from '../sae/checkpoint/index.js';
+import { archNames } from '../sae/registry.js';
+import { saeWeightsToWrite, saveSae } from '../sae/save.js';
+import { type RunConfig, trainMany } from '../sae/train.js';
+import type { ArchName } from '../sae/types.js';
+import { parseFloatArg, parseIntArg } from './compare.js';
+import { ProgressLine } from './progress.js';
+
+interface TrainFlags {
+  data: string;
+  arch: string;
+  width: number;
+  k?: number;
+  l1?: number;
+  steps?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  seeds?: string;
+  dataSeed: number;
+  tensor?: string;
+  out: string;
+  json?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train SAEs (one per seed, all in one pass over the data) and write SAELens directories')
+    .requiredOption('--data <path>', 'activations: .npy, .safetensors, a folder of shards, or a `husai synth` folder')
+    .requiredOption('--arch <arch>', `architecture: ${archNames().join(' | ')}`)
+    .requiredOption('--width <m>', 'number of latents d_sae', parseIntArg)
+    .option('--k <k>', 'active latents per token (topk, batchtopk, matryoshka)', parseIntArg)
+    .option('--l1 <x>', 'sparsity coefficient λ (relu, gated: L1; jumprelu: L0)', parseFloatArg)
+    .option('--steps <n>', 'optimiser steps (default: max(one epoch, 8192))', parseIntArg)
+    .option('--batch-size <b>', 'tokens per batch (default: the largest power of two ≤ rows/64, in [32, 4096])', parseIntArg)
+    .option('--lr <x>', 'peak learning rate (default per architecture, SCIENCE.md §2)', parseFloatArg)
+    .option('--seed <s>', 'init seed (one run)', parseIntArg)
+    .option('--seeds <list>', 'init seeds, comma-separated (one run each, written to DIR/seed-S)')
+    .option('--data-seed <s>', 'data-order seed (shared by all runs)', parseIntArg, 0)
+    .option('--tensor <name>', 'safetensors input: the tensor to read')
+    .requiredOption('--out <dir>', 'output directory')
+    .option('--json', 'print one JSON object with every run')
+    .action(async (flags: TrainFlags) => {
+      if (flags.seed !== undefined && flags.seeds !== undefined) throw new HusaiError('give --seed or --seeds, not both');
+      const seeds = flags.seeds !== undefined ? parseSeedList(flags.seeds) : [flags.seed ?? 0];
+      const ds = openDataset(flags.data, flags.tensor !== undefined ? { tensor: flags.tensor } : {});
+      for (const w of ds.source.warnings) console.error(`warning: ${w}`);
+      const runs: RunConfig[] = seeds.map((seed) => ({
+        id: `seed-${seed}`,
+        sae: {
+          arch: flags.arch as ArchName,
+          dSae: flags.width,
+          ...(flags.k !== undefined ? { k: flags.k } : {}),
+          ...(flags.l1 !== undefined ? { sparsityCoeff: flags.l1 } : {}),
+        },
+        seed,
+        dataSeed: flags.dataSeed,
+        hyper: flags.lr !== undefined ? { lr: flags.lr } : {},
+      }));
+      const bar = new ProgressLine(`train ${flags.arch} m=${flags.width} × ${seeds.length} seed${seeds.length > 1 ? 's' : ''}`);
+      const t0 = Date.now();
+      const results = await trainMany(ds.source, runs, {
+        ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
+        ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
+        onProgress: (p) => {
+          if (p.runIndex === runs.length - 1) bar.update(p.step, p.totalSteps, p.metrics ? `L0 ${p.metrics.l0.toFixed(1)}  EV ${p.metrics.explainedVariance.toFixed(3)}` : '');
+        },
+      });
+      bar.done();
+      const seconds = (Date.now() - t0) / 1000;
+      const rows = results.map((r) => {
+        if (r.error || !r.final) throw new HusaiError(`run seed ${r.seed} failed: ${r.error?.message ?? 'no final metrics'}`);
+        const dir = seeds.length === 1 ? flags.out : path.join(flags.out, `seed-${r.seed}`);
+        saveSae(dir, r.sae, {
+          seed: r.seed,
+          data_seed: r.dataSeed,
+          steps: r.final.steps,
+          tokens: r.final.tokens,
+          final_l0: r.final.l0,
+          n_dead: r.final.n_dead,
+          explained_variance: r.final.explained_variance,
+          training: { data: ds.source.name, batch_size: r.batchSize, steps: r.steps, input_scale: r.inputScale, hyper: r.hyper, sae: r.cfg },
+        });
+        const gt = ds.groundTruth
+          ? gtMetrics(ds.groundTruth, decoderAtoms({ dIn: r.cfg.dIn, dSae: r.cfg.dSae, tensors: saeWeightsToWrite(r.sae).tensors }))
+          : null;
+        return {
+          seed: r.seed,
+          data_seed: r.dataSeed,
+          dir,
+          ...r.final,
+          ...(gt ? { gt_mcc: gt.gt_mcc, gt_mmcs: gt.gt_mmcs, gt_recovered_09: gt.gt_recovered[0].fraction } : {}),
+        };
+      });
+      if (flags.json) {
+        console.log(JSON.stringify({ arch: flags.arch, width: flags.width, seconds, runs: rows }, null, 2));
+        return;
+      }
+      console.log(`trained ${rows.length} SAE${rows.length > 1 ? 's' : ''} in ${seconds.toFixed(1)} s`);
+      const head = ['seed', 'L0', 'EV', 'MSE', 'dead', ...(ds.groundTruth ? ['gt_mcc', 'gt≥0.9'] : []), 'dir'];
+      console.log(head.join('\t'));
+      for (const r of rows) {
+        const gtCols = 'gt_mcc' in r ? [(r.gt_mcc as number).toFixed(4), (r.gt_recovered_09 as number).toFixed(3)] : [];
+        console.log([r.seed, r.l0.toFixed(2), r.explained_variance.toFixed(4), r.mse.toExponential(3), r.n_dead, ...gtCols, r.dir].join('\t'));
+      }
+    });
+}
+
+function parseSeedList(s: string): number[] {
+  const seeds = s.split(',').map((v) => v.trim()).filter((v) => v !== '').map((v) => parseIntArg(v));
+  if (seeds.length === 0) throw new HusaiError(`--seeds ${JSON.stringify(s)}: expected a comma-separated list of integers`);
+  if (new Set(seeds).size !== seeds.length) throw new HusaiError(`--seeds ${s}: seeds must be distinct`);
+  return seeds;
+}
