@@ -10,6 +10,9 @@ import { HusaiError } from '../core/errors.js';
 import { benchGemm, type GemmBenchResult } from '../engine/bench.js';
 import { engineInfo, getEngine } from '../engine/index.js';
 import { benchAssign } from '../metrics/assignment.js';
+import { benchTrain } from '../sae/bench.js';
+import { archNames } from '../sae/registry.js';
+import type { ArchName } from '../sae/types.js';
 
 interface NumpyGemm {
   numpy: string;
@@ -20,6 +23,7 @@ interface NumpyGemm {
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('measure engine and training speed');
   registerBenchAssign(bench);
+  registerBenchTrain(bench);
   bench
     .command('gemm')
     .description('sgemm GFLOP/s for [4096×512]·[512×4096] and [4096×4096]·[4096×512] (or --m --n --k)')
@@ -82,14 +86,54 @@ function registerBenchAssign(bench: Command): void {
     });
 }
 
+function registerBenchTrain(bench: Command): void {
+  bench
+    .command('train')
+    .description('training steps per second of the real trainer on random data (default shape B=4096, d=512, m=4096, k=32)')
+    .option('--arch <arch>', `architecture: ${archNames().join(' | ')}`, 'topk')
+    .option('--batch <b>', 'tokens per batch', parsePositiveInt, 4096)
+    .option('--d <d>', 'activation width', parsePositiveInt, 512)
+    .option('--width <m>', 'latents', parsePositiveInt, 4096)
+    .option('--k <k>', 'active latents (TopK family)', parsePositiveInt, 32)
+    .option('--steps <n>', 'timed steps (median reported)', parsePositiveInt, 10)
+    .option('--numpy', 'also time bench/numpy_train_step.py (topk and relu) on the same shape and report the ratio')
+    .option('--json', 'print one JSON object')
+    .action(async (o: { arch: string; batch: number; d: number; width: number; k: number; steps: number; numpy?: boolean; json?: boolean }) => {
+      if (!(archNames() as string[]).includes(o.arch)) throw new HusaiError(`--arch ${o.arch}: expected one of ${archNames().join(', ')}`);
+      if (o.numpy && o.arch !== 'topk' && o.arch !== 'relu') throw new HusaiError(`--numpy: the numpy reference step exists for topk and relu only, not ${o.arch}`);
+      const info = engineInfo();
+      const r = await benchTrain({ arch: o.arch as ArchName, batch: o.batch, d: o.d, width: o.width, k: o.k, steps: o.steps, warmup: 2 });
+      const numpy = o.numpy ? runNumpyScript('numpy_train_step.py', ['--arch', o.arch, '--batch', String(o.batch), '--d', String(o.d), '--width', String(o.width), '--k', String(o.k), '--steps', String(o.steps)]) as { steps_per_s: number; numpy: string } : null;
+      const out = {
+        ...r,
+        engine: info.name,
+        blasCore: info.blasCore,
+        threads: info.threads,
+        openblasCoretypeEnv: process.env.OPENBLAS_CORETYPE ?? null,
+        ...(numpy ? { numpyStepsPerSecond: numpy.steps_per_s, ratioVsNumpy: r.stepsPerSecond / numpy.steps_per_s, numpy: numpy.numpy } : {}),
+      };
+      if (o.json) {
+        console.log(JSON.stringify(out, null, 2));
+        return;
+      }
+      console.log(`engine ${out.engine}, core ${out.blasCore || '-'}, ${out.threads} threads` + (out.openblasCoretypeEnv ? ` (OPENBLAS_CORETYPE=${out.openblasCoretypeEnv})` : ''));
+      console.log(`${o.arch} B=${o.batch} d=${o.d} m=${o.width}${o.arch === 'relu' ? '' : ` k=${o.k}`}: ${r.stepsPerSecond.toFixed(2)} steps/s (median step ${(r.medianStepSeconds * 1e3).toFixed(1)} ms over ${o.steps})` +
+        (numpy ? `   numpy ${numpy.steps_per_s.toFixed(2)} steps/s, ratio ${(r.stepsPerSecond / numpy.steps_per_s).toFixed(2)}×` : ''));
+    });
+}
+
 function runNumpy(shapes: Array<[number, number, number]>): NumpyGemm {
-  const script = fileURLToPath(new URL('../../bench/numpy_gemm.py', import.meta.url));
-  const args = shapes.map(([m, n, k]) => `${m}x${k}x${n}`);
-  const res = spawnSync('python3', [script, ...args], { encoding: 'utf8', env: process.env });
+  return runNumpyScript('numpy_gemm.py', shapes.map(([m, n, k]) => `${m}x${k}x${n}`)) as NumpyGemm;
+}
+
+/** Runs bench/SCRIPT with python3 in this process's environment (same OPENBLAS_CORETYPE, threads); parses its JSON. */
+function runNumpyScript(script: string, args: string[]): unknown {
+  const file = fileURLToPath(new URL(`../../bench/${script}`, import.meta.url));
+  const res = spawnSync('python3', [file, ...args], { encoding: 'utf8', env: process.env });
   if (res.error || res.status !== 0) {
-    throw new HusaiError(`bench gemm --numpy: python3 ${script} failed: ${res.error?.message ?? res.stderr.trim()}`, 'needs python3 with numpy on PATH');
+    throw new HusaiError(`python3 ${file} failed: ${res.error?.message ?? res.stderr.trim()}`, 'the comparison needs python3 with numpy on PATH');
   }
-  return JSON.parse(res.stdout) as NumpyGemm;
+  return JSON.parse(res.stdout);
 }
 
 export function parsePositiveInt(value: string): number {

@@ -25,7 +25,6 @@ Rng.from(1, 'x').fillNormal(x);
 const grads: TensorMap = {};
 for (const [k, t] of Object.entries(sae.params)) grads[k] = new Float32Array(t.length);
 const adam = new AdamState(sae.params);
-const dead = new Uint8Array(M);
 const counts = new Int32Array(M);
 let l0 = 0;
 const one = (s: number) => {
