@@ -15,6 +15,7 @@ import path from 'node:path';
 import { DataError, fmtShape } from '../core/errors.js';
 import { openNpyRows } from '../formats/npy.js';
 import { describeTensors, openSafetensors, readSafetensorsHeader } from '../formats/safetensors.js';
+import { naturalCompare } from '../core/text.js';
 
 /** Rows of one shard, read on demand. */
 export interface RowReader {
@@ -149,27 +150,4 @@ function listShards(dir: string): string[] {
     .map((e) => e.name)
     .sort(naturalCompare)
     .map((n) => path.join(dir, n));
-}
-
-/** Natural order: digit runs compare as numbers ("s2" < "s10"), other runs by code unit. */
-export function naturalCompare(a: string, b: string): number {
-  const ra = a.match(/\d+|\D+/g) ?? [];
-  const rb = b.match(/\d+|\D+/g) ?? [];
-  for (let i = 0; i < Math.min(ra.length, rb.length); i++) {
-    const x = ra[i];
-    const y = rb[i];
-    if (x === y) continue;
-    const dx = /^\d/.test(x);
-    const dy = /^\d/.test(y);
-    if (dx && dy) {
-      const nx = x.replace(/^0+(?=\d)/, '');
-      const ny = y.replace(/^0+(?=\d)/, '');
-      if (nx.length !== ny.length) return nx.length - ny.length;
-      if (nx !== ny) return nx < ny ? -1 : 1;
-      return x.length - y.length; // "01" after "1"
-    }
-    return x < y ? -1 : 1;
-  }
-  if (ra.length !== rb.length) return ra.length - rb.length;
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -4,10 +4,9 @@
  * must already be in raw-activation units (normalize.ts `foldInputScale`); trainMany's results are.
  * Writing the files (safetensors + cfg.json) belongs to formats/; this builds the content.
  */
+import { HUSAI_VERSION } from '../core/version.js';
 import { getArch } from './registry.js';
 import type { Sae, SaeLensExport } from './types.js';
-
-export const HUSAI_VERSION = '0.1.0';
 
 /** Tensors + cfg.json content. `metadata` is merged into cfg.metadata after husai's own fields. */
 export function exportSaeLens(sae: Sae, metadata: Record<string, unknown> = {}): SaeLensExport {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../../src/core/errors.js';
 import { openActivations } from '../../src/data/files.js';
 import { memorySource } from '../../src/data/memory.js';
-import { naturalCompare } from '../../src/data/shards.js';
+import { naturalCompare } from '../../src/core/text.js';
 import { encodeNpyHeader, writeNpy } from '../../src/formats/npy.js';
 import { writeSafetensors } from '../../src/formats/safetensors.js';
 import { collect, labelled, range } from './helpers.js';

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DataError } from '../../core/errors.js';
 import { findDuplicateKey } from '../../formats/json-duplicates.js';
+import { naturalCompare } from '../../core/text.js';
 
 export const CFG_FILE = 'cfg.json';
 export const SAELENS_WEIGHTS = 'sae_weights.safetensors';
@@ -117,25 +118,4 @@ export function listSaeDirs(root: string, maxDepth = 3): string[] {
   };
   walk(root, 0);
   return found;
-}
-
-/** Natural order: digit runs compare as numbers, the rest by code unit (locale-independent). */
-export function naturalCompare(a: string, b: string): number {
-  const re = /(\d+)|(\D+)/g;
-  const pa = a.match(re) ?? [];
-  const pb = b.match(re) ?? [];
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    const x = pa[i];
-    const y = pb[i];
-    if (x === y) continue;
-    const nx = /^\d/.test(x);
-    const ny = /^\d/.test(y);
-    if (nx && ny) {
-      const d = Number(x) - Number(y);
-      if (d !== 0) return d;
-      return x.length - y.length;
-    }
-    return x < y ? -1 : 1;
-  }
-  return pa.length - pb.length;
 }
