@@ -4,12 +4,16 @@
  * so the comparison is same machine, same run, same OPENBLAS_CORETYPE.
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { HusaiError } from '../core/errors.js';
 import { benchGemm, type GemmBenchResult } from '../engine/bench.js';
+import { writeNpy } from '../formats/npy.js';
 import { engineInfo, getEngine } from '../engine/index.js';
-import { benchAssign } from '../metrics/assignment.js';
+import { type AssignBenchKind, assignBenchMatrix, benchAssign } from '../metrics/assignment.js';
 import { benchTrain } from '../sae/bench.js';
 import { archNames } from '../sae/registry.js';
 import type { ArchName } from '../sae/types.js';
@@ -75,14 +79,40 @@ export function registerBench(program: Command): void {
 function registerBenchAssign(bench: Command): void {
   bench
     .command('assign')
-    .description('seconds to solve an N×N dense linear assignment (uniform random costs, exact optimum)')
+    .description('seconds to solve an N×N dense linear assignment exactly (default: cosines of two random dictionaries, maximised)')
     .requiredOption('--n <n>', 'matrix size', parsePositiveInt)
+    .option('--kind <kind>', 'cosines (random unit dictionaries in --d dimensions) | uniform (U(0,1) costs, minimised)', 'cosines')
+    .option('--d <d>', 'dimension of the random dictionaries', parsePositiveInt, 512)
     .option('--seed <s>', 'seed of the random matrix', (v) => Number(v), 0)
+    .option('--scipy', 'also time scipy.optimize.linear_sum_assignment on the same matrix and check the optimum agrees')
     .option('--json', 'print one JSON object')
-    .action((opts: { n: number; seed: number; json?: boolean }) => {
-      const r = benchAssign(opts.n, opts.seed);
-      if (opts.json) console.log(JSON.stringify(r, null, 2));
-      else console.log(`assignment ${r.n}×${r.n}: ${r.seconds.toFixed(3)} s (optimal total ${r.total.toFixed(4)})`);
+    .action((opts: { n: number; kind: string; d: number; seed: number; scipy?: boolean; json?: boolean }) => {
+      if (opts.kind !== 'cosines' && opts.kind !== 'uniform') throw new HusaiError(`--kind ${opts.kind}: expected cosines or uniform`);
+      const kind = opts.kind as AssignBenchKind;
+      const cost = assignBenchMatrix(opts.n, kind, opts.d, opts.seed);
+      const r = benchAssign(cost, kind);
+      let scipy: { seconds: number; total: number; scipy: string } | null = null;
+      if (opts.scipy) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'husai-assign-'));
+        try {
+          const file = path.join(dir, 'cost.npy');
+          writeNpy(file, cost);
+          scipy = runNumpyScript('scipy_assign.py', [file, kind === 'cosines' ? 'max' : 'min']) as { seconds: number; total: number; scipy: string };
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      }
+      const out = {
+        ...r,
+        ...(kind === 'cosines' ? { d: opts.d } : {}),
+        ...(scipy ? { scipySeconds: scipy.seconds, scipyTotal: scipy.total, sameOptimum: Math.abs(scipy.total - r.total) <= 1e-6 * Math.max(1, Math.abs(r.total)), speedupVsScipy: scipy.seconds / r.seconds, scipy: scipy.scipy } : {}),
+      };
+      if (opts.json) {
+        console.log(JSON.stringify(out, null, 2));
+        return;
+      }
+      console.log(`assignment ${r.n}×${r.n} (${kind}${kind === 'cosines' ? `, d=${opts.d}` : ''}): ${r.seconds.toFixed(3)} s, optimal total ${r.total.toFixed(4)}` +
+        (scipy ? `   scipy ${scipy.seconds.toFixed(3)} s (total ${scipy.total.toFixed(4)}${out.sameOptimum ? ', same optimum' : ', DIFFERENT optimum'}), speed-up ${(scipy.seconds / r.seconds).toFixed(2)}×` : ''));
     });
 }
 

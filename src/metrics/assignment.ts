@@ -20,6 +20,8 @@
  */
 import { DataError, ShapeError, fmtShape } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
+import type { Mat } from '../core/mat.js';
+import { cosineMatrix } from './cosine.js';
 
 /** A dense row-major matrix of assignment weights (a `Mat` fits). */
 export interface CostMatrix {
@@ -280,22 +282,40 @@ function augmentingRowReduction(
 /** Result of {@link benchAssign}. */
 export interface AssignBench {
   n: number;
+  kind: AssignBenchKind;
   /** Wall-clock seconds for the solve alone (matrix generation excluded). */
   seconds: number;
-  /** Optimal total cost, to check runs against each other or against scipy. */
+  /** Optimal total, to check runs against each other or against scipy on the same matrix. */
   total: number;
 }
 
 /**
- * Times one exact solve of an n × n dense matrix of U(0, 1) costs drawn from `Rng.from(seed,
- * 'bench-assign')` (minimisation, as scipy's benchmark). Backs `husai bench assign --n N`.
+ * 'cosines': signed cosines between two random unit dictionaries of n atoms in d dimensions,
+ * maximised — the matrices stability metrics actually solve (SCIENCE.md §3–§4).
+ * 'uniform': U(0, 1) costs, minimised — scipy's own benchmark.
  */
-export function benchAssign(n: number, seed = 0): AssignBench {
+export type AssignBenchKind = 'cosines' | 'uniform';
+
+/** The benchmark matrix (float32, n × n) for `kind`, from `Rng.from(seed, 'bench-assign')`. */
+export function assignBenchMatrix(n: number, kind: AssignBenchKind, d = 512, seed = 0): Mat {
   if (!Number.isInteger(n) || n < 0) throw new ShapeError(`benchAssign: n must be a non-negative integer, got ${n}`);
-  const data = new Float64Array(n * n);
-  Rng.from(seed, 'bench-assign').fillUniform(data);
+  const rng = Rng.from(seed, 'bench-assign');
+  if (kind === 'uniform') {
+    const data = new Float32Array(n * n);
+    rng.fillUniform(data);
+    return { data, rows: n, cols: n };
+  }
+  const a = new Float32Array(n * d);
+  const b = new Float32Array(n * d);
+  rng.fillNormal(a);
+  rng.fillNormal(b);
+  return cosineMatrix({ data: a, rows: n, cols: d }, { data: b, rows: n, cols: d });
+}
+
+/** Times one exact solve of `cost` (maximising for 'cosines'). Backs `husai bench assign`. */
+export function benchAssign(cost: Mat, kind: AssignBenchKind): AssignBench {
   const t0 = performance.now();
-  const a = linearSumAssignment({ data, rows: n, cols: n });
+  const a = linearSumAssignment(cost, { maximize: kind === 'cosines' });
   const seconds = (performance.now() - t0) / 1000;
-  return { n, seconds, total: a.total };
+  return { n: cost.rows, kind, seconds, total: a.total };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DataError, ShapeError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
-import { type Assignment, benchAssign, linearSumAssignment } from '../../src/metrics/assignment.js';
+import { type Assignment, assignBenchMatrix, benchAssign, linearSumAssignment } from '../../src/metrics/assignment.js';
 import { golden } from './golden.js';
 
 interface Case {
@@ -134,12 +134,19 @@ describe('linearSumAssignment', () => {
     expect(a.total).toBeCloseTo(-b.total, 10);
   });
 
-  it('benchAssign(n, seed) is deterministic in its optimum and reports a time', () => {
-    const a = benchAssign(200, 5);
-    const b = benchAssign(200, 5);
-    expect(a.n).toBe(200);
-    expect(a.total).toBe(b.total);
-    expect(a.seconds).toBeGreaterThanOrEqual(0);
-    expect(benchAssign(200, 6).total).not.toBe(a.total);
+  it('assignBenchMatrix(n, kind, d, seed) is reproducible from the seed; benchAssign solves it exactly', () => {
+    for (const kind of ['uniform', 'cosines'] as const) {
+      const m = assignBenchMatrix(200, kind, 32, 5);
+      expect(assignBenchMatrix(200, kind, 32, 5).data).toEqual(m.data);
+      expect(assignBenchMatrix(200, kind, 32, 6).data).not.toEqual(m.data);
+      const r = benchAssign(m, kind);
+      expect(r.n).toBe(200);
+      expect(r.seconds).toBeGreaterThanOrEqual(0);
+      const direct = linearSumAssignment(m, { maximize: kind === 'cosines' });
+      expect(r.total).toBe(direct.total);
+    }
+    // Cosines between random unit atoms lie in [-1, 1].
+    const c = assignBenchMatrix(50, 'cosines', 8, 1);
+    expect(Math.max(...c.data.map(Math.abs))).toBeLessThanOrEqual(1 + 1e-6);
   });
 });
