@@ -67,8 +67,10 @@ export function linearSumAssignment(cost: CostMatrix, opts: AssignOptions = {}):
   const nc = transposed ? R : K;
   const sign = opts.maximize ? -1 : 1;
 
-  // Working copy in float64, negated for maximisation, transposed if needed; checks finiteness.
-  const c = new Float64Array(nr * nc);
+  // Working copy, negated for maximisation, transposed if needed; checks finiteness. Float32
+  // input stays float32 (negation and transposition are exact; every sum below is float64), which
+  // halves the memory the path search streams through: the solve is bandwidth-bound at large n.
+  const c = data instanceof Float32Array ? new Float32Array(nr * nc) : new Float64Array(nr * nc);
   for (let i = 0; i < R; i++) {
     const o = i * K;
     for (let j = 0; j < K; j++) {
@@ -114,7 +116,7 @@ export function linearSumAssignment(cost: CostMatrix, opts: AssignOptions = {}):
  * Min-cost assignment on the working matrix c [nr × nc], nr ≤ nc, all entries finite.
  * Returns col4row (length nr). Phases as described in the file header.
  */
-function solveMin(c: Float64Array, nr: number, nc: number): Int32Array {
+function solveMin(c: Float32Array | Float64Array, nr: number, nc: number): Int32Array {
   const col4row = new Int32Array(nr).fill(-1);
   const row4col = new Int32Array(nc).fill(-1);
   const u = new Float64Array(nr);
@@ -224,7 +226,7 @@ function solveMin(c: Float64Array, nr: number, nc: number): Int32Array {
  * written back into `free`. A displaced row's u is stale; phase 3 resets it before use.
  */
 function augmentingRowReduction(
-  c: Float64Array, nr: number, nc: number, u: Float64Array, v: Float64Array,
+  c: Float32Array | Float64Array, nr: number, nc: number, u: Float64Array, v: Float64Array,
   col4row: Int32Array, row4col: Int32Array, free: Int32Array, nFree: number,
 ): number {
   // Rows to process: the free rows, then evicted rows whose column price dropped.
