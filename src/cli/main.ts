@@ -9,6 +9,7 @@ import { HUSAI_VERSION } from '../core/version.js';
 import { registerBench } from './bench.js';
 import { registerCompare } from './compare.js';
 import { registerInfo } from './info.js';
+import { registerStudy } from './study.js';
 import { registerSynth } from './synth.js';
 import { registerTrain } from './train.js';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerBench(program);
   registerCompare(program);
+  registerStudy(program);
   registerSynth(program);
   registerTrain(program);
   return program;

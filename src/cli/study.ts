@@ -1,0 +1,249 @@
+/**
+ * `husai study`: train a study's SAEs across seeds, analyse their stability against chance, and
+ * write its results and report (src/study/). Progress goes to stderr (cli/progress.ts: redrawn in
+ * place on a TTY, a plain line every 10% otherwise) and the summary table (or --json) to stdout.
+ *   husai study [SPEC.yaml] [--out DIR] [--shard I/N] [--no-report] [--json]
+ *   husai study merge OUT DIR1 DIR2 …
+ * Without SPEC it runs the built-in default study (studies/default.yaml) into runs/default/.
+ * Killed at any point, the same command resumes without retraining finished runs.
+ *
+ * --jobs: worker processes on this machine (default auto: one per core when every run is small
+ * enough that the trainer steps it on a single thread — then one process leaves cores idle — else
+ * one). Each worker is this same command re-run with a hidden `--worker k/J` on the same directory;
+ * it reports progress to its parent as `@progress {json}` lines on stdout and stops when the parent
+ * disappears (its parent pid changes), so a killed study leaves no orphan training.
+ */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { type Command, Option } from 'commander';
+import { HusaiError } from '../core/errors.js';
+import { ProgressLine as PhaseLine } from './progress.js';
+import type { StudyResults } from '../study/results.js';
+import {
+  type ReportWriter, type Shard, type StudyOutcome, type StudyProgress, type WorkerPool, autoJobs, builtinSpecPath, mergeStudies, parseShard, planStudy, runStudy,
+} from '../study/index.js';
+
+interface StudyFlags {
+  out?: string;
+  shard?: string;
+  jobs: string;
+  worker?: string;
+  report: boolean;
+  json?: boolean;
+}
+
+interface MergeFlags {
+  report: boolean;
+  json?: boolean;
+}
+
+export function registerStudy(program: Command): void {
+  const study = program
+    .command('study')
+    .description('train SAEs across seeds as a study spec says, measure feature stability against chance, write results + report (resumable)')
+    .argument('[spec]', 'study spec (YAML); default: the built-in default study (studies/default.yaml)')
+    .option('--out <dir>', 'study directory (default: runs/<name> in the current directory)')
+    .option('--shard <I/N>', 'train only runs i ≡ I (mod N) of the id-sorted run list; merge the shard directories afterwards')
+    .option('--jobs <n>', 'worker processes on this machine, or auto (one per core when every run trains on a single thread, else 1)', 'auto')
+    .addOption(new Option('--worker <k/J>', 'internal: run as worker k of J inside a parent study process').hideHelp())
+    .option('--no-report', 'skip the HTML report (results.json is still written)')
+    .option('--json', 'print a JSON summary instead of the table')
+    .action(async (spec: string | undefined, flags: StudyFlags) => {
+      const shard = flags.shard !== undefined ? parseShard(flags.shard) : null;
+      const specFile = path.resolve(spec ?? builtinSpecPath());
+      if (flags.worker !== undefined) {
+        await runWorker(specFile, flags.out, shard, parseShard(flags.worker));
+        return;
+      }
+      const jobs = flags.jobs === 'auto' ? autoJobs(planStudy(specFile).runs, os.availableParallelism()) : parseJobs(flags.jobs);
+      const progress = new ProgressLine();
+      const outcome = await runStudy(specFile, {
+        out: flags.out,
+        shard,
+        hooks: { onProgress: (p) => progress.update(p) },
+        report: flags.report ? reportWriter() : null,
+        workers: jobs > 1 ? workerPool(specFile, shard, jobs, progress) : null,
+      }).finally(() => progress.end());
+      printOutcome(outcome, flags.json === true);
+    });
+
+  study
+    .command('merge')
+    .description('merge shard directories of one spec into OUT, then analyse and report')
+    .argument('<out>', 'merged study directory')
+    .argument('<dirs...>', 'shard directories (same spec hash)')
+    .option('--no-report', 'skip the HTML report')
+    .option('--json', 'print a JSON summary instead of the table')
+    .action(async (out: string, dirs: string[], flags: MergeFlags) => {
+      const progress = new ProgressLine();
+      const outcome = await mergeStudies(out, dirs, { hooks: { onProgress: (p) => progress.update(p) }, report: flags.report ? reportWriter() : null })
+        .finally(() => progress.end());
+      printOutcome(outcome, flags.json === true, true);
+    });
+}
+
+function parseJobs(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new HusaiError(`--jobs ${text}: expected auto or an integer ≥ 1`);
+  return n;
+}
+
+/** Worker side: train slice k/J into the parent's directory, reporting progress on stdout. */
+async function runWorker(specFile: string, out: string | undefined, shard: Shard | null, worker: Shard): Promise<void> {
+  const parent = process.ppid;
+  await runStudy(specFile, {
+    out, shard, worker, report: null,
+    hooks: {
+      onProgress: (p) => {
+        if (process.ppid !== parent) throw new HusaiError(`worker ${worker.index}/${worker.count}: the parent study process (pid ${parent}) is gone; stopping`);
+        process.stdout.write(`@progress ${JSON.stringify(p)}\n`);
+      },
+    },
+  });
+}
+
+/** Parent side: re-runs this command as J workers and merges their progress into one line. */
+function workerPool(specFile: string, shard: Shard | null, jobs: number, progress: ProgressLine): WorkerPool {
+  const at = process.argv.indexOf('study', 2);
+  if (at < 0) throw new HusaiError('--jobs: cannot find the "study" command in this process\'s arguments to re-run it', 'pass --jobs 1');
+  const prefix = process.argv.slice(1, at);
+  const threads = Math.max(1, Math.floor(os.availableParallelism() / jobs));
+  const latest = new Map<number, StudyProgress>();
+  const t0 = performance.now();
+  let workers = jobs;
+  const draw = (): void => {
+    const ps = [...latest.values()];
+    const total = ps.reduce((s, p) => s + p.runsTotal, 0);
+    const fraction = total > 0 ? ps.reduce((s, p) => s + p.fraction * p.runsTotal, 0) / total : 0;
+    const etas = ps.map((p) => p.etaSeconds).filter((e): e is number => e !== null);
+    progress.update({
+      phase: 'train', runsTotal: total, runsDone: ps.reduce((s, p) => s + p.runsDone, 0), runsSkipped: ps.reduce((s, p) => s + p.runsSkipped, 0),
+      runsFailed: ps.reduce((s, p) => s + p.runsFailed, 0), fraction, elapsedSeconds: (performance.now() - t0) / 1000,
+      etaSeconds: etas.length > 0 ? Math.max(...etas) : null, active: ps.flatMap((p) => p.active), message: `${ps.length} of ${workers} workers`,
+    });
+  };
+  return {
+    count: jobs,
+    spawn: (k, count, dir) => new Promise<void>((resolve, reject) => {
+      workers = count;
+      const args = [...process.execArgv, ...prefix, 'study', specFile, '--out', dir, '--worker', `${k}/${count}`, '--no-report', ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : [])];
+      const child = spawn(process.execPath, args, { env: { ...process.env, HUSAI_THREADS: String(threads) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let buf = '';
+      let err = '';
+      child.stdout.on('data', (b: Buffer) => {
+        buf += b.toString();
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (!line.startsWith('@progress ')) continue;
+          latest.set(k, JSON.parse(line.slice(10)) as StudyProgress);
+          draw();
+        }
+      });
+      child.stderr.on('data', (b: Buffer) => {
+        err = (err + b.toString()).slice(-4000);
+      });
+      child.on('error', reject);
+      child.on('exit', (code, signal) => {
+        if (code === 0) resolve();
+        else reject(new HusaiError(`study worker ${k}/${count} exited with ${code ?? signal}${err ? `:\n${err.trim()}` : ''}`));
+      });
+    }),
+  };
+}
+
+/**
+ * The report writer. src/report/ (renders DIR/results.json) is not there yet; when it is, return its
+ * `writeReport` here: `return writeReport;` with `import { writeReport } from '../report/index.js'`.
+ */
+function reportWriter(): ReportWriter | null {
+  return null;
+}
+
+/** Progress on stderr through cli/progress.ts: one line per phase (train, analyse, report), redrawn on a TTY. */
+class ProgressLine {
+  private line: PhaseLine | null = null;
+  private phase = '';
+
+  update(p: StudyProgress): void {
+    if (p.phase !== this.phase) {
+      this.line?.done();
+      this.phase = p.phase;
+      this.line = p.phase === 'done' ? null : new PhaseLine(p.phase === 'train' ? 'train  ' : p.phase);
+    }
+    this.line?.update(Math.round(1000 * p.fraction), 1000, p.phase === 'train' ? trainNote(p) : '');
+  }
+
+  end(): void {
+    this.line?.done();
+    this.line = null;
+  }
+}
+
+/** "12/40 runs (8 already done) [2 workers] | topk m=128 k=3 seed 2 1500/3000, … +6" */
+function trainNote(p: StudyProgress): string {
+  const runs = `${p.runsDone}/${p.runsTotal} runs${p.runsSkipped ? ` (${p.runsSkipped} already done)` : ''}${p.runsFailed ? `, ${p.runsFailed} failed` : ''}${p.message?.endsWith('workers') ? ` [${p.message}]` : ''}`;
+  const act = p.active.slice(0, 2).map((a) => `${a.label} ${a.step}/${a.totalSteps}`).join(', ');
+  return `${runs}${act ? ` | ${act}${p.active.length > 2 ? ` +${p.active.length - 2}` : ''}` : ''}`;
+}
+
+function duration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${s.toFixed(0)}s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m}m${String(Math.round(s - 60 * m)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+function num(x: number | null | undefined, digits = 3): string {
+  return x === null || x === undefined ? '–' : x.toFixed(digits);
+}
+
+function pval(p: number | null): string {
+  return p === null ? '–' : p < 1e-4 ? p.toExponential(0) : p.toFixed(4);
+}
+
+function summaryCells(r: StudyResults): Array<Record<string, unknown>> {
+  return r.cells.map((c) => ({
+    id: c.id, label: c.label, seeds: c.seeds.length,
+    pwmcc: c.pwmcc.estimate, null_random: c.pwmcc.nullRandom.mean, null_untrained: c.pwmcc.nullUntrained?.mean ?? null,
+    excess: c.pwmcc.excess, ratio: c.pwmcc.ratio, p_holm: c.pwmcc.pHolm,
+    shared_fraction: c.sharedFraction.estimate.mean, shared_null: c.sharedFraction.nullRandom.mean,
+    gt_mcc: c.groundTruth?.gtMcc.mean ?? null, l0: c.l0.mean, explained_variance: c.explainedVariance.mean,
+  }));
+}
+
+function printOutcome(o: StudyOutcome, json: boolean, merge = false): void {
+  const runs = { total: o.runsTotal, here: o.runsHere, trained: o.trained.length, skipped: o.skipped.length, failed: o.failed.length, merged: o.merged.length, missing: o.missing };
+  if (json) {
+    console.log(JSON.stringify({ dir: o.dir, spec_hash: o.specHash, results: o.resultsPath, report: o.reportPath, runs, timings: o.timings, cells: o.results ? summaryCells(o.results) : [] }, null, 2));
+    return;
+  }
+  const what = merge
+    ? `merged ${runs.merged} run(s), ${runs.skipped} already there; ${runs.total - runs.missing} of ${runs.total}`
+    : `${runs.trained} trained, ${runs.skipped} already done${runs.failed ? `, ${runs.failed} failed` : ''} of ${runs.here}${runs.here !== runs.total ? ` (shard of ${runs.total})` : ''}`;
+  console.log(`study ${o.dir}: ${what}`
+    + ` — train ${duration(o.timings.trainSeconds)}, analyses ${duration(o.timings.analysisSeconds)}, report ${duration(o.timings.reportSeconds)}, total ${duration(o.timings.totalSeconds)}`);
+  if (o.cleaned.length > 0) console.log(`resumed: removed ${o.cleaned.length} partial entr${o.cleaned.length === 1 ? 'y' : 'ies'} (${o.cleaned.slice(0, 3).join(', ')}${o.cleaned.length > 3 ? ', …' : ''})`);
+  if (o.missing > 0 && o.results) console.log(`warning: ${o.missing} run(s) of the spec are not in this directory; statistics use the runs present`);
+  if (!o.results) {
+    console.log(o.runsHere !== o.runsTotal ? `shard done; merge the shard directories with: husai study merge OUT ${o.dir} …` : 'no analyses run');
+    return;
+  }
+  const header = ['cell', 'S', 'PW-MCC [95% CI]', 'random', 'untrained', 'excess', 'ratio', 'p (Holm)', `shared τ=${o.results.cells[0]?.tau ?? 0.7}`, 'gt_mcc', 'L0'];
+  const rows = summaryCells(o.results).map((c) => {
+    const e = c.pwmcc as { mean: number | null; lo: number | null; hi: number | null };
+    return [
+      String(c.label), String(c.seeds), `${num(e.mean)} [${num(e.lo)}, ${num(e.hi)}]`, num(c.null_random as number | null), num(c.null_untrained as number | null),
+      num(c.excess as number | null), c.ratio === null ? '–' : `${(c.ratio as number).toFixed(2)}×`, pval(c.p_holm as number | null),
+      `${num(c.shared_fraction as number | null, 2)} (${num(c.shared_null as number | null, 2)})`, num(c.gt_mcc as number | null), num(c.l0 as number | null, 1),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmtRow = (r: string[]): string => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  console.log(fmtRow(header));
+  for (const r of rows) console.log(fmtRow(r));
+  console.log(`results: ${o.resultsPath}`);
+  console.log(o.reportPath ? `report:  ${o.reportPath}` : 'report:  (none written)');
+}

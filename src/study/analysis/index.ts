@@ -1,0 +1,161 @@
+/**
+ * A study's analyses (SCIENCE.md §3–§4) from its store into one results.ts StudyResults: reads the
+ * finished runs' SAE directories (so a merged or copied study analyses the same way as one just
+ * trained), groups runs into cells (everything but the seeds), analyses each cell (cell.ts), adjusts
+ * p-values across cells (Holm, per metric), and adds the sweep curves, the matched-L0 architecture
+ * comparison and the methods text. Random nulls are computed once per shape (nulls.ts).
+ */
+import path from 'node:path';
+import { HUSAI_VERSION } from '../../core/version.js';
+import { loadSae } from '../../sae/checkpoint/index.js';
+import type { FinalMetrics } from '../../sae/train.js';
+import type { AnalysisData } from '../data.js';
+import type { ResolvedRun } from '../expand.js';
+import type { ParamValue } from '../params.js';
+import type { CellResult, RunRecord, StudyResults } from '../results.js';
+import { checkpointRel } from '../saedir.js';
+import type { StudySpec } from '../spec.js';
+import { RUNS_DIR, type RunRow, type StudyStore } from '../store.js';
+import { type CellInput, type CellRun, analyseCell } from './cell.js';
+import { methodsText } from './methods.js';
+import { NullCache } from './nulls.js';
+import { type SaeUnitAtoms, atomsFromWeights } from './pairs.js';
+import { applyHolm, fin } from './stats.js';
+import { archComparison, sweepCurves, varyingParams } from './sweeps.js';
+
+export interface AnalyseInput {
+  store: StudyStore;
+  spec: StudySpec;
+  specText: string;
+  data: AnalysisData;
+  /** Every run of the spec (expandSpec order). */
+  runs: readonly ResolvedRun[];
+  engine: { name: string; blasCore: string; threads: number; node: string };
+  /** Called after each cell (for progress). */
+  onCell?: (done: number, total: number) => void;
+}
+
+/** Loads the unit atoms of the SAE directory `dir`. */
+export function loadAtoms(dir: string, name: string): SaeUnitAtoms {
+  const w = loadSae(dir);
+  return atomsFromWeights(w.tensors.W_dec.data, w.tensors.W_enc.data, w.dSae, w.dIn, name);
+}
+
+/** Zipped parameters (and width ↔ width_ratio) vary together: for each parameter, its partners. */
+export function coupledParams(spec: StudySpec): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const group of spec.zip) {
+    const names = Object.keys(group).filter((n) => (group as Record<string, unknown>)[n] !== undefined);
+    for (const n of names) out.set(n, new Set([...(out.get(n) ?? []), ...names.filter((m) => m !== n)]));
+  }
+  for (const [a, b] of [['width', 'width_ratio'], ['width_ratio', 'width']]) {
+    const s = out.get(b);
+    if (s) out.set(a, new Set([...(out.get(a) ?? []), ...s]));
+  }
+  return out;
+}
+
+/** A label such as "topk m=128 k=3" plus the other parameters that vary across cells. */
+export function cellLabel(params: Record<string, ParamValue>, varying: readonly string[]): string {
+  const parts = [String(params.arch), `m=${params.width}`];
+  if (params.k !== undefined) parts.push(`k=${params.k}`);
+  if (params.l1 !== undefined) parts.push(`l1=${params.l1}`);
+  for (const n of varying) {
+    if (['arch', 'width', 'width_ratio', 'k', 'l1'].includes(n) || params[n] === undefined) continue;
+    parts.push(`${n}=${Array.isArray(params[n]) ? JSON.stringify(params[n]) : String(params[n])}`);
+  }
+  return parts.join(' ');
+}
+
+export function analyseStudy(input: AnalyseInput): StudyResults {
+  const { store, spec, data, runs } = input;
+  const rows = new Map<string, RunRow>(store.runs().map((r) => [r.id, r]));
+  const varying = varyingParams(runs.map((r) => r.params as CellResult['params']));
+
+  // Cells in expansion order; runs in a cell by (seed, data seed).
+  const cellRuns = new Map<string, ResolvedRun[]>();
+  for (const r of runs) cellRuns.set(r.cellId, [...(cellRuns.get(r.cellId) ?? []), r]);
+  const nulls = new NullCache(spec.null_draws, spec.analysis_seed, spec.tau);
+  const analyses = new Set(spec.analyses);
+  const cells: CellResult[] = [];
+  const gtByRun = new Map<string, NonNullable<RunRecord['gt']>>();
+  let k = 0;
+  for (const [cellId, members] of cellRuns) {
+    const finished: CellRun[] = [];
+    for (const r of [...members].sort((a, b) => a.identity.seed - b.identity.seed || a.identity.dataSeed - b.identity.dataSeed)) {
+      const row = rows.get(r.id);
+      if (!row || row.status !== 'done' || !row.final) continue;
+      finished.push({
+        run: r,
+        final: JSON.parse(row.final) as FinalMetrics,
+        atoms: loadAtoms(path.join(store.dir, row.dir), `run ${r.id} (seed ${r.identity.seed})`),
+        firing: row.firing,
+        evalRows: row.evalRows,
+      });
+    }
+    k++;
+    if (finished.length === 0) {
+      input.onCell?.(k, cellRuns.size);
+      continue;
+    }
+    const params = cellParams(members[0].params, varying);
+    const cellInput: CellInput = { id: cellId, label: cellLabel(members[0].params, varying), params, runs: finished };
+    const out = analyseCell(cellInput, {
+      nulls, tau: spec.tau, seed: spec.analysis_seed, analyses, gt: data.gt,
+      checkpointAtoms: (run, step) => loadAtoms(path.join(store.dir, RUNS_DIR, run.id, checkpointRel(step)), `run ${run.id} step ${step}`),
+    });
+    cells.push(out.cell);
+    for (const [id, g] of out.gt) gtByRun.set(id, g);
+    input.onCell?.(k, cellRuns.size);
+  }
+  applyHolm(cells.map((c) => c.pwmcc));
+  applyHolm(cells.map((c) => c.sharedFraction));
+  applyHolm(cells.map((c) => c.mmcs));
+
+  const records: RunRecord[] = [];
+  let trainSeconds = 0;
+  for (const r of runs) {
+    const row = rows.get(r.id);
+    if (!row) continue;
+    trainSeconds += row.seconds;
+    const f = row.final ? (JSON.parse(row.final) as FinalMetrics) : null;
+    records.push({
+      id: r.id, cell: r.cellId, arch: r.identity.sae.arch, width: r.identity.sae.dSae, k: r.identity.sae.k, l1: r.identity.sae.sparsityCoeff,
+      seed: r.identity.seed, dataSeed: r.identity.dataSeed, steps: r.identity.steps, batchSize: r.identity.batchSize, dir: row.dir,
+      status: row.status, error: row.error, seconds: row.seconds,
+      final: f ? { mse: fin(f.mse) ?? NaN, explained_variance: fin(f.explained_variance) ?? NaN, l0: f.l0, n_dead: f.n_dead, dead_fraction: f.dead_fraction } : null,
+      gt: gtByRun.get(r.id) ?? null,
+    });
+  }
+  const done = records.filter((r) => r.status === 'done').length;
+  const failed = records.filter((r) => r.status === 'failed').length;
+  const evalRows = Math.max(0, ...[...rows.values()].map((r) => r.evalRows ?? 0));
+  return {
+    format: 'husai-study-results/1',
+    study: {
+      name: spec.name, question: spec.question, created: store.getMeta('created_at') ?? new Date().toISOString(), husaiVersion: HUSAI_VERSION,
+      engine: input.engine.name, blasCore: input.engine.blasCore, threads: input.engine.threads, specText: input.specText,
+      trainSeconds: Number(store.getMeta('train_wall_seconds') ?? 0) || trainSeconds, analysisSeconds: 0,
+    },
+    data: { name: data.name, kind: data.kind, rows: data.rows, d: data.d, groundTruth: data.gt !== null, config: data.config },
+    runs: records,
+    cells,
+    sweeps: analyses.has('sweeps') ? sweepCurves(cells, coupledParams(spec)) : [],
+    archComparison: analyses.has('arch_comparison') ? archComparison(cells) : [],
+    methods: methodsText({
+      spec, data, runs, done, failed, missing: runs.length - records.length, cells: cells.length,
+      engine: { ...input.engine, husaiVersion: HUSAI_VERSION }, evalRows,
+    }),
+  };
+}
+
+/** The cell's defining values: architecture, width, and every parameter that varies across cells. */
+function cellParams(params: Record<string, ParamValue>, varying: readonly string[]): CellResult['params'] {
+  const out: CellResult['params'] = { arch: params.arch as string, width: params.width as number };
+  for (const n of varying) {
+    if (n === 'seed' || n === 'data_seed') continue;
+    const v = params[n];
+    out[n] = v === undefined ? null : Array.isArray(v) ? JSON.stringify(v) : v;
+  }
+  return out;
+}

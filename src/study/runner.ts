@@ -1,0 +1,283 @@
+/**
+ * The study runner: trains a study's runs into its store, resumably (store.ts "Commit protocol").
+ *
+ * Passes: runs that can share a pass over the data — same data, batch size, steps, data-order seed
+ * and checkpoint steps — are trained together by one `trainMany` call (sae/train.ts), at most
+ * `runs_per_pass` at a time (in run-id order). Sharing a pass saves reading and shuffling the data
+ * once per run; a smaller pass commits sooner, so a crash loses at most one pass of work. Results do
+ * not depend on which runs share a pass (sae/train.ts "Determinism"), so the grouping is free to
+ * change between a crashed run, its resumption, and shards.
+ *
+ * Cores: the native engine runs GEMM and its kernels on all cores (HUSAI_THREADS, default all), so
+ * one process already uses both; runs step one after another on each batch.
+ *
+ * Resume: on start, partial staging directories are removed; a run is skipped when its row says
+ * done AND its directory exists AND the sha256 of its sae_weights.safetensors matches the row. A run
+ * whose row says failed (a NumericError, deterministic for a given config) is skipped too. Anything
+ * else — a directory without a row, a row whose files are missing or altered — is removed and
+ * retrained.
+ *
+ * Shards: `--shard I/N` takes the runs whose index in the id-sorted run list is ≡ I (mod N). Within
+ * a shard, runs are regrouped into passes as above, so runs sharing a data-order seed still share
+ * passes (with in-memory data a pass costs little; with streamed files each shard reads the data
+ * once per pass). Every shard writes its own directory; `mergeStudies` joins them.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs';
+import { saveSae } from '../sae/save.js';
+import { type CheckpointInfo, type RunResult, SMALL_STEP_WORK, runMetadata, trainMany } from '../sae/train.js';
+import { SAELENS_WEIGHTS } from '../sae/checkpoint/index.js';
+import type { StudyData } from './data.js';
+import type { ResolvedRun } from './expand.js';
+import { computeEnvironment, sha256File } from './provenance.js';
+import { checkpointRel, cleanPartial, evaluationSample, firingFrequencies, promoteStaging, stagingDir } from './saedir.js';
+import { RUNS_DIR, type RunRow, type StudyStore } from './store.js';
+
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export interface ActiveRun {
+  id: string;
+  label: string;
+  step: number;
+  totalSteps: number;
+  /** Seconds until this run's pass ends, from the pass's rate so far (runs of a pass finish together). */
+  etaSeconds: number | null;
+}
+
+export interface StudyProgress {
+  phase: 'train' | 'analyse' | 'report' | 'done';
+  /** Runs of this invocation (this shard): all, finished (trained, failed or skipped), skipped as already done. */
+  runsTotal: number;
+  runsDone: number;
+  runsSkipped: number;
+  runsFailed: number;
+  /** Fraction of this invocation's training work done (by steps), 0..1. */
+  fraction: number;
+  elapsedSeconds: number;
+  /** Seconds left in the current phase, estimated from its rate so far; null before any progress. */
+  etaSeconds: number | null;
+  /** Runs training in the current pass, with their step. */
+  active: ActiveRun[];
+  message: string | null;
+}
+
+export interface RunnerHooks {
+  onProgress?: (p: StudyProgress) => void;
+  /** Minimum milliseconds between onProgress calls while training (default 250). */
+  progressIntervalMs?: number;
+  /** Before a pass starts training these runs. */
+  onRunsStart?: (runIds: string[]) => void;
+  /** After a run's row is committed; `committed` counts runs committed by this invocation. Throwing stops the study there. */
+  onRunCommitted?: (runId: string, committed: number) => void;
+}
+
+export interface TrainOutcome {
+  trained: string[];
+  skipped: string[];
+  failed: string[];
+  /** Wall seconds spent in passes by this invocation. */
+  seconds: number;
+  /** Partial directories removed before starting. */
+  cleaned: string[];
+}
+
+/** The runs of shard I/N: index in the id-sorted list ≡ I (mod N). */
+export function shardRuns(runs: readonly ResolvedRun[], shard: Shard | null): ResolvedRun[] {
+  const sorted = [...runs].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (!shard || shard.count === 1) return sorted;
+  return sorted.filter((_, i) => i % shard.count === shard.index);
+}
+
+/** Removes partial work and invalid rows; returns the ids that are finished (done and verified, or failed). */
+export function reconcile(store: StudyStore): { finished: Map<string, RunRow>; cleaned: string[] } {
+  const cleaned = cleanPartial(store.dir);
+  const finished = new Map<string, RunRow>();
+  for (const row of store.runs()) {
+    if (row.status === 'failed') {
+      finished.set(row.id, row);
+      continue;
+    }
+    const weights = path.join(store.dir, row.dir, SAELENS_WEIGHTS);
+    const ok = fs.existsSync(weights) && row.weightsSha256 !== null && sha256File(weights) === row.weightsSha256;
+    if (ok) finished.set(row.id, row);
+    else {
+      store.deleteRun(row.id);
+      cleaned.push(`row ${row.id} (its files were missing or altered)`);
+    }
+  }
+  const runsDir = path.join(store.dir, RUNS_DIR);
+  for (const name of fs.readdirSync(runsDir)) {
+    if (!finished.has(name)) {
+      fs.rmSync(path.join(runsDir, name), { recursive: true, force: true });
+      cleaned.push(name);
+    }
+  }
+  return { finished, cleaned };
+}
+
+/** Groups runs into passes: compatible runs, at most `perPass` each, deterministic order. */
+export function planPasses(runs: readonly ResolvedRun[], perPass: number): ResolvedRun[][] {
+  const groups = new Map<string, ResolvedRun[]>();
+  for (const r of [...runs].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    const i = r.identity;
+    const key = JSON.stringify([i.batchSize, i.steps, i.dataSeed, i.checkpoints]);
+    const g = groups.get(key) ?? [];
+    g.push(r);
+    groups.set(key, g);
+  }
+  const passes: ResolvedRun[][] = [];
+  for (const key of [...groups.keys()].sort()) {
+    const g = groups.get(key) as ResolvedRun[];
+    for (let i = 0; i < g.length; i += perPass) passes.push(g.slice(i, i + perPass));
+  }
+  return passes;
+}
+
+export interface TrainRunsOptions {
+  studyName: string;
+  /** Worker processes (study.ts) skip the clean-up: their parent did it before spawning them. */
+  skipReconcile?: boolean;
+  runsPerPass: number;
+  evalRows: number;
+  shard: Shard | null;
+  labels: Map<string, string>;
+  hooks?: RunnerHooks;
+}
+
+/** Trains every run of `runs` not finished in `store`. */
+export async function trainRuns(store: StudyStore, data: StudyData, runs: readonly ResolvedRun[], opts: TrainRunsOptions): Promise<TrainOutcome> {
+  const { finished, cleaned } = opts.skipReconcile ? { finished: new Map(store.runs().map((r) => [r.id, r])), cleaned: [] } : reconcile(store);
+  const skipped = runs.filter((r) => finished.has(r.id)).map((r) => r.id);
+  const todo = runs.filter((r) => !finished.has(r.id));
+  const outcome: TrainOutcome = { trained: [], skipped, failed: [], seconds: 0, cleaned };
+  const hooks = opts.hooks ?? {};
+  const env = computeEnvironment();
+  const totalWork = todo.reduce((s, r) => s + r.identity.steps, 0);
+  let doneWork = 0;
+  const t0 = performance.now();
+  const interval = hooks.progressIntervalMs ?? 250;
+  let lastEmit = -Infinity;
+  const active = new Map<string, ActiveRun>();
+  const emit = (force: boolean, message: string | null = null): void => {
+    if (!hooks.onProgress) return;
+    const now = performance.now();
+    if (!force && now - lastEmit < interval) return;
+    lastEmit = now;
+    let cur = doneWork;
+    for (const a of active.values()) cur += a.step;
+    const fraction = totalWork > 0 ? Math.min(1, cur / totalWork) : 1;
+    const elapsed = (now - t0) / 1000;
+    hooks.onProgress({
+      phase: 'train', runsTotal: runs.length, runsDone: skipped.length + outcome.trained.length + outcome.failed.length, runsSkipped: skipped.length,
+      runsFailed: outcome.failed.length, fraction, elapsedSeconds: elapsed, etaSeconds: fraction > 0 ? (elapsed * (1 - fraction)) / fraction : null,
+      active: [...active.values()], message,
+    });
+  };
+  emit(true, skipped.length > 0 ? `${skipped.length} run(s) already done, skipped` : null);
+  if (todo.length === 0) return outcome;
+
+  const sample = await evaluationSample(data.source, opts.evalRows);
+  let committed = 0;
+  for (const pass of planPasses(todo, opts.runsPerPass)) {
+    hooks.onRunsStart?.(pass.map((r) => r.id));
+    const passStart = performance.now();
+    const startedAt = new Date().toISOString();
+    const byId = new Map(pass.map((r) => [r.id, r]));
+    const stepSeconds = new Map(pass.map((r) => [r.id, 0]));
+    for (const r of pass) {
+      active.set(r.id, { id: r.id, label: opts.labels.get(r.id) ?? r.id, step: 0, totalSteps: r.identity.steps, etaSeconds: null });
+      const staging = stagingDir(store.dir, r.id);
+      fs.rmSync(staging, { recursive: true, force: true });
+      fs.mkdirSync(staging, { recursive: true });
+    }
+    let last = performance.now();
+    // Step 0 is the initialisation (the trainer snapshots it before the first step).
+    const onCheckpoint = (c: CheckpointInfo): void => {
+      const r = byId.get(c.runId) as ResolvedRun;
+      const meta = (c.export.cfg.metadata ?? {}) as Record<string, unknown>;
+      saveSae(path.join(stagingDir(store.dir, r.id), checkpointRel(c.step)), c.sae, {
+        seed: meta.seed as number, data_seed: meta.data_seed as number, steps: c.step, tokens: meta.tokens as number, input_scale: meta.input_scale, ...runMeta(opts.studyName, r),
+      });
+    };
+    const results: RunResult[] = await trainMany(data.source, pass.map((r) => r.runConfig), {
+      batchSize: pass[0].identity.batchSize,
+      steps: pass[0].identity.steps,
+      checkpointSteps: pass[0].identity.checkpoints,
+      onCheckpoint,
+      failFast: false,
+      onProgress: (p) => {
+        const now = performance.now();
+        stepSeconds.set(p.runId, (stepSeconds.get(p.runId) ?? 0) + (now - last) / 1000);
+        last = now;
+        const a = active.get(p.runId);
+        if (a) {
+          a.step = p.step;
+          a.etaSeconds = ((now - passStart) / 1000 / p.step) * (p.totalSteps - p.step);
+        }
+        emit(false);
+      },
+    });
+    const trainWall = (performance.now() - passStart) / 1000;
+    const sumStep = [...stepSeconds.values()].reduce((s, v) => s + v, 0);
+    for (const res of results) {
+      const r = byId.get(res.id) as ResolvedRun;
+      const tWrite = performance.now();
+      const staging = stagingDir(store.dir, r.id);
+      const row = baseRow(r, env, opts.shard, startedAt);
+      const share = sumStep > 0 ? ((stepSeconds.get(r.id) ?? 0) / sumStep) * trainWall : trainWall / pass.length;
+      if (res.error || !res.final) {
+        fs.rmSync(staging, { recursive: true, force: true });
+        row.status = 'failed';
+        row.error = res.error?.message ?? 'no final metrics';
+        row.seconds = share;
+        store.commitRun(row, res.history, []);
+        outcome.failed.push(r.id);
+      } else {
+        const { freqM, rows } = firingFrequencies(res.sae, sample);
+        const f = res.final;
+        saveSae(path.join(staging, '.final'), res.sae, { ...runMetadata(res), ...runMeta(opts.studyName, r) });
+        const ckDirs = r.identity.checkpoints.map((step) => ({ step, rel: checkpointRel(step) }));
+        const weightsSha = promoteStaging(store.dir, staging, r.id);
+        const runDir = store.runDir(r.id);
+        const cks = ckDirs.map(({ step, rel }) => ({ runId: r.id, step, dir: path.posix.join(RUNS_DIR, r.id, rel), sha256: sha256File(path.join(runDir, rel, SAELENS_WEIGHTS)) }));
+        row.weightsSha256 = weightsSha;
+        row.final = JSON.stringify(f);
+        row.firing = freqM;
+        row.evalRows = rows;
+        row.seconds = share + (performance.now() - tWrite) / 1000;
+        store.commitRun(row, res.history, cks);
+        outcome.trained.push(r.id);
+      }
+      doneWork += r.identity.steps;
+      active.delete(r.id);
+      committed++;
+      emit(true, `${r.id} ${row.status}`);
+      hooks.onRunCommitted?.(r.id, committed);
+    }
+    outcome.seconds += (performance.now() - passStart) / 1000;
+  }
+  return outcome;
+}
+
+/** Study metadata in every cfg.json of a run (FORMATS.md: husai adds a study and run id). */
+function runMeta(study: string, r: ResolvedRun): Record<string, unknown> {
+  return { study, run: r.id, config_hash: r.configHash, run_config: r.identity as unknown as Record<string, unknown> };
+}
+
+/** Threads a run steps on: the trainer's threads 'auto' rule (sae/train-config.ts SMALL_STEP_WORK). */
+export function runThreads(r: ResolvedRun, engineThreads: number): number {
+  return r.identity.batchSize * r.identity.sae.dIn * r.identity.sae.dSae < SMALL_STEP_WORK ? 1 : engineThreads;
+}
+
+function baseRow(r: ResolvedRun, env: ReturnType<typeof computeEnvironment>, shard: Shard | null, startedAt: string): RunRow {
+  return {
+    id: r.id, cell: r.cellId, configHash: r.configHash, config: JSON.stringify(r.identity), params: JSON.stringify(r.params),
+    status: 'done', error: null, dir: path.posix.join(RUNS_DIR, r.id), weightsSha256: null, final: null, firing: null, evalRows: null,
+    seconds: 0, startedAt, finishedAt: new Date().toISOString(), engine: env.engine, threads: runThreads(r, env.threads), host: os.hostname(),
+    shard: shard && shard.count > 1 ? `${shard.index}/${shard.count}` : null,
+  };
+}
