@@ -9,6 +9,7 @@ import { HUSAI_VERSION } from '../core/version.js';
 import { registerBench } from './bench.js';
 import { registerCompare } from './compare.js';
 import { registerInfo } from './info.js';
+import { registerReport } from './report.js';
 import { registerStudy } from './study.js';
 import { registerSynth } from './synth.js';
 import { registerTrain } from './train.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerCompare(program);
   registerStudy(program);
+  registerReport(program);
   registerSynth(program);
   registerTrain(program);
   return program;

@@ -23,6 +23,7 @@ import type { StudyResults } from '../study/results.js';
 import {
   type ReportWriter, type Shard, type StudyOutcome, type StudyProgress, type WorkerPool, autoJobs, builtinSpecPath, mergeStudies, parseShard, planStudy, runStudy,
 } from '../study/index.js';
+import { writeReport } from '../report/index.js';
 
 interface StudyFlags {
   out?: string;
@@ -154,12 +155,9 @@ function workerPool(specFile: string, shard: Shard | null, jobs: number, progres
   };
 }
 
-/**
- * The report writer. src/report/ (renders DIR/results.json) is not there yet; when it is, return its
- * `writeReport` here: `return writeReport;` with `import { writeReport } from '../report/index.js'`.
- */
-function reportWriter(): ReportWriter | null {
-  return null;
+/** The report writer: src/report/ renders DIR/results.json into report.html + figures/. */
+function reportWriter(): ReportWriter {
+  return writeReport;
 }
 
 /** Progress on stderr through cli/progress.ts: one line per phase (train, analyse, report), redrawn on a TTY. */

@@ -1,0 +1,56 @@
+/**
+ * writeReport: StudyResults → DIR/report.html plus DIR/figures/<name>.svg and .png. Figures are
+ * Vega-Lite specs (charts.ts) rendered headless by Vega to SVG, then to PNG by resvg; the SVG is
+ * also inlined in the page so report.html works offline on its own. Reads only results.json.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import * as vegaLite from 'vega-lite';
+import { DataError } from '../core/errors.js';
+import { writeFileAtomic } from '../formats/io.js';
+import type { StudyResults } from '../study/results.js';
+import { type Figure, allFigures } from './charts.js';
+import { type RenderedFigure, renderPage } from './page.js';
+
+export const REPORT_FILE = 'report.html';
+export const FIGURES_DIR = 'figures';
+
+/** Renders one Vega-Lite figure to SVG text. */
+export async function figureSvg(f: Figure): Promise<string> {
+  const compiled = vegaLite.compile(f.spec as unknown as vegaLite.TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Reads DIR/results.json, checking its format tag. */
+export function readResults(studyDir: string): StudyResults {
+  const file = path.join(studyDir, 'results.json');
+  if (!fs.existsSync(file)) throw new DataError(file, 'file', 'missing', 'results.json written by `husai study`', 'run the study (or `husai study merge`) first');
+  const r = JSON.parse(fs.readFileSync(file, 'utf8')) as StudyResults;
+  if (r.format !== 'husai-study-results/1') throw new DataError(file, 'format', JSON.stringify(r.format), '"husai-study-results/1"');
+  return r;
+}
+
+/** Writes the report of the study in `studyDir`; returns the path of report.html. */
+export async function writeReport(studyDir: string, results?: StudyResults): Promise<string> {
+  const r = results ?? readResults(studyDir);
+  const figDir = path.join(studyDir, FIGURES_DIR);
+  fs.mkdirSync(figDir, { recursive: true });
+  const rendered: RenderedFigure[] = [];
+  for (const f of allFigures(r)) {
+    const svg = await figureSvg(f);
+    const png = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: 'white' }).render().asPng();
+    writeFileAtomic(path.join(figDir, `${f.name}.svg`), [Buffer.from(svg, 'utf8')]);
+    writeFileAtomic(path.join(figDir, `${f.name}.png`), [png]);
+    rendered.push({ ...f, svg });
+  }
+  const out = path.join(studyDir, REPORT_FILE);
+  writeFileAtomic(out, [Buffer.from(renderPage(r, rendered), 'utf8')]);
+  return out;
+}
