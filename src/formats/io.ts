@@ -53,3 +53,17 @@ export function readExact(fd: number, into: Uint8Array, position: number): boole
   }
   return true;
 }
+
+/** fsync a directory so a rename inside it is durable; a no-op where the platform cannot (the rename is atomic regardless). */
+export function fsyncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // Not every platform can fsync a directory.
+  }
+}

@@ -283,8 +283,12 @@ function initBDec(kind: 'geometric-median' | 'mean' | 'zero', x: Float32Array, N
   return Float32Array.from(geometricMedian(x, N, D, 100).median);
 }
 
-/** The first `want` rows (fewer if the data are shorter) of the fixed-seed order. */
-async function readSample(source: BatchStream, want: number): Promise<Float32Array> {
+/**
+ * The first `want` rows (fewer if the data are shorter) of the fixed-seed order (SAMPLE_SEED):
+ * the sample the trainer takes its input scale, b_dec init and evaluation set from, and the study
+ * its firing frequencies.
+ */
+export async function readSample(source: BatchStream, want: number): Promise<Float32Array> {
   const D = source.d;
   const n = source.length === null ? want : Math.min(want, source.length);
   const out = new Float32Array(n * D);

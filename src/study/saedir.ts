@@ -12,9 +12,10 @@ import path from 'node:path';
 import type { Mat } from '../core/mat.js';
 import type { ActivationSource } from '../data/source.js';
 import { getEngine } from '../engine/index.js';
+import { fsyncDir } from '../formats/io.js';
 import { SAELENS_WEIGHTS } from '../sae/checkpoint/index.js';
 import { getArch } from '../sae/registry.js';
-import { SAMPLE_SEED } from '../sae/train.js';
+import { readSample } from '../sae/train.js';
 import type { Sae } from '../sae/types.js';
 import { sha256File } from './provenance.js';
 import { RUNS_DIR } from './store.js';
@@ -66,17 +67,8 @@ export function copyTree(from: string, to: string): void {
 
 /** The first `rows` rows of the fixed-seed sample order (the trainer's SAMPLE_SEED), [N, D]. */
 export async function evaluationSample(source: ActivationSource, rows: number): Promise<Mat> {
-  const D = source.d;
-  const n = source.length === null ? rows : Math.min(rows, source.length);
-  const out = new Float32Array(n * D);
-  let at = 0;
-  for await (const b of source.batches(Math.min(n, 4096), { seed: SAMPLE_SEED, epoch: 0, keepLast: true })) {
-    const take = Math.min(b.rows, n - at);
-    out.set(b.data.subarray(0, take * D), at * D);
-    at += take;
-    if (at >= n) break;
-  }
-  return { data: out.subarray(0, at * D), rows: at, cols: D };
+  const data = await readSample(source, rows);
+  return { data, rows: data.length / source.d, cols: source.d };
 }
 
 /**
@@ -98,17 +90,4 @@ export function firingFrequencies(sae: Sae, sampleND: Mat): { freqM: Float32Arra
   }
   const rows = nb * B;
   return { freqM: Float32Array.from(counts, (c) => (rows > 0 ? c / rows : 0)), rows };
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    // Not every platform can fsync a directory; the rename is atomic regardless.
-  }
 }

@@ -28,7 +28,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, DataError } from '../../core/errors.js';
 import { HUSAI_VERSION } from '../../core/version.js';
-import { writeFileAtomic } from '../../formats/io.js';
+import { fsyncDir, writeFileAtomic } from '../../formats/io.js';
 import { readSafetensors, writeSafetensors } from '../../formats/safetensors.js';
 import { CFG_FILE, SAELENS_WEIGHTS, describeDir, readCfgJson, requireDir } from './layout.js';
 import { SAE_ARCHITECTURES, type SaeArchitecture, type SaeWeights, type Tensor } from './types.js';
@@ -306,19 +306,6 @@ function checkReplaceable(target: string): boolean {
 let siblingCounter = 0;
 function siblingName(target: string, kind: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${kind}-${process.pid}-${siblingCounter++}`);
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    // Some platforms cannot fsync a directory; the renames are still atomic.
-  }
 }
 
 /** JSON with object keys sorted at every level, 2-space indent, trailing newline: same value → same bytes. */
