@@ -12,7 +12,7 @@ import { gtMetrics } from '../metrics/pairwise.js';
 import { decoderAtoms } from '../sae/checkpoint/index.js';
 import { archNames } from '../sae/registry.js';
 import { saeWeightsToWrite, saveSae } from '../sae/save.js';
-import { type RunConfig, trainMany } from '../sae/train.js';
+import { type RunConfig, runMetadata, trainMany } from '../sae/train.js';
 import type { ArchName } from '../sae/types.js';
 import { parseFloatArg, parseIntArg } from './compare.js';
 import { ProgressLine } from './progress.js';
@@ -83,16 +83,7 @@ export function registerTrain(program: Command): void {
       const rows = results.map((r) => {
         if (r.error || !r.final) throw new HusaiError(`run seed ${r.seed} failed: ${r.error?.message ?? 'no final metrics'}`);
         const dir = seeds.length === 1 ? flags.out : path.join(flags.out, `seed-${r.seed}`);
-        saveSae(dir, r.sae, {
-          seed: r.seed,
-          data_seed: r.dataSeed,
-          steps: r.final.steps,
-          tokens: r.final.tokens,
-          final_l0: r.final.l0,
-          n_dead: r.final.n_dead,
-          explained_variance: r.final.explained_variance,
-          training: { data: ds.source.name, batch_size: r.batchSize, steps: r.steps, input_scale: r.inputScale, hyper: r.hyper, sae: r.cfg },
-        });
+        saveSae(dir, r.sae, { ...runMetadata(r), data: ds.source.name });
         const gt = ds.groundTruth
           ? gtMetrics(ds.groundTruth, decoderAtoms({ dIn: r.cfg.dIn, dSae: r.cfg.dSae, tensors: saeWeightsToWrite(r.sae).tensors }))
           : null;

@@ -12,7 +12,7 @@ export {
   type TrainHyper, type TrainOptions, DEFAULT_HYPER, DEFAULT_MIN_STEPS, SAMPLE_SEED, SMALL_STEP_WORK, defaultBatchSize,
   defaultSteps, runMetadata, train, trainMany,
 } from './train.js';
-export { exportSaeLens } from './export.js';
+export { saeWeightsToWrite, saveSae } from './save.js';
 export { estimateInputScale, foldInputScale } from './normalize.js';
 export { type EvalResult, evaluateStep, explainedVariance, totalVariance } from './evaluate.js';
 export { geometricMedian } from './geomedian.js';

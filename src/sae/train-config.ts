@@ -5,7 +5,7 @@
  */
 import type { Mat } from '../core/mat.js';
 import type { Engine } from '../engine/types.js';
-import type { Sae, SaeConfig, SaeConfigInput, SaeLensExport } from './types.js';
+import type { Sae, SaeConfig, SaeConfigInput } from './types.js';
 
 /** The batch stream the trainer needs: structurally an ActivationSource (data/source.ts). */
 export interface BatchStream {
@@ -123,9 +123,10 @@ export interface CheckpointInfo {
   runIndex: number;
   runId: string;
   step: number;
-  /** Raw-unit snapshot of the SAE and its SAELens export (metadata includes seeds and step). */
+  /** Raw-unit snapshot of the SAE (write it with save.ts saveSae). */
   sae: Sae;
-  export: SaeLensExport;
+  /** SAELens metadata of the snapshot: seed, data_seed, steps, tokens, input_scale. */
+  metadata: Record<string, unknown>;
 }
 
 export interface TrainOptions {

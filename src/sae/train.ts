@@ -33,7 +33,6 @@ import { AdamState, clipGlobalNorm } from '../nn/optim.js';
 import { ScratchPool } from '../nn/scratch.js';
 import { DeadTracker } from './dead.js';
 import { evaluateStep, totalVariance } from './evaluate.js';
-import { exportSaeLens } from './export.js';
 import { geometricMedian } from './geomedian.js';
 import { estimateInputScale, foldInputScale } from './normalize.js';
 import { getArch, resolveConfig } from './registry.js';
@@ -250,7 +249,7 @@ async function checkpoint(st: RunState, step: number, scale: number, onCheckpoin
   const snap = foldInputScale(st.sae, scale);
   await onCheckpoint({
     runIndex: st.index, runId: st.id, step, sae: snap,
-    export: exportSaeLens(snap, { seed: st.run.seed, data_seed: st.run.dataSeed, steps: step, tokens: st.dead.tokensSeen, input_scale: scale }),
+    metadata: { seed: st.run.seed, data_seed: st.run.dataSeed, steps: step, tokens: st.dead.tokensSeen, input_scale: scale },
   });
 }
 

@@ -198,10 +198,7 @@ export async function trainRuns(store: StudyStore, data: StudyData, runs: readon
     // Step 0 is the initialisation (the trainer snapshots it before the first step).
     const onCheckpoint = (c: CheckpointInfo): void => {
       const r = byId.get(c.runId) as ResolvedRun;
-      const meta = (c.export.cfg.metadata ?? {}) as Record<string, unknown>;
-      saveSae(path.join(stagingDir(store.dir, r.id), checkpointRel(c.step)), c.sae, {
-        seed: meta.seed as number, data_seed: meta.data_seed as number, steps: c.step, tokens: meta.tokens as number, input_scale: meta.input_scale, ...runMeta(opts.studyName, r),
-      });
+      saveSae(path.join(stagingDir(store.dir, r.id), checkpointRel(c.step)), c.sae, { ...c.metadata, ...runMeta(opts.studyName, r) });
     };
     const results: RunResult[] = await trainMany(data.source, pass.map((r) => r.runConfig), {
       batchSize: pass[0].identity.batchSize,

@@ -3,7 +3,8 @@ import { ConfigError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { DeadTracker } from '../../src/sae/dead.js';
 import { explainedVariance, totalVariance } from '../../src/sae/evaluate.js';
-import { exportSaeLens } from '../../src/sae/export.js';
+import { saeLensCfg } from '../../src/sae/checkpoint/index.js';
+import { saeWeightsToWrite } from '../../src/sae/save.js';
 import { geometricMedian } from '../../src/sae/geomedian.js';
 import { prefixEnds } from '../../src/sae/matryoshka.js';
 import { estimateInputScale, foldInputScale } from '../../src/sae/normalize.js';
@@ -147,8 +148,8 @@ describe('init', () => {
   });
 });
 
-describe('exportSaeLens and foldInputScale', () => {
-  it('exportSaeLens(sae) writes SAELens names and shapes per architecture (threshold for batchtopk/matryoshka/jumprelu, no b_enc for gated)', () => {
+describe('Architecture.exportSaeLens and foldInputScale', () => {
+  it('arch.exportSaeLens(sae) gives SAELens names and shapes per architecture (threshold for batchtopk/matryoshka/jumprelu, no b_enc for gated)', () => {
     const want: Record<string, string[]> = {
       relu: ['W_enc', 'b_enc', 'W_dec', 'b_dec'],
       topk: ['W_enc', 'b_enc', 'W_dec', 'b_dec'],
@@ -160,7 +161,7 @@ describe('exportSaeLens and foldInputScale', () => {
     const archOf: Record<string, string> = { relu: 'standard', topk: 'topk', batchtopk: 'batchtopk', matryoshka: 'matryoshka_batchtopk', jumprelu: 'jumprelu', gated: 'gated' };
     for (const c of ARCH_CASES) {
       const sae = perturbedSae(c.input, 1);
-      const ex = exportSaeLens(sae, { seed: 1 });
+      const ex = getArch(sae.cfg.arch).exportSaeLens(sae);
       const { dIn: D, dSae: M } = sae.cfg;
       expect(Object.keys(ex.tensors).sort(), c.title).toEqual([...want[c.input.arch]].sort());
       expect(ex.architecture).toBe(archOf[c.input.arch]);
@@ -168,8 +169,9 @@ describe('exportSaeLens and foldInputScale', () => {
       expect(ex.shapes.W_dec).toEqual([M, D]);
       expect(ex.shapes.b_dec).toEqual([D]);
       for (const [n, t] of Object.entries(ex.tensors)) expect(t.length, n).toBe(ex.shapes[n].reduce((a, b) => a * b, 1));
-      expect(ex.cfg).toMatchObject({ d_in: D, d_sae: M, dtype: 'float32', apply_b_dec_to_input: true, normalize_activations: 'none' });
-      expect((ex.cfg.metadata as Record<string, unknown>).seed).toBe(1);
+      const cfg = saeLensCfg(saeWeightsToWrite(sae), { seed: 1 });
+      expect(cfg).toMatchObject({ architecture: archOf[c.input.arch], d_in: D, d_sae: M, dtype: 'float32', apply_b_dec_to_input: true, normalize_activations: 'none' });
+      expect((cfg.metadata as Record<string, unknown>).seed).toBe(1);
       if (c.input.arch === 'jumprelu') expect(ex.tensors.threshold[0]).toBeCloseTo(Math.exp(sae.params.log_threshold[0]), 6);
     }
   });

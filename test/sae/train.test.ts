@@ -82,7 +82,7 @@ describe('trainMany(source, runs, opts)', () => {
     const [r] = await trainMany(stream(), [topkRun(0, 0, 'a')], {
       ...opts, steps: 30, logEvery: 10, checkpointSteps: [0, 10, 30],
       onProgress: (p) => seen.push(p.step),
-      onCheckpoint: (c) => { ckpt.push([c.step, c.export.architecture]); },
+      onCheckpoint: (c) => { ckpt.push([c.step, c.sae.cfg.arch]); expect(c.metadata.steps).toBe(c.step); },
     });
     expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(ckpt).toEqual([[0, 'topk'], [10, 'topk'], [30, 'topk']]);
