@@ -22,7 +22,14 @@ function base(data: Row[], extra: Record<string, unknown>): Record<string, unkno
   return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', background: 'white', config: CONFIG, data: { values: data }, ...extra };
 }
 
-const facetCols = (n: number): number => Math.min(4, Math.max(1, n));
+/** One small panel per cell, in the study's cell order, up to four a row. */
+function byCell(r: StudyResults, rows: Row[], panel: Record<string, unknown>): Record<string, unknown> {
+  return base(rows, {
+    facet: { field: 'cell', type: 'nominal', title: null, sort: r.cells.map((c) => c.label) },
+    columns: Math.min(4, Math.max(1, r.cells.length)),
+    spec: panel,
+  });
+}
 
 /** Seed × seed PW-MCC matrices, one panel per cell, values printed. */
 export function heatmaps(r: StudyResults): Figure | null {
@@ -35,17 +42,13 @@ export function heatmaps(r: StudyResults): Figure | null {
     name: 'seed-heatmaps',
     title: 'Seed × seed PW-MCC',
     caption: 'Decoder PW-MCC (signed, Hungarian matching) between every pair of seeds of each cell; the diagonal is 1.',
-    spec: base(rows, {
-      facet: { field: 'cell', type: 'nominal', title: null, sort: r.cells.map((c) => c.label) },
-      columns: facetCols(r.cells.length),
-      spec: {
+    spec: byCell(r, rows, {
         width: 150,
         height: 150,
         layer: [
           { mark: 'rect', encoding: { x: { field: 'a', type: 'ordinal', title: null }, y: { field: 'b', type: 'ordinal', title: null }, color: { field: 'v', type: 'quantitative', title: 'PW-MCC', scale: { domain: [0, 1], scheme: 'viridis' } } } },
           { mark: { type: 'text', fontSize: 9 }, encoding: { x: { field: 'a', type: 'ordinal' }, y: { field: 'b', type: 'ordinal' }, text: { field: 'v', type: 'quantitative', format: '.2f' }, color: { condition: { test: 'datum.v > 0.6', value: 'black' }, value: 'white' } } },
         ],
-      },
     }),
   };
 }
@@ -129,15 +132,11 @@ export function matchedCosines(r: StudyResults): Figure | null {
     name: 'matched-cosines',
     title: 'Matched cosines',
     caption: 'Distribution of the cosines of matched atom pairs, pooled over seed pairs, against random dictionaries of the same shapes.',
-    spec: base(rows, {
-      facet: { field: 'cell', type: 'nominal', title: null, sort: r.cells.map((c) => c.label) },
-      columns: facetCols(r.cells.length),
-      spec: {
-        width: 170,
-        height: 110,
-        mark: { type: 'line', interpolate: 'step-after' },
-        encoding: { x: { field: 'x', type: 'quantitative', title: 'cosine' }, y: { field: 'frac', type: 'quantitative', title: 'fraction' }, color: { field: 'kind', type: 'nominal', title: null, scale: { range: ['#1f77b4', '#999'] } } },
-      },
+    spec: byCell(r, rows, {
+      width: 170,
+      height: 110,
+      mark: { type: 'line', interpolate: 'step-after' },
+      encoding: { x: { field: 'x', type: 'quantitative', title: 'cosine' }, y: { field: 'frac', type: 'quantitative', title: 'fraction' }, color: { field: 'kind', type: 'nominal', title: null, scale: { range: ['#1f77b4', '#999'] } } },
     }),
   };
 }
@@ -151,11 +150,7 @@ export function presence(r: StudyResults): Figure | null {
     name: 'present-in-seeds',
     title: 'Per-feature stability',
     caption: 'Fraction of latents (all seeds pooled) whose matched partner reaches cos ≥ τ in m of the S seeds, itself included: m = 1 means unique to one seed.',
-    spec: base(rows, {
-      facet: { field: 'cell', type: 'nominal', title: null, sort: r.cells.map((c) => c.label) },
-      columns: facetCols(r.cells.length),
-      spec: { width: 150, height: 110, mark: 'bar', encoding: { x: { field: 'm', type: 'ordinal', title: 'present in m seeds' }, y: { field: 'frac', type: 'quantitative', title: 'fraction of latents' } } },
-    }),
+    spec: byCell(r, rows, { width: 150, height: 110, mark: 'bar', encoding: { x: { field: 'm', type: 'ordinal', title: 'present in m seeds' }, y: { field: 'frac', type: 'quantitative', title: 'fraction of latents' } } }),
   };
 }
 
