@@ -71,13 +71,14 @@ export function sweeps(r: StudyResults): Figure[] {
         if (p.gtMcc) push('gt_mcc', p.gtMcc, cell?.groundTruth?.nullGtMcc.mean ?? null, cell?.groundTruth?.nullGtMcc.sd ?? null);
       }
     }
-    const x = { field: 'x', type: 'quantitative', title: param, scale: param === 'width' ? { type: 'log', base: 2 } : { zero: false } };
+    const xs = [...new Set(rows.map((row) => row.x as number))].sort((a, b) => a - b);
+    const x = { field: 'x', type: 'quantitative', title: param, scale: param === 'width' ? { type: 'log', base: 2 } : { zero: false }, axis: { values: xs } };
     return {
       name: `stability-vs-${param}`,
       title: `Stability vs ${param}`,
       caption: `Mean over seed pairs with 95% seed-bootstrap band, per architecture; grey: ${NULL_BAND}, mean ± 2 sd.`,
       spec: base(rows, {
-        facet: { column: { field: 'metric', type: 'nominal', title: null } },
+        facet: { column: { field: 'metric', type: 'nominal', title: null, sort: ['PW-MCC', 'gt_mcc'] } },
         resolve: { scale: { y: 'independent' } },
         spec: {
           width: 230,
@@ -136,7 +137,7 @@ export function matchedCosines(r: StudyResults): Figure | null {
       width: 170,
       height: 110,
       mark: { type: 'line', interpolate: 'step-after' },
-      encoding: { x: { field: 'x', type: 'quantitative', title: 'cosine' }, y: { field: 'frac', type: 'quantitative', title: 'fraction' }, color: { field: 'kind', type: 'nominal', title: null, scale: { range: ['#1f77b4', '#999'] } } },
+      encoding: { x: { field: 'x', type: 'quantitative', title: 'cosine' }, y: { field: 'frac', type: 'quantitative', title: 'fraction' }, color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['trained seed pairs', NULL_BAND], range: ['#1f77b4', '#999'] } } },
     }),
   };
 }

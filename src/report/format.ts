@@ -33,6 +33,6 @@ export type Verdict = 'above chance' | 'indistinguishable from chance' | 'not en
 export function verdict(s: StabilityStat): Verdict {
   const lo = s.estimate.lo;
   const nul = s.nullRandom;
-  if (lo === null || nul.mean === null || s.pHolm === null) return 'not enough seeds';
-  return lo > nul.mean + 2 * (nul.sd ?? 0) && s.pHolm < 0.05 ? 'above chance' : 'indistinguishable from chance';
+  if (lo === null || nul.mean === null || nul.sd === null || s.pHolm === null) return 'not enough seeds';
+  return lo > nul.mean + 2 * nul.sd && s.pHolm < 0.05 ? 'above chance' : 'indistinguishable from chance';
 }

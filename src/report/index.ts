@@ -32,7 +32,12 @@ export async function figureSvg(f: Figure): Promise<string> {
 export function readResults(studyDir: string): StudyResults {
   const file = path.join(studyDir, 'results.json');
   if (!fs.existsSync(file)) throw new DataError(file, 'file', 'missing', 'results.json written by `husai study`', 'run the study (or `husai study merge`) first');
-  const r = JSON.parse(fs.readFileSync(file, 'utf8')) as StudyResults;
+  let r: StudyResults;
+  try {
+    r = JSON.parse(fs.readFileSync(file, 'utf8')) as StudyResults;
+  } catch (err) {
+    throw new DataError(file, 'content', `invalid JSON (${(err as Error).message})`, 'the JSON written by `husai study`');
+  }
   if (r.format !== 'husai-study-results/1') throw new DataError(file, 'format', JSON.stringify(r.format), '"husai-study-results/1"');
   return r;
 }

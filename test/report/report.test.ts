@@ -107,6 +107,7 @@ describe('verdict(stat)', () => {
     expect(verdict(stat(0.31, 0.3, 0.01, 0.001))).toBe('indistinguishable from chance'); // inside 2 sd
     expect(verdict(stat(0.5, 0.3, 0.01, 0.2))).toBe('indistinguishable from chance'); // test does not reject
     expect(verdict({ ...stat(0.5, 0.3, 0.01, 0.001), pHolm: null })).toBe('not enough seeds');
+    expect(verdict({ ...stat(0.5, 0.3, 0.01, 0.001), nullRandom: { kind: 'random', mean: 0.3, sd: null, draws: 1 } })).toBe('not enough seeds');
   });
 });
 
@@ -117,6 +118,8 @@ describe('readResults(dir)', () => {
       fs.writeFileSync(path.join(bad, 'results.json'), JSON.stringify({ format: 'something-else/2' }));
       expect(() => readResults(bad)).toThrow(DataError);
       expect(() => readResults(bad)).toThrow(/results\.json: format: found "something-else\/2", expected "husai-study-results\/1"/);
+      fs.writeFileSync(path.join(bad, 'results.json'), '{"format": ');
+      expect(() => readResults(bad)).toThrow(/results\.json: content: found invalid JSON/);
     } finally {
       fs.rmSync(bad, { recursive: true, force: true });
     }
