@@ -57,6 +57,19 @@ function processesWith(text: string): number[] {
   return out;
 }
 
+/** Rows in the runs table, 0 while the store is still being created (file there, schema not yet). */
+function committedRuns(db: string): number {
+  if (!fs.existsSync(db)) return 0;
+  const conn = new Database(db, { readonly: true });
+  try {
+    return (conn.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
+  } catch {
+    return 0;
+  } finally {
+    conn.close();
+  }
+}
+
 describe('husai study --jobs', () => {
   it('husai study SPEC --jobs 2 --json: two workers, the same bytes and numbers as one process', async () => {
     const spec = writeSpec(root, tinySpecText(), 'tiny.yaml');
@@ -84,9 +97,7 @@ describe('husai study --jobs', () => {
     for (;;) {
       await new Promise((r) => setTimeout(r, 50));
       if (Date.now() - t0 > 60_000) throw new Error('no run committed within 60 s');
-      if (!fs.existsSync(db)) continue;
-      const n = (new Database(db, { readonly: true }).prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
-      if (n >= 2) break;
+      if (committedRuns(db) >= 2) break;
     }
     parent.kill('SIGKILL');
     await exit;
@@ -95,7 +106,7 @@ describe('husai study --jobs', () => {
       if (Date.now() - t1 > 15_000) throw new Error('worker processes outlived their parent by 15 s');
       await new Promise((r) => setTimeout(r, 100));
     }
-    const done = (new Database(db, { readonly: true }).prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
+    const done = committedRuns(db);
     // Killed early: the workers stopped within a run of the kill instead of finishing their slices.
     expect(done).toBeLessThan(9);
 
