@@ -88,6 +88,11 @@ export interface SeedStability {
   readonly presentIn: Int32Array[];
   /** histogram[m] = # (seed, latent) present in exactly m of S seeds; length S + 1, [0] = 0. */
   readonly histogram: Int32Array;
+  /**
+   * pwmcc[s][t]: PW-MCC between seeds s and t from the same matches (Σ matched cos / min(N_s, N_t),
+   * SCIENCE.md §3) — with the default matcher exactly pairwise.ts `pwmcc`; 1 on the diagonal.
+   */
+  readonly pwmcc: number[][];
   /** Mean stab over all latents of all seeds. */
   readonly meanStability: number;
   /** Fraction unique to one seed for S' = uniqueCurve.seeds[t] seeds (S' = 2..S). */
@@ -135,6 +140,7 @@ export function seedStability(atomsPerSeed: readonly Atoms[], opts: SeedStabilit
       present[s].push(new Uint8Array(n[s]));
     }
   }
+  const pwmccSS = Array.from({ length: S }, (_, s) => Array.from({ length: S }, (_, t) => (s === t ? 1 : NaN)));
   for (let s = 0; s < S; s++) {
     for (let t = s + 1; t < S; t++) {
       const m = match(atoms[s], atoms[t]);
@@ -154,6 +160,9 @@ export function seedStability(atomsPerSeed: readonly Atoms[], opts: SeedStabilit
         present[s][t][i] = ok;
         present[t][s][j] = ok;
       }
+      let sum = 0;
+      for (let i = 0; i < n[s]; i++) if (m.colForRow[i] >= 0) sum += m.cosForRow[i];
+      pwmccSS[s][t] = pwmccSS[t][s] = sum / Math.min(n[s], n[t]);
     }
   }
 
@@ -182,7 +191,7 @@ export function seedStability(atomsPerSeed: readonly Atoms[], opts: SeedStabilit
   const uniqueCurve = uniqueness(S, n, present, maxSubsets, Rng.from(opts.seed ?? 0, 'seed-subsets'));
   const { consensus, clusterSizes } = clusterConsensus(atoms, n, partner, pcos, present, minSeeds, linkFraction);
   return {
-    seeds: S, tau, stab, presentIn, histogram,
+    seeds: S, tau, stab, presentIn, histogram, pwmcc: pwmccSS,
     meanStability: total > 0 ? stabSum / total : NaN,
     uniqueCurve, consensus, clusterSizes,
   };

@@ -149,25 +149,18 @@ export function compareSeeds(saes: SaeWeights[], opts: CompareOptions = {}): See
   for (const s of saes.slice(1)) sameWidth(saes[0], s);
   const tau = opts.tau ?? 0.7;
   const atoms = saes.map((s) => decoderAtoms(s));
-  const S = saes.length;
-  const matrix = Array.from({ length: S }, (_, i) => Array.from({ length: S }, (_, j) => (i === j ? 1 : NaN)));
-  for (let i = 0; i < S; i++) {
-    for (let j = i + 1; j < S; j++) {
-      const v = pwmcc(atoms[i], atoms[j], { nameA: saes[i].source.path, nameB: saes[j].source.path }).value;
-      matrix[i][j] = v;
-      matrix[j][i] = v;
-    }
-  }
+  // One assignment per seed pair serves both the PW-MCC matrix and per-feature stability.
+  const stab = seedStability(atoms, { tau });
+  const matrix = stab.pwmcc;
   const ci = bootstrapPairsCI(matrix, { seed: opts.seed ?? 0 });
   const nul: NullSummary = randomNull((x, y) => pwmcc(x, y).value, { nA: saes[0].dSae, nB: saes[1].dSae, d: saes[0].dIn }, {
     draws: opts.nullDraws ?? 10,
     seed: opts.seed ?? 0,
   });
-  const stab = seedStability(atoms, { tau });
   const total = stab.histogram.reduce((x, y) => x + y, 0);
   const presentIn = Array.from(stab.histogram.subarray(1), (c) => c / total);
   return {
-    n_seeds: S,
+    n_seeds: saes.length,
     paths: saes.map((s) => s.source.path),
     pwmcc_matrix: matrix,
     pwmcc_mean: ci.estimate,

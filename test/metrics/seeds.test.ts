@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assignmentMatch, seedStability, type MatchFn } from '../../src/metrics/seeds.js';
 import { unitAtoms } from '../../src/metrics/cosine.js';
+import { pwmcc } from '../../src/metrics/pairwise.js';
 import { ConfigError, ShapeError } from '../../src/core/errors.js';
 import type { Mat } from '../../src/core/mat.js';
 import { Rng } from '../../src/core/rng.js';
@@ -132,6 +133,18 @@ describe('seedStability(atomsPerSeed, opts)', () => {
     const b = seedStability(atoms, { maxSubsets: 2, seed: 5 });
     expect(a.uniqueCurve).toEqual(b.uniqueCurve);
     expect(a.uniqueCurve.subsets).toEqual([2, 2, 1]);
+  });
+
+  it('pwmcc[s][t] equals pairwise.ts pwmcc(seed s, seed t), symmetric with 1 on the diagonal', () => {
+    for (let s = 0; s < atoms.length; s++) {
+      expect(r.pwmcc[s][s]).toBe(1);
+      for (let t = s + 1; t < atoms.length; t++) {
+        expect(r.pwmcc[s][t]).toBeCloseTo(pwmcc(atoms[s], atoms[t]).value, 10);
+        expect(r.pwmcc[t][s]).toBe(r.pwmcc[s][t]);
+      }
+    }
+    const small: Mat = { data: atoms[1].data.subarray(0, 5 * D), rows: 5, cols: D };
+    expect(seedStability([atoms[0], small]).pwmcc[0][1]).toBeCloseTo(pwmcc(atoms[0], small).value, 10);
   });
 
   it('rectangular seeds (different widths): unmatched latents count as absent', () => {
