@@ -3,7 +3,7 @@
 // the layer plan, so a newcomer learns it from the message.
 import tseslint from 'typescript-eslint';
 
-const LAYERS = ['core', 'engine', 'formats', 'nn', 'sae', 'data', 'metrics', 'study', 'report', 'cli'];
+const LAYERS = ['core', 'engine', 'formats', 'nn', 'sae', 'data', 'metrics', 'models', 'study', 'report', 'cli'];
 const ALLOWED = {
   core: ['core'],
   engine: ['core', 'engine'],
@@ -12,7 +12,8 @@ const ALLOWED = {
   sae: ['core', 'engine', 'formats', 'nn', 'sae'],
   data: ['core', 'engine', 'formats', 'data'],
   metrics: ['core', 'engine', 'metrics'],
-  study: ['core', 'engine', 'formats', 'nn', 'sae', 'data', 'metrics', 'study'],
+  models: ['core', 'engine', 'formats', 'nn', 'models'],
+  study: ['core', 'engine', 'formats', 'nn', 'sae', 'data', 'metrics', 'models', 'study'],
   report: ['core', 'formats', 'metrics', 'study', 'report'],
   cli: LAYERS,
 };
@@ -28,7 +29,7 @@ const layerRules = Object.entries(ALLOWED).map(([layer, allowed]) => {
           patterns: forbidden.length === 0 ? [] : [
             {
               regex: `^\\.\\.?/(\\.\\./)*(${forbidden.join('|')})/`,
-              message: `src/${layer}/ may import only ${allowed.join(', ')} (DESIGN.md: layers import downward only; sae/, data/ and metrics/ are peers joined by study/).`,
+              message: `src/${layer}/ may import only ${allowed.join(', ')} (DESIGN.md: layers import downward only; sae/, data/, metrics/ and models/ are peers joined by study/).`,
             },
           ],
         },
