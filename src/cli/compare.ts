@@ -4,6 +4,8 @@
  *   husai compare A B                      two SAEs: MMCS, PW-MCC, shared fraction, null
  *   husai compare SAE --ground-truth GT    one SAE against true directions [n_gt, d] (.npy)
  *   husai compare D1 D2 D3 …               seed study: pairwise matrix, bootstrap CI, null, histogram
+ *   husai compare D1 … --fourier ACTS      modular arithmetic: Fourier-feature fraction per SAE and
+ *                                          whether matched latents share their key frequency
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { HusaiError } from '../core/errors.js';
@@ -11,6 +13,7 @@ import { matFrom } from '../core/mat.js';
 import { readNpy } from '../formats/npy.js';
 import { loadSae } from '../sae/checkpoint/index.js';
 import { compareGroundTruth, comparePair, compareSeeds } from '../study/compare.js';
+import { compareFourier, fourierContextFromFile } from '../study/compare-fourier.js';
 
 interface CompareFlags {
   json?: boolean;
@@ -19,6 +22,7 @@ interface CompareFlags {
   seed: number;
   groundTruth?: string;
   hookpoint?: string;
+  fourier?: string;
 }
 
 export function registerCompare(program: Command): void {
@@ -31,10 +35,23 @@ export function registerCompare(program: Command): void {
     .option('--tau <x>', 'cosine threshold for shared fraction / stability', parseFloatArg, 0.7)
     .option('--seed <n>', 'seed of null draws and bootstrap resamples', parseIntArg, 0)
     .option('--hookpoint <name>', 'sparsify folders with several hookpoints: which one')
+    .option('--fourier <acts>', 'activations from `husai modarith extract` (one position): Fourier analysis of each SAE\'s latents')
     .option('--json', 'print one JSON object')
     .action((dirs: string[], flags: CompareFlags) => {
       const opts = { nullDraws: flags.nullDraws, tau: flags.tau, seed: flags.seed };
       const load = (d: string) => loadSae(d, { hookpoint: flags.hookpoint });
+      if (flags.fourier !== undefined) {
+        const out = compareFourier(dirs.map(load), fourierContextFromFile(flags.fourier), { seed: flags.seed });
+        if (flags.json) {
+          console.log(JSON.stringify(out, null, 2));
+          return;
+        }
+        console.log(`Fourier analysis on ${out.grid}; key frequencies ${out.keys.join(', ')}; a Fourier feature has ≥ 80% of its grid variance in them`);
+        for (const s of out.per_sae) console.log(`  ${s.path}: ${s.fourier_features} of ${s.live} live latents are Fourier features (${(100 * s.fourier_fraction).toFixed(1)}%), mean key share ${fmt(s.mean_key_share)}`);
+        console.log(`  chance (random-direction ReLU probes, same count): ${(100 * out.chance_fraction).toFixed(1)}%`);
+        for (const q of out.pairs) console.log(`  SAE ${q.a} vs ${q.b}: ${q.fourier_pairs} matched Fourier pairs, same dominant frequency ${(100 * q.agreement).toFixed(1)}% (shuffled ${(100 * q.null_mean).toFixed(1)}%, p = ${q.p.toPrecision(2)})`);
+        return;
+      }
       if (flags.groundTruth !== undefined) {
         if (dirs.length !== 1) throw new HusaiError(`compare --ground-truth takes exactly one SAE directory, got ${dirs.length}`);
         const gt = readNpy(flags.groundTruth);

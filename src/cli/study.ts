@@ -14,11 +14,14 @@
  * disappears (its parent pid changes), so a killed study leaves no orphan training.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { HusaiError } from '../core/errors.js';
 import { ProgressLine as PhaseLine } from './progress.js';
+import { type ModArithSpec, ensureModArithModel } from '../study/modarith-data.js';
+import { getEngine } from '../engine/index.js';
 import type { StudyResults } from '../study/results.js';
 import {
   type ReportWriter, type Shard, type StudyOutcome, type StudyProgress, type WorkerPool, autoJobs, builtinSpecPath, mergeStudies, parseShard, planStudy, runStudy,
@@ -57,7 +60,9 @@ export function registerStudy(program: Command): void {
         await runWorker(specFile, flags.out, shard, parseShard(flags.worker));
         return;
       }
-      const jobs = flags.jobs === 'auto' ? autoJobs(planStudy(specFile).runs, os.availableParallelism()) : parseJobs(flags.jobs);
+      const plan = planStudy(specFile);
+      if (plan.parsed.spec.data.kind === 'modarith') prepareModArith(plan.parsed.spec.data, plan.specDir);
+      const jobs = flags.jobs === 'auto' ? autoJobs(plan.runs, os.availableParallelism()) : parseJobs(flags.jobs);
       const progress = new ProgressLine();
       const outcome = await runStudy(specFile, {
         out: flags.out,
@@ -82,6 +87,21 @@ export function registerStudy(program: Command): void {
         .finally(() => progress.end());
       printOutcome(outcome, flags.json === true, true);
     });
+}
+
+/**
+ * A modarith study's model is trained once, here, before any worker starts (workers only load it);
+ * its progress gets its own line.
+ */
+function prepareModArith(data: ModArithSpec, specDir: string): void {
+  const dir = path.resolve(specDir, data.model_dir);
+  if (fs.existsSync(path.join(dir, 'config.json'))) return;
+  console.error(`training the modular-arithmetic model once, into ${dir} (reused by later runs)`);
+  const bar = new PhaseLine('modarith model');
+  ensureModArithModel(data, specDir, getEngine(), {
+    onLog: (l, total) => bar.update(l.step, total, `step ${l.step}  train ${(100 * l.train_acc).toFixed(1)}%  val ${(100 * l.val_acc).toFixed(1)}%`),
+  });
+  bar.done();
 }
 
 function parseJobs(text: string): number {

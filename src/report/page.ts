@@ -76,6 +76,32 @@ function setup(r: StudyResults): string {
   return `<dl>${items.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
 }
 
+/** Data facts (modular arithmetic: the model's accuracy, key frequencies, effective rank). */
+function dataSummary(r: StudyResults): string {
+  const sm = r.data.summary;
+  if (!sm) return '';
+  const fmt = (v: unknown): string => (typeof v === 'number' ? num(v, Number.isInteger(v) ? 0 : 3) : Array.isArray(v) ? v.join(', ') : String(v));
+  const items = Object.entries(sm).filter(([, v]) => v !== null && v !== undefined);
+  const width = r.cells.length > 0 && typeof sm.effective_rank === 'number'
+    ? `<p>Widths relative to the effective rank ${num(sm.effective_rank as number, 1)} of the activations: ${[...new Set(r.cells.map((c) => c.width))].sort((a, b) => a - b).map((w) => `${w} (${(w / (sm.effective_rank as number)).toFixed(1)}×)`).join(', ')}.</p>`
+    : '';
+  return `<h2>Data</h2><dl>${items.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(fmt(v))}</dd>`).join('')}</dl>${width}`;
+}
+
+/** Per-cell Fourier analysis of the latents (modular-arithmetic data). */
+function fourierTable(r: StudyResults): string {
+  const cells = r.cells.filter((c) => c.fourier);
+  if (cells.length === 0) return '';
+  const f0 = cells[0].fourier!;
+  const head = ['cell', 'Fourier features [95% CI]', 'random probes', 'mean key share [CI]', 'matched: same frequency [CI]', 'shuffled null', 'p (max over pairs)', 'Fourier pairs / seed pair', 'features per key frequency'];
+  const rows = cells.map((c) => {
+    const f = c.fourier!;
+    return `<tr><td class="l">${esc(c.label)}</td><td>${est(f.fraction)}</td><td>${num(f.chanceFraction)}</td><td>${est(f.meanKeyShare)}</td><td>${est(f.agreement)}</td><td>${num(f.agreementNull)}</td><td>${pval(f.agreementP)}</td><td>${num(f.fourierPairsPerSeedPair, 1)}</td><td class="l">${esc(f.featuresPerKey.map((e) => `k=${e.k}: ${e.count}`).join(', '))}</td></tr>`;
+  });
+  return `<h2>Fourier features</h2><p>Latents evaluated on ${esc(f0.grid)} over all p² inputs; key frequencies of the model's embedding: ${esc(f0.keys.join(', '))}. A latent is a Fourier feature when at least ${num(f0.threshold, 1)} of its variance over the (a, b) grid lies in components built from key frequencies. Chance: the same fraction for as many random-direction ReLU probes of the activations. Matched latents (decoder assignment between seeds) that are both Fourier features share their dominant frequency at the rate shown, against a shuffled pairing.</p>
+<div class="wide"><table><thead><tr>${head.map((h, i) => `<th${i === 0 || i === head.length - 1 ? ' class="l"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+}
+
 function archComparison(r: StudyResults): string {
   if (r.archComparison.length === 0) return '';
   const label = new Map(r.cells.map((c) => [c.id, c]));
@@ -96,7 +122,9 @@ export function renderPage(r: StudyResults, figures: RenderedFigure[]): string {
 <h1>${esc(r.study.name)}</h1>
 <p class="question">${esc(r.study.question)}</p>
 <h2>Setup</h2>${setup(r)}
+${dataSummary(r)}
 <h2>Headline: seed stability against chance</h2>${headline(r)}
+${fourierTable(r)}
 ${archComparison(r)}
 <h2>Figures</h2>${figs}
 <h2>Runs</h2>${runsTable(r)}

@@ -21,12 +21,17 @@ import type { ActivationSource } from '../data/source.js';
 import { type SyntheticKind, generateSynthetic, syntheticSource } from '../data/synthetic/index.js';
 import { readNpyMat } from '../formats/npy.js';
 import { readSafetensors } from '../formats/safetensors.js';
+import { getEngine } from '../engine/index.js';
+import { memorySource } from '../data/memory.js';
+import type { TrainHooks } from '../models/modarith/train.js';
+import { type FourierContext, loadModArithData, modarithShape } from './modarith-data.js';
 import type { SpecSource, StudySpec } from './spec.js';
 
 /** What identifies the data in a run's resolved config. */
 export type DataIdentity =
   | { kind: 'synthetic'; generator: string; config: Record<string, unknown> }
-  | { kind: 'file'; sha256: string; rows: number; d: number; tensor: string | null };
+  | { kind: 'file'; sha256: string; rows: number; d: number; tensor: string | null }
+  | { kind: 'modarith'; model: Record<string, unknown>; hook: string; layer: number; position: string };
 
 export interface InputFile {
   /** Absolute path. */
@@ -40,7 +45,7 @@ export interface DataPlan {
   identity: DataIdentity;
   /** Display name (generator config or path). */
   name: string;
-  kind: 'synthetic' | 'file';
+  kind: 'synthetic' | 'file' | 'modarith';
   rows: number | null;
   d: number;
   /** Ground-truth feature count, or null. */
@@ -55,10 +60,14 @@ export interface StudyData extends DataPlan {
   source: ActivationSource;
   /** Ground-truth directions gtFD [F, D], or null. */
   gt: Mat | null;
+  /** Modular-arithmetic data: the grid and key frequencies for the Fourier analysis; else null. */
+  fourier: FourierContext | null;
+  /** Facts about the data for results.json (model accuracy, effective rank, …), or null. */
+  summary: Record<string, unknown> | null;
 }
 
 /** Data with ground truth but without the activations (what the analyses read). */
-export type AnalysisData = DataPlan & { gt: Mat | null };
+export type AnalysisData = DataPlan & { gt: Mat | null; fourier: FourierContext | null; summary: Record<string, unknown> | null };
 
 const RESOLVERS: Record<SyntheticKind, (o: never) => { n: number; d: number; features: number }> = {
   'exact-k': resolveExactK, correlated: resolveCorrelated, synthbench: resolveSynthbench,
@@ -70,6 +79,14 @@ const RESOLVERS: Record<SyntheticKind, (o: never) => { n: number; d: number; fea
  */
 export function planData(spec: StudySpec, specDir: string, src?: SpecSource, identity?: DataIdentity): DataPlan {
   const data = spec.data;
+  if (data.kind === 'modarith') {
+    const { rows, d, cfg } = modarithShape(data, src);
+    const config = { model_dir: data.model_dir, model: { ...cfg }, hook: data.hook, layer: data.layer, position: data.position };
+    return {
+      identity: { kind: 'modarith', model: { ...cfg }, hook: data.hook, layer: data.layer, position: data.position },
+      name: `modarith:${cfg.task} p=${cfg.p} ${data.hook}@${data.layer}/${data.position}`, kind: 'modarith', rows, d, features: null, config, inputs: [],
+    };
+  }
   if (data.kind === 'synthetic') {
     let cfg: { n: number; d: number; features: number };
     try {
@@ -102,13 +119,18 @@ export function planData(spec: StudySpec, specDir: string, src?: SpecSource, ide
 }
 
 /** Loads (or generates) the spec's data. `specDir` resolves relative paths. */
-export function loadStudyData(spec: StudySpec, specDir: string, src?: SpecSource): StudyData {
+export function loadStudyData(spec: StudySpec, specDir: string, src?: SpecSource, hooks: TrainHooks = {}): StudyData {
   const data = spec.data;
+  if (data.kind === 'modarith') {
+    const plan = planData(spec, specDir, src);
+    const m = loadModArithData(data, specDir, getEngine(), hooks);
+    return { ...plan, source: memorySource(m.xND, plan.name), gt: null, fourier: m.fourier, summary: m.summary };
+  }
   if (data.kind === 'synthetic') {
     const plan = planData(spec, specDir, src);
     const gen = generateSynthetic(data.generator as SyntheticKind, data.options as never);
     const source = syntheticSource(gen);
-    return { ...plan, source, gt: gen.gt, inputs: [] };
+    return { ...plan, source, gt: gen.gt, inputs: [], fourier: null, summary: null };
   }
   const source = openFileSource(spec, specDir, src);
   const inputs = source.shards.map((s) => hashFile(s.path));
@@ -120,18 +142,22 @@ export function loadStudyData(spec: StudySpec, specDir: string, src?: SpecSource
     identity: { kind: 'file', sha256: sha.digest('hex'), rows: source.length, d: source.d, tensor: data.tensor ?? null },
     name: data.path, kind: 'file', rows: source.length, d: source.d, features: gt?.rows ?? null,
     config: { path: data.path, tensor: data.tensor ?? null, ground_truth: data.ground_truth ?? null },
-    source, gt, inputs,
+    source, gt, inputs, fourier: null, summary: null,
   };
 }
 
 /** The plan plus ground truth (regenerated or read), for analysing a study whose activations may be elsewhere. */
 export function analysisData(spec: StudySpec, specDir: string, identity: DataIdentity | undefined, src?: SpecSource): AnalysisData {
   const plan = planData(spec, specDir, src, identity);
+  if (spec.data.kind === 'modarith') {
+    const m = loadModArithData(spec.data, specDir, getEngine());
+    return { ...plan, gt: null, fourier: m.fourier, summary: m.summary };
+  }
   if (spec.data.kind === 'synthetic') {
     const gen = generateSynthetic(spec.data.generator as SyntheticKind, spec.data.options as never);
-    return { ...plan, gt: gen.gt };
+    return { ...plan, gt: gen.gt, fourier: null, summary: null };
   }
-  return { ...plan, gt: spec.data.ground_truth !== undefined ? loadGroundTruth(spec, specDir, plan.d, src) : null };
+  return { ...plan, gt: spec.data.ground_truth !== undefined ? loadGroundTruth(spec, specDir, plan.d, src) : null, fourier: null, summary: null };
 }
 
 function openFileSource(spec: StudySpec, specDir: string, src?: SpecSource): FileActivationSource {

@@ -43,6 +43,32 @@ export interface StabilityStat {
   cohensD: number | null;
 }
 
+/** Modular-arithmetic data only: what each cell's SAE latents say in the Fourier basis (issue 6). */
+export interface FourierCellResult {
+  /** The model's key frequencies (embedding, 90% of its Fourier power). */
+  keys: number[];
+  /** Key share at or above which a latent is a Fourier feature (0.8). */
+  threshold: number;
+  /** The activations the latents were evaluated on, e.g. "resid_post, layer 0, position eq". */
+  grid: string;
+  /** Fourier-feature fraction of live latents, over seeds. */
+  fraction: Estimate;
+  perSeedFraction: Array<number | null>;
+  /** The same fraction for random-direction ReLU probes of the activations (chance). */
+  chanceFraction: number | null;
+  /** Mean key share of live latents, over seeds. */
+  meanKeyShare: Estimate;
+  /** Matched Fourier features with the same dominant frequency, over seed pairs. */
+  agreement: Estimate;
+  /** Shuffled-pairing null of the agreement (mean over seed pairs). */
+  agreementNull: number | null;
+  /** Largest permutation p-value over seed pairs (conservative). */
+  agreementP: number | null;
+  fourierPairsPerSeedPair: number;
+  /** Fourier features per dominant key frequency, pooled over seeds. */
+  featuresPerKey: Array<{ k: number; count: number }>;
+}
+
 export interface RunRecord {
   id: string;
   cell: string;
@@ -110,6 +136,8 @@ export interface CellResult {
   atomMap: { x: number[]; y: number[]; seed: number[]; cluster: number[] } | null;
   /** Stability against training steps (checkpoints), step 0 first. */
   steps: StepPoint[];
+  /** Fourier analysis (modular-arithmetic data only; absent or null otherwise). */
+  fourier?: FourierCellResult | null;
 }
 
 /** One swept parameter's curve for one architecture: stability vs width, k, l1 or steps. */
@@ -137,7 +165,11 @@ export interface StudyResults {
     trainSeconds: number;
     analysisSeconds: number;
   };
-  data: { name: string; kind: string; rows: number | null; d: number; groundTruth: boolean; config: Record<string, unknown> };
+  data: {
+    name: string; kind: string; rows: number | null; d: number; groundTruth: boolean; config: Record<string, unknown>;
+    /** Facts about the data (modular arithmetic: the model's accuracy, key frequencies, effective rank); absent otherwise. */
+    summary?: Record<string, unknown> | null;
+  };
   runs: RunRecord[];
   cells: CellResult[];
   sweeps: SweepCurve[];

@@ -7,6 +7,8 @@
  * Shape (snake_case keys; see studies/*.yaml for worked examples):
  *   name, question, description?         study name (a directory name) and the research question
  *   data: {kind: synthetic, generator, options} | {kind: file, path, tensor?, ground_truth?}
+ *       | {kind: modarith, model_dir, model?, hook?, layer?, position?}   (the modular-arithmetic
+ *         transformer's activations over all p² inputs; its model trained on first use)
  *   width_ratio_of?: features | d        what width_ratio multiplies (default: features when known)
  *   defaults: {param: value}             every run starts from these (params.ts)
  *   grid: {param: [values]}              cartesian product
@@ -14,17 +16,18 @@
  *   arch_params: {arch: {param: value | [values]}}  per-architecture values (a list sweeps that arch)
  *   analyses, null_draws (10), tau (0.7), checkpoints ([0]), eval_rows (8192), analysis_seed (0),
  *   runs_per_pass (8)
- * The `data` union is keyed by `kind`, so a new data kind (modarith) is one more schema entry.
+ * The `data` union is keyed by `kind`, so a new data kind is one more schema entry.
  */
 import fs from 'node:fs';
 import { z } from 'zod';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type Scalar } from 'yaml';
 import { DataError } from '../core/errors.js';
 import { SYNTHETIC_KINDS } from '../data/synthetic/index.js';
+import { HOOKS } from '../models/modarith/extract.js';
 import { ARCH_NAMES, PARAM_NAMES, listShape, paramShape, valueOrListShape } from './params.js';
 
 /** Every analysis a study can run (results.ts fields they fill). */
-export const ANALYSES = ['stability', 'untrained_null', 'ground_truth', 'features', 'frequency', 'cosine_histogram', 'atom_map', 'steps', 'sweeps', 'arch_comparison'] as const;
+export const ANALYSES = ['stability', 'untrained_null', 'ground_truth', 'features', 'frequency', 'cosine_histogram', 'atom_map', 'steps', 'sweeps', 'arch_comparison', 'fourier'] as const;
 export type AnalysisName = (typeof ANALYSES)[number];
 
 const syntheticData = z.strictObject({
@@ -44,13 +47,24 @@ const fileData = z.strictObject({
   ground_truth_tensor: z.string().min(1).optional(),
 });
 
+const modarithData = z.strictObject({
+  kind: z.literal('modarith'),
+  /** The model folder (relative to the spec file); trained with `model` on first use when missing. */
+  model_dir: z.string().min(1),
+  /** models/modarith/config.ts fields (task, p, seed, steps, …); omitted ones take the grokking recipe. */
+  model: z.record(z.string(), z.unknown()).default({}),
+  hook: z.enum(HOOKS).default('resid_post'),
+  layer: z.number().int().min(0).default(0),
+  position: z.enum(['a', 'b', 'eq', 'all']).default('eq'),
+});
+
 const archParams = z.strictObject(Object.fromEntries(ARCH_NAMES.map((a) => [a, z.strictObject(valueOrListShape()).optional()])));
 
 export const specSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a name of letters, digits, ".", "_" or "-" (it names the output directory)'),
   question: z.string().min(1),
   description: z.string().optional(),
-  data: z.discriminatedUnion('kind', [syntheticData, fileData]),
+  data: z.discriminatedUnion('kind', [syntheticData, fileData, modarithData]),
   width_ratio_of: z.enum(['features', 'd']).optional(),
   defaults: z.strictObject(paramShape()).default({}),
   grid: z.strictObject(listShape()).default({}),
@@ -264,7 +278,7 @@ function knownKeysAt(path: ReadonlyArray<string | number>, src: SpecSource): str
   const top = path[0];
   if (top === 'data') {
     const kind = (src.doc.toJS() as { data?: { kind?: string } }).data?.kind;
-    return kind === 'file' ? Object.keys(fileData.shape) : Object.keys(syntheticData.shape);
+    return Object.keys((kind === 'file' ? fileData : kind === 'modarith' ? modarithData : syntheticData).shape);
   }
   if (top === 'arch_params' && path.length === 1) return [...ARCH_NAMES];
   return [...PARAM_NAMES];

@@ -193,7 +193,7 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
     const analyse = opts.analyse ?? !(shard && shard.count > 1);
     let fin: Finished | null = null;
     if (analyse) {
-      const data: AnalysisData = gt !== null || (spec.data.kind === 'file' && !spec.data.ground_truth) ? { ...plan.data, gt } : analysisData(spec, plan.specDir, plan.data.identity, source);
+      const data: AnalysisData = gt !== null || (spec.data.kind === 'file' && !spec.data.ground_truth) ? { ...plan.data, gt, fourier: null, summary: null } : analysisData(spec, plan.specDir, plan.data.identity, source);
       fin = await finishStudy(store, plan, data, opts.hooks, opts.report ?? null);
       writeManifest(store, inputs);
     }

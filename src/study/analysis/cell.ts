@@ -15,7 +15,11 @@ import type { FinalMetrics } from '../../sae/train.js';
 import type { ResolvedRun } from '../expand.js';
 import type { CellResult, RunRecord, StepPoint } from '../results.js';
 import type { AnalysisName } from '../spec.js';
+import type { Engine } from '../../engine/types.js';
+import type { SaeWeights } from '../../sae/checkpoint/index.js';
+import type { FourierContext } from '../modarith-data.js';
 import { atomMap, frequencyBins, matchedCosines } from './features.js';
+import { fourierCell } from './fourier.js';
 import type { NullCache } from './nulls.js';
 import { type SaeUnitAtoms, allPairs } from './pairs.js';
 import { fin, nullBand, pairEstimate, seedEstimate, stabilityStat } from './stats.js';
@@ -45,6 +49,8 @@ export interface CellContext {
   gt: Mat | null;
   /** Atoms of a run's checkpoint at `step` (step < steps). */
   checkpointAtoms: (run: ResolvedRun, step: number) => SaeUnitAtoms;
+  /** Modular-arithmetic data: the grid context, each run's weights, and the chance fraction for M latents. */
+  fourier?: { fctx: FourierContext; weights: (run: ResolvedRun) => SaeWeights; chance: (M: number) => number; engine: Engine } | null;
 }
 
 export interface CellOutput {
@@ -117,6 +123,9 @@ export function analyseCell(input: CellInput, ctx: CellContext): CellOutput {
     consensus: stab && on('features') ? { count: stab.consensus.length, clusterSizes: Array.from(stab.clusterSizes) } : { count: 0, clusterSizes: [] },
     atomMap: on('atom_map') ? atomMap(sets.map((s) => s.dec), runs.map((r) => r.run.identity.seed), stab, ctx.seed, input.id) : null,
     steps: on('steps') && S >= 2 ? stepCurve(runs, ctx) : [],
+    fourier: ctx.fourier && on('fourier')
+      ? fourierCell(runs.map((r) => ctx.fourier!.weights(r.run)), pairs.match, ctx.fourier.fctx, ctx.fourier.chance(M), ctx.seed, ctx.fourier.engine)
+      : null,
   };
   return { cell, gt: gtOut };
 }

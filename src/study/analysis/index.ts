@@ -16,7 +16,9 @@ import type { CellResult, RunRecord, StudyResults } from '../results.js';
 import { checkpointRel } from '../saedir.js';
 import type { StudySpec } from '../spec.js';
 import { RUNS_DIR, type RunRow, type StudyStore } from '../store.js';
+import { getEngine } from '../../engine/index.js';
 import { type CellInput, type CellRun, analyseCell } from './cell.js';
+import { randomProbeFraction } from './fourier.js';
 import { methodsText } from './methods.js';
 import { NullCache } from './nulls.js';
 import { type SaeUnitAtoms, atomsFromWeights } from './pairs.js';
@@ -77,6 +79,7 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
   for (const r of runs) cellRuns.set(r.cellId, [...(cellRuns.get(r.cellId) ?? []), r]);
   const nulls = new NullCache(spec.null_draws, spec.analysis_seed, spec.tau);
   const analyses = new Set(spec.analyses);
+  const chanceByWidth = new Map<number, number>();
   const cells: CellResult[] = [];
   const gtByRun = new Map<string, NonNullable<RunRecord['gt']>>();
   let k = 0;
@@ -103,6 +106,11 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
     const out = analyseCell(cellInput, {
       nulls, tau: spec.tau, seed: spec.analysis_seed, analyses, gt: data.gt,
       checkpointAtoms: (run, step) => loadAtoms(path.join(store.dir, RUNS_DIR, run.id, checkpointRel(step)), `run ${run.id} step ${step}`),
+      fourier: data.fourier ? {
+        fctx: data.fourier, engine: getEngine(),
+        weights: (run) => loadSae(path.join(store.dir, (rows.get(run.id) as RunRow).dir)),
+        chance: (M) => chanceByWidth.get(M) ?? chanceByWidth.set(M, randomProbeFraction(data.fourier!, M, spec.analysis_seed, getEngine())).get(M)!,
+      } : null,
     });
     cells.push(out.cell);
     for (const [id, g] of out.gt) gtByRun.set(id, g);
@@ -137,7 +145,7 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
       engine: input.engine.name, blasCore: input.engine.blasCore, threads: input.engine.threads, specText: input.specText,
       trainSeconds: Number(store.getMeta('train_wall_seconds') ?? 0) || trainSeconds, analysisSeconds: 0,
     },
-    data: { name: data.name, kind: data.kind, rows: data.rows, d: data.d, groundTruth: data.gt !== null, config: data.config },
+    data: { name: data.name, kind: data.kind, rows: data.rows, d: data.d, groundTruth: data.gt !== null, config: data.config, summary: data.summary },
     runs: records,
     cells,
     sweeps: analyses.has('sweeps') ? sweepCurves(cells, coupledParams(spec)) : [],
