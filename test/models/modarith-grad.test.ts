@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { getEngine } from '../../src/engine/index.js';
-import { attentionBackward, attentionForward } from '../../src/nn/attention.js';
+import { attentionBackward, attentionForward, scoreTable, scoreTableBackward } from '../../src/nn/attention.js';
 import { crossEntropy } from '../../src/nn/cross-entropy.js';
 import { layerNormBackward, layerNormForward } from '../../src/nn/layernorm.js';
 import { resolveConfig } from '../../src/models/modarith/config.js';
@@ -78,6 +78,40 @@ describe('attention backward', () => {
       fd(qkv, g, loss, rng, 12);
     });
   }
+});
+
+describe('attention with tabulated rows and scores', () => {
+  it('equals the direct computation, forward and backward', () => {
+    const sh = { N: 6, S: 3, Sq: 1, H: 2, Dh: 4 };
+    const T = 5;
+    const W = 3 * sh.H * sh.Dh;
+    const rng = Rng.from(4, 'table');
+    const table = randn(rng, T * W);
+    const rowOf = Int32Array.from({ length: sh.N * sh.S }, () => rng.int(T));
+    const flat = new Float32Array(sh.N * sh.S * W);
+    for (let r = 0; r < rowOf.length; r++) flat.set(table.subarray(rowOf[r] * W, (rowOf[r] + 1) * W), r * W);
+    const e = getEngine();
+    const z1 = new Float32Array(sh.N * sh.H * sh.Dh);
+    const z2 = new Float32Array(z1.length);
+    const p1 = new Float32Array(sh.N * sh.H * sh.S);
+    const p2 = new Float32Array(p1.length);
+    attentionForward(sh, flat, z1, p1);
+    const scores = new Float32Array(sh.H * T * T);
+    scoreTable(e, table, T, sh.H, sh.Dh, scores);
+    attentionForward(sh, table, z2, p2, rowOf, scores);
+    for (let i = 0; i < z1.length; i++) expect(z2[i]).toBeCloseTo(z1[i], 5);
+    const gz = randn(rng, z1.length);
+    const gFlat = new Float32Array(flat.length);
+    attentionBackward(sh, flat, p1, gz, gFlat);
+    const gTable = new Float32Array(table.length);
+    const gScores = new Float32Array(scores.length);
+    attentionBackward(sh, table, p2, gz, gTable, rowOf, gScores);
+    scoreTableBackward(e, table, gScores, T, sh.H, sh.Dh, gTable);
+    // The flat gradient summed over rows that share a table row is the table gradient.
+    const folded = new Float64Array(table.length);
+    for (let r = 0; r < rowOf.length; r++) for (let j = 0; j < W; j++) folded[rowOf[r] * W + j] += gFlat[r * W + j];
+    for (let i = 0; i < folded.length; i++) expect(gTable[i]).toBeCloseTo(folded[i], 4);
+  });
 });
 
 describe('layernorm backward', () => {

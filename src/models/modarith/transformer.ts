@@ -20,7 +20,7 @@
 import type { Engine, F32 } from '../../engine/types.js';
 import { Rng } from '../../core/rng.js';
 import { ShapeError } from '../../core/errors.js';
-import { attentionBackward, attentionForward } from '../../nn/attention.js';
+import { attentionBackward, attentionForward, scoreTable, scoreTableBackward } from '../../nn/attention.js';
 import { type LayerNormCache, layerNormBackward, layerNormForward } from '../../nn/layernorm.js';
 import type { TensorMap } from '../../nn/optim.js';
 import type { ModelConfig } from './config.js';
@@ -174,7 +174,9 @@ export class Transformer {
       }
       const prob = new Float32Array(N * H * Sq * S);
       const z = new Float32Array(Q * HD);
-      attentionForward({ N, S, Sq, H, Dh }, qkv, z, prob, first ? rowOf : null);
+      const scores = first ? new Float32Array(H * rows * rows) : null;
+      if (scores) scoreTable(e, qkv, rows, H, Dh, scores);
+      attentionForward({ N, S, Sq, H, Dh }, qkv, z, prob, first ? rowOf : null, scores);
       const attnOut = new Float32Array(Q * D);
       e.gemm(false, false, Q, D, HD, 1, z, HD, P[`${b}.attn.W_O`], D, 0, attnOut, D);
       const residPre = new Float32Array(Q * D);
@@ -278,7 +280,9 @@ export class Transformer {
       e.gemm(false, true, Q, HD, D, 1, gResidMid, D, P[`${b}.attn.W_O`], D, 0, gZ, HD);
       const rows = c.attnIn.length / D;
       const gQkv = new Float32Array(rows * 3 * HD);
-      attentionBackward({ N, S, Sq: c.Sq, H, Dh }, c.qkv, c.probNHQS, gZ, gQkv, c.rowOf);
+      const gScores = c.rowOf ? new Float32Array(H * rows * rows) : null;
+      attentionBackward({ N, S, Sq: c.Sq, H, Dh }, c.qkv, c.probNHQS, gZ, gQkv, c.rowOf, gScores);
+      if (gScores) scoreTableBackward(e, c.qkv, gScores, rows, H, Dh, gQkv);
       // ∂ of the block's input x (rows of attnIn: the table in block 0, else the N·S rows).
       const gX = new Float32Array(rows * D);
       const gAttnIn = c.ln1 ? new Float32Array(rows * D) : gX;
