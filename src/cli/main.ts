@@ -7,12 +7,16 @@ import { Command, CommanderError } from 'commander';
 import { HusaiError } from '../core/errors.js';
 import { HUSAI_VERSION } from '../core/version.js';
 import { registerBench } from './bench.js';
+import { registerCards } from './cards.js';
 import { registerCompare } from './compare.js';
+import { registerExtract } from './extract.js';
 import { registerInfo } from './info.js';
+import { registerModArith } from './modarith.js';
 import { registerReport } from './report.js';
 import { registerStudy } from './study.js';
 import { registerSynth } from './synth.js';
 import { registerTrain } from './train.js';
+import { registerUniversality } from './universality.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -24,11 +28,15 @@ export function buildProgram(): Command {
     .exitOverride();
   registerInfo(program);
   registerBench(program);
+  registerCards(program);
   registerCompare(program);
+  registerExtract(program);
+  registerModArith(program);
   registerStudy(program);
   registerReport(program);
   registerSynth(program);
   registerTrain(program);
+  registerUniversality(program);
   return program;
 }
 

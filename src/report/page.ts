@@ -6,6 +6,7 @@
  */
 import type { CellResult, StudyResults } from '../study/results.js';
 import type { Figure } from './charts.js';
+import { cardsSection } from './cards.js';
 import { esc, est, num, pval, verdict } from './format.js';
 
 export interface RenderedFigure extends Figure {
@@ -127,6 +128,7 @@ ${dataSummary(r)}
 ${fourierTable(r)}
 ${archComparison(r)}
 <h2>Figures</h2>${figs}
+${r.cards ? cardsSection(r.cards) : ''}
 <h2>Runs</h2>${runsTable(r)}
 <h2>Methods</h2>${r.methods.map((m) => `<p>${esc(m)}</p>`).join('\n')}
 <h2>Provenance</h2><p>The study spec as given (its hash and every run's config hash are in manifest.json):</p><pre>${esc(r.study.specText)}</pre>

@@ -9,6 +9,8 @@
  * All fields are plain JSON (no NaN: unknown values are null).
  */
 
+import type { FeatureCards } from './cards.js';
+
 /** A value with its 95% seed-bootstrap CI; null fields when the sample is too small. */
 export interface Estimate {
   mean: number | null;
@@ -177,4 +179,6 @@ export interface StudyResults {
   archComparison: Array<{ l0: number; cells: string[] }>;
   /** Generated text for the report's methods section. */
   methods: string[];
+  /** Feature cards of the first cell's lowest-seed SAE, when the data is a `husai extract` shard folder (study/cards.ts). */
+  cards?: FeatureCards | null;
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SpecError, parseSpec } from '../../src/study/spec.js';
+import { SpecError, loadSpec, parseSpec } from '../../src/study/spec.js';
 import { planStudy } from '../../src/study/study.js';
 import { builtinSpecPath } from '../../src/study/default.js';
 import { tinySpecText, tmpDir, writeSpec } from './helpers.js';
@@ -68,10 +68,15 @@ describe('parseSpec(text, file)', () => {
   });
 
   it('names an unknown data kind with the kinds allowed', () => {
-    const e = specError(tinySpecText().replace('kind: synthetic', 'kind: modarith'));
+    const e = specError(tinySpecText().replace('kind: synthetic', 'kind: webcam'));
     expect(e.line).toBe(4);
     expect(e.issues[0].field).toBe('data.kind');
-    expect(e.issues[0].expected).toMatch(/"synthetic", "file"/);
+    expect(e.issues[0].expected).toMatch(/"synthetic", "file", "modarith"/);
+  });
+
+  it('names a modarith model field that is out of range', () => {
+    const text = tinySpecText().replace(/data:\n[\s\S]*?seed: 3 \}\n/, 'data:\n  kind: modarith\n  model_dir: m\n  model: { p: 114 }\n');
+    expect(() => planStudy(writeSpec(tmpDir(), text))).toThrow(/p = 114 must be a prime/);
   });
 
   it('rejects zipped lists of different lengths at the shorter one', () => {
@@ -140,7 +145,15 @@ describe('studies/*.yaml', () => {
 
   for (const f of files) {
     it(`planStudy(studies/${f}) parses, validates and expands`, () => {
-      const plan = planStudy(path.join(dir, f));
+      const file = path.join(dir, f);
+      const { spec } = loadSpec(file);
+      if (spec.data.kind === 'file' && !fs.existsSync(path.resolve(dir, spec.data.path))) {
+        // Real-network studies read activations made by `husai extract`; the spec must say how.
+        expect(fs.readFileSync(file, 'utf8')).toMatch(/husai extract --source \S+ --layer \S+/);
+        expect(() => planStudy(file)).toThrow(/data\.path/);
+        return;
+      }
+      const plan = planStudy(file);
       expect(plan.runs.length).toBeGreaterThan(0);
       expect(plan.parsed.spec.question.length).toBeGreaterThan(20);
       const cells = new Set(plan.runs.map((r) => r.cellId));

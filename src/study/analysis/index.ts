@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { HUSAI_VERSION } from '../../core/version.js';
 import { loadSae } from '../../sae/checkpoint/index.js';
+import { studyCards } from '../cards.js';
 import type { FinalMetrics } from '../../sae/train.js';
 import type { AnalysisData } from '../data.js';
 import type { ResolvedRun } from '../expand.js';
@@ -154,6 +155,7 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
       spec, data, runs, done, failed, missing: runs.length - records.length, cells: cells.length,
       engine: { ...input.engine, husaiVersion: HUSAI_VERSION }, evalRows,
     }),
+    cards: studyCards(store, data, runs, cells[0]?.id),
   };
 }
 

@@ -1,0 +1,75 @@
+/**
+ * `husai cards`: feature cards (study/cards.ts) — each chosen latent's top-activating rows, shown
+ * as image patches (vision extractions), token contexts (text extractions) or (a, b) inputs
+ * (modular arithmetic) — written to DIR/cards.html and DIR/cards.json, one summary line per latent.
+ *   husai cards --sae DIR --acts PATH [--latents 1,2,3 | --top N] [--examples N] [--out DIR]
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { HusaiError } from '../core/errors.js';
+import { writeCardsReport } from '../report/cards.js';
+import { type CardExample, type FeatureCards, featureCards } from '../study/cards.js';
+import { parseIntArg } from './compare.js';
+import { ProgressLine } from './progress.js';
+
+interface CardsFlags {
+  sae: string;
+  acts: string;
+  latents?: number[];
+  top?: number;
+  examples?: number;
+  maxRows?: number;
+  context?: number;
+  patchCells?: number;
+  out: string;
+}
+
+function parseLatents(v: string): number[] {
+  const parts = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const out = parts.map(Number);
+  if (parts.length === 0 || out.some((n) => !Number.isSafeInteger(n) || n < 0)) throw new InvalidArgumentError(`expected latent indices like 1,2,3, got "${v}"`);
+  return out;
+}
+
+export function registerCards(program: Command): void {
+  program
+    .command('cards')
+    .description('feature cards: the top-activating examples of SAE latents (image patches, token contexts, (a, b) pairs) as HTML + JSON')
+    .requiredOption('--sae <dir>', 'SAE directory (SAELens or sparsify layout)')
+    .requiredOption('--acts <path>', 'activations the SAE encodes: a folder from `husai extract` (row metadata, images, tokens), or a .npy / .safetensors file')
+    .option('--latents <list>', 'comma-separated latents to card', parseLatents)
+    .option('--top <n>', 'card the n most frequently firing live latents (default 16)', parseIntArg)
+    .option('--examples <n>', 'top rows per latent (default 12)', parseIntArg)
+    .option('--max-rows <n>', 'scan only the first n rows (default all)', parseIntArg)
+    .option('--context <n>', 'text: tokens on each side of the active one (default 8)', parseIntArg)
+    .option('--patch-cells <n>', 'vision: feature-map cells shown around the token\'s cell (default 1)', parseIntArg)
+    .option('--out <dir>', 'output folder for cards.html and cards.json', 'cards')
+    .action((flags: CardsFlags) => {
+      if (flags.latents !== undefined && flags.top !== undefined) throw new HusaiError('give --latents or --top, not both');
+      const bar = new ProgressLine('cards');
+      const fc = featureCards(flags.sae, flags.acts, {
+        latents: flags.latents, topLatents: flags.top, examples: flags.examples, maxRows: flags.maxRows,
+        context: flags.context, patchCells: flags.patchCells, onProgress: (done, total) => bar.update(done, total, `${done} rows`),
+      });
+      bar.done();
+      const files = writeCardsReport(flags.out, fc);
+      console.log(`${fc.cards.length} cards: ${fc.selection}; ${fc.acts.rowsScanned} rows scanned, ${fc.live} of ${fc.sae.dSae} latents live`);
+      for (const c of fc.cards) {
+        const pct = `${(100 * c.firingRate).toFixed(2)}%`;
+        const tops = c.examples.slice(0, 3).map((e) => describe(fc, e)).join('; ');
+        console.log(`latent ${String(c.latent).padStart(5)}  fires ${pct.padStart(7)} (${c.fires})  max ${c.maxActivation.toPrecision(4)}  top: ${tops || '—'}`);
+      }
+      for (const w of fc.warnings) console.log(`warning: ${w}`);
+      console.log(`wrote ${files.html} and ${files.json}`);
+    });
+}
+
+/** One example in a few words: "4.21 img 17 (3) y2 x4", "3.1 'the' (doc 2)", "2.5 a=3 b=9". */
+function describe(fc: FeatureCards, e: CardExample): string {
+  const act = e.activation.toPrecision(3);
+  const f = e.fields;
+  if (fc.kind === 'vision') return `${act} img ${f.image}${f.label !== undefined ? ` (${e.image?.className ?? f.label})` : ''}${f.y !== undefined ? ` y${f.y} x${f.x}` : ''}`;
+  if (fc.kind === 'text' && e.context) return `${act} ${JSON.stringify(e.context.tokens[e.context.active])} (doc ${e.context.doc})`;
+  if (fc.kind === 'modarith') return `${act} a=${f.a} b=${f.b}`;
+  return `${act} row ${e.row}`;
+}
