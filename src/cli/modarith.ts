@@ -62,13 +62,15 @@ export function registerModArith(program: Command): void {
       });
       bar.done();
       const metrics = JSON.parse(fs.readFileSync(path.join(saved.dir, 'metrics.json'), 'utf8')) as {
-        train_acc: number; val_acc: number; train_loss: number; val_loss: number; steps: number; embedding_key_frequencies: number[]; embedding_key_share: number; embedding_top8_share: number;
+        train_acc: number; val_acc: number; train_loss: number; val_loss: number; steps: number; grokked_step: number | null;
+        embedding_key_frequencies: number[]; embedding_key_share: number; embedding_top8_share: number;
       };
       if (f.json) {
         console.log(JSON.stringify(metrics, null, 2));
         return;
       }
       console.log(`${cfg.task} p=${cfg.p}: ${metrics.steps} steps in ${fmtTime((performance.now() - t0) / 1000)}; train acc ${(100 * metrics.train_acc).toFixed(2)}% (loss ${metrics.train_loss.toExponential(2)}), val acc ${(100 * metrics.val_acc).toFixed(2)}% (loss ${metrics.val_loss.toExponential(2)})`);
+      console.log(metrics.grokked_step === null ? 'validation accuracy never reached 99%: not grokked (more --steps?)' : `grokked: validation accuracy ≥ 99% from step ${metrics.grokked_step}`);
       console.log(`embedding key frequencies (90% of Fourier power): ${metrics.embedding_key_frequencies.join(', ')} carry ${(100 * metrics.embedding_key_share).toFixed(1)}%; the top 8 carry ${(100 * metrics.embedding_top8_share).toFixed(1)}%`);
       console.log(`wrote ${path.join(f.out as string, 'model.safetensors')}, config.json, metrics.json, history.json`);
     });

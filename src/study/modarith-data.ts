@@ -69,6 +69,8 @@ export function trainAndSave(dir: string, cfg: ModArithConfig, e: Engine, hooks:
   const metrics = {
     train_acc: res.final.train_acc, val_acc: res.final.val_acc, train_loss: res.final.train_loss, val_loss: res.final.val_loss,
     steps: res.steps, stopped_early: res.stoppedEarly, seconds: res.final.seconds,
+    // First logged step with validation accuracy ≥ 99% (null: never), the grokking point.
+    grokked_step: res.history.find((h) => h.val_acc >= 0.99)?.step ?? null,
     embedding_key_frequencies: keys.keys, embedding_key_share: keys.covered, embedding_top8_share: keys.top8,
   };
   saveModArith(dir, cfg, res.params, res.history, metrics, { name: e.info().name, threads: e.info().threads });
