@@ -9,12 +9,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { getEngine } from '../engine/index.js';
-import { keyFrequencies, tokenSpectrum } from '../metrics/fourier.js';
 import { type ModArithConfig, resolveConfig } from '../models/modarith/config.js';
 import { TASKS, type Task } from '../models/modarith/dataset.js';
 import { HOOKS, type HookName, type PositionChoice, extractActivations, writeModArithActivations } from '../models/modarith/extract.js';
 import { loadModArith } from '../models/modarith/save.js';
-import { trainAndSave } from '../study/modarith-data.js';
+import { embeddingKeys, trainAndSave } from '../study/modarith-data.js';
 import { parseIntArg } from './compare.js';
 import { ProgressLine, fmtTime } from './progress.js';
 
@@ -98,10 +97,9 @@ export function registerModArith(program: Command): void {
     .option('--json', 'machine-readable output')
     .action((f: { model: string; json?: boolean }) => {
       const model = loadModArith(f.model);
-      const spectrum = tokenSpectrum({ data: model.params['embed.W_E'].subarray(0, model.cfg.p * model.cfg.d_model), rows: model.cfg.p, cols: model.cfg.d_model }, model.cfg.p);
-      const k = keyFrequencies(spectrum.power, { fraction: 0.9 });
+      const k = embeddingKeys(model);
       if (f.json) {
-        console.log(JSON.stringify({ keys: k.keys, shares: k.shares, covered: k.covered, top8_share: k.top8, power: [...spectrum.power] }, null, 2));
+        console.log(JSON.stringify({ keys: k.keys, shares: k.shares, covered: k.covered, top8_share: k.top8, power: [...k.power] }, null, 2));
         return;
       }
       console.log(`embedding of ${f.model} (p = ${model.cfg.p}): ${k.keys.length} key frequencies carry ${(100 * k.covered).toFixed(1)}% of the non-constant Fourier power`);

@@ -19,7 +19,7 @@ import { ConfigError, HusaiError } from '../core/errors.js';
 import type { Mat } from '../core/mat.js';
 import type { Engine } from '../engine/types.js';
 import { effectiveRankFromGram } from '../metrics/activations.js';
-import { keyFrequencies, tokenSpectrum } from '../metrics/fourier.js';
+import { type KeyFrequencies, keyFrequencies, tokenSpectrum } from '../metrics/fourier.js';
 import { type ModArithConfig, resolveConfig } from '../models/modarith/config.js';
 import { type PositionChoice, extractActivations } from '../models/modarith/extract.js';
 import { type SavedModArith, loadModArith, saveModArith } from '../models/modarith/save.js';
@@ -53,12 +53,11 @@ export function hookWidth(cfg: ModArithConfig, hook: string): number {
   return hook === 'mlp_post' ? cfg.d_mlp : cfg.d_model;
 }
 
-/** Key frequencies of the token embedding W_E (the "=" row left out). */
-export function embeddingKeys(model: SavedModArith): { keys: number[]; covered: number; top8: number } {
+/** Key frequencies of the token embedding W_E (the "=" row left out), with its power spectrum. */
+export function embeddingKeys(model: SavedModArith): KeyFrequencies & { power: Float64Array } {
   const { p, d_model: D } = model.cfg;
   const spectrum = tokenSpectrum({ data: model.params['embed.W_E'].subarray(0, p * D), rows: p, cols: D }, p);
-  const k = keyFrequencies(spectrum.power, { fraction: 0.9 });
-  return { keys: k.keys, covered: k.covered, top8: k.top8 };
+  return { ...keyFrequencies(spectrum.power, { fraction: 0.9 }), power: spectrum.power };
 }
 
 /** Trains a model with `cfg` and saves it to `dir` (metrics.json with the embedding's key frequencies). */

@@ -112,9 +112,12 @@ export function trainModArith(cfg: ModArithConfig, e: Engine, hooks: TrainHooks 
     const lr = cfg.warmup_steps > 0 ? cfg.lr * Math.min(1, (step + 1) / cfg.warmup_steps) : cfg.lr;
     adam.step(e, params, grads, { lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, step: step + 1, weightDecay: cfg.weight_decay });
   }
-  // Final evaluation of the weights as saved: training loss on all training pairs too.
-  const tr = evaluate(model, data, data.train);
-  lastTrain = { loss: tr.loss, acc: tr.acc };
-  const final = history.length > 0 && history[history.length - 1].step === step && stoppedEarly ? history[history.length - 1] : log();
-  return { params, history, final, steps: step, stoppedEarly };
+  // An early stop broke out right after logging the weights as saved; otherwise evaluate them
+  // (training loss and accuracy over all training pairs, after the last update).
+  if (!stoppedEarly) {
+    const tr = evaluate(model, data, data.train);
+    lastTrain = { loss: tr.loss, acc: tr.acc };
+    log();
+  }
+  return { params, history, final: history[history.length - 1], steps: step, stoppedEarly };
 }

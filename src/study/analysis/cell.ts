@@ -7,6 +7,7 @@
  * matched-cosine histogram; the PCA atom map; and stability against training steps from the
  * checkpoints, step 0 (the initialisation) first. Which of these run is the spec's `analyses`.
  */
+import { HusaiError } from '../../core/errors.js';
 import type { Mat } from '../../core/mat.js';
 import type { UnitAtoms } from '../../metrics/cosine.js';
 import { gtMetrics } from '../../metrics/pairwise.js';
@@ -28,6 +29,8 @@ export interface CellRun {
   run: ResolvedRun;
   final: FinalMetrics;
   atoms: SaeUnitAtoms;
+  /** The SAE as loaded (the Fourier analysis encodes with it); absent when only atoms are known. */
+  weights?: SaeWeights;
   firing: Float32Array | null;
   evalRows: number | null;
 }
@@ -50,7 +53,7 @@ export interface CellContext {
   /** Atoms of a run's checkpoint at `step` (step < steps). */
   checkpointAtoms: (run: ResolvedRun, step: number) => SaeUnitAtoms;
   /** Modular-arithmetic data: the grid context, each run's weights, and the chance fraction for M latents. */
-  fourier?: { fctx: FourierContext; weights: (run: ResolvedRun) => SaeWeights; chance: (M: number) => number; engine: Engine } | null;
+  fourier?: { fctx: FourierContext; chance: (M: number) => number; engine: Engine } | null;
 }
 
 export interface CellOutput {
@@ -124,10 +127,15 @@ export function analyseCell(input: CellInput, ctx: CellContext): CellOutput {
     atomMap: on('atom_map') ? atomMap(sets.map((s) => s.dec), runs.map((r) => r.run.identity.seed), stab, ctx.seed, input.id) : null,
     steps: on('steps') && S >= 2 ? stepCurve(runs, ctx) : [],
     fourier: ctx.fourier && on('fourier')
-      ? fourierCell(runs.map((r) => ctx.fourier!.weights(r.run)), pairs.match, ctx.fourier.fctx, ctx.fourier.chance(M), ctx.seed, ctx.fourier.engine)
+      ? fourierCell(runs.map((r) => requireWeights(r)), pairs.match, ctx.fourier.fctx, ctx.fourier.chance(M), ctx.seed, ctx.fourier.engine)
       : null,
   };
   return { cell, gt: gtOut };
+}
+
+function requireWeights(r: CellRun): SaeWeights {
+  if (!r.weights) throw new HusaiError(`run ${r.run.id}: the Fourier analysis needs the SAE's weights, not only its atoms`);
+  return r.weights;
 }
 
 /** Stability at each checkpoint step and at the end (SCIENCE.md §4 "Init hygiene"). */

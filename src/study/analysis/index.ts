@@ -7,10 +7,11 @@
  */
 import path from 'node:path';
 import { HUSAI_VERSION } from '../../core/version.js';
-import { loadSae } from '../../sae/checkpoint/index.js';
+import { type SaeWeights, loadSae } from '../../sae/checkpoint/index.js';
 import { studyCards } from '../cards.js';
 import type { FinalMetrics } from '../../sae/train.js';
 import type { AnalysisData } from '../data.js';
+import type { FourierContext } from '../modarith-data.js';
 import type { ResolvedRun } from '../expand.js';
 import type { ParamValue } from '../params.js';
 import type { CellResult, RunRecord, StudyResults } from '../results.js';
@@ -40,7 +41,10 @@ export interface AnalyseInput {
 
 /** Loads the unit atoms of the SAE directory `dir`. */
 export function loadAtoms(dir: string, name: string): SaeUnitAtoms {
-  const w = loadSae(dir);
+  return atomsOf(loadSae(dir), name);
+}
+
+function atomsOf(w: SaeWeights, name: string): SaeUnitAtoms {
   return atomsFromWeights(w.tensors.W_dec.data, w.tensors.W_enc.data, w.dSae, w.dIn, name);
 }
 
@@ -80,7 +84,12 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
   for (const r of runs) cellRuns.set(r.cellId, [...(cellRuns.get(r.cellId) ?? []), r]);
   const nulls = new NullCache(spec.null_draws, spec.analysis_seed, spec.tau);
   const analyses = new Set(spec.analyses);
+  // The Fourier chance value depends on the width only: once per width, not per cell.
   const chanceByWidth = new Map<number, number>();
+  const chanceFor = (fctx: FourierContext, M: number): number => {
+    if (!chanceByWidth.has(M)) chanceByWidth.set(M, randomProbeFraction(fctx, M, spec.analysis_seed, getEngine()));
+    return chanceByWidth.get(M) as number;
+  };
   const cells: CellResult[] = [];
   const gtByRun = new Map<string, NonNullable<RunRecord['gt']>>();
   let k = 0;
@@ -89,10 +98,12 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
     for (const r of [...members].sort((a, b) => a.identity.seed - b.identity.seed || a.identity.dataSeed - b.identity.dataSeed)) {
       const row = rows.get(r.id);
       if (!row || row.status !== 'done' || !row.final) continue;
+      const weights = loadSae(path.join(store.dir, row.dir));
       finished.push({
         run: r,
+        weights,
         final: JSON.parse(row.final) as FinalMetrics,
-        atoms: loadAtoms(path.join(store.dir, row.dir), `run ${r.id} (seed ${r.identity.seed})`),
+        atoms: atomsOf(weights, `run ${r.id} (seed ${r.identity.seed})`),
         firing: row.firing,
         evalRows: row.evalRows,
       });
@@ -107,11 +118,7 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
     const out = analyseCell(cellInput, {
       nulls, tau: spec.tau, seed: spec.analysis_seed, analyses, gt: data.gt,
       checkpointAtoms: (run, step) => loadAtoms(path.join(store.dir, RUNS_DIR, run.id, checkpointRel(step)), `run ${run.id} step ${step}`),
-      fourier: data.fourier ? {
-        fctx: data.fourier, engine: getEngine(),
-        weights: (run) => loadSae(path.join(store.dir, (rows.get(run.id) as RunRow).dir)),
-        chance: (M) => chanceByWidth.get(M) ?? chanceByWidth.set(M, randomProbeFraction(data.fourier!, M, spec.analysis_seed, getEngine())).get(M)!,
-      } : null,
+      fourier: data.fourier ? { fctx: data.fourier, engine: getEngine(), chance: (M) => chanceFor(data.fourier!, M) } : null,
     });
     cells.push(out.cell);
     for (const [id, g] of out.gt) gtByRun.set(id, g);
