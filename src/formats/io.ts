@@ -6,6 +6,7 @@
  * needs and files larger than RAM stream. Tensor bytes are little-endian on disk and are viewed in
  * place, hence the little-endian host check.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 
@@ -66,4 +67,23 @@ export function fsyncDir(dir: string): void {
   } catch {
     // Not every platform can fsync a directory.
   }
+}
+
+/** sha256 (hex) and size of a file, streamed in 16 MiB chunks (activation files may exceed RAM). */
+export function sha256File(file: string): { sha256: string; bytes: number } {
+  const h = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(16 << 20);
+  let bytes = 0;
+  try {
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      bytes += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { sha256: h.digest('hex'), bytes };
 }

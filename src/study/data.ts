@@ -19,6 +19,7 @@ import { resolveExactK } from '../data/synthetic/exact-k.js';
 import { resolveSynthbench } from '../data/synthetic/synthbench.js';
 import type { ActivationSource } from '../data/source.js';
 import { type SyntheticKind, generateSynthetic, syntheticSource } from '../data/synthetic/index.js';
+import { sha256File } from '../formats/io.js';
 import { readNpyMat } from '../formats/npy.js';
 import { readSafetensors } from '../formats/safetensors.js';
 import { getEngine } from '../engine/index.js';
@@ -181,23 +182,9 @@ function gtRows(spec: StudySpec, specDir: string, d: number, src?: SpecSource): 
   return loadGroundTruth(spec, specDir, d, src).rows;
 }
 
-/** sha256 of a file, streamed in 16 MiB chunks. */
+/** sha256 and size of an input file, for the manifest. */
 export function hashFile(file: string): InputFile {
-  const h = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.allocUnsafe(16 << 20);
-  let bytes = 0;
-  try {
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-      bytes += n;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return { path: path.resolve(file), bytes, sha256: h.digest('hex') };
+  return { path: path.resolve(file), ...sha256File(file) };
 }
 
 /** Ground-truth directions [F, d] from a .npy or a .safetensors file (one 2-D tensor, or `tensor`). */

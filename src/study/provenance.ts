@@ -10,7 +10,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,10 +49,6 @@ export function computeEnvironment(): { engine: string; blas: string; blasCore: 
   };
 }
 
-/** sha256 of a file's bytes. */
-export function sha256File(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
 
 export interface ManifestInputs {
   data: DataPlan['identity'];

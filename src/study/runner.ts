@@ -30,7 +30,8 @@ import { type CheckpointInfo, type RunResult, SMALL_STEP_WORK, runMetadata, trai
 import { SAELENS_WEIGHTS } from '../sae/checkpoint/index.js';
 import type { StudyData } from './data.js';
 import type { ResolvedRun } from './expand.js';
-import { computeEnvironment, sha256File } from './provenance.js';
+import { sha256File } from '../formats/io.js';
+import { computeEnvironment } from './provenance.js';
 import { checkpointRel, cleanPartial, evaluationSample, firingFrequencies, promoteStaging, stagingDir } from './saedir.js';
 import { RUNS_DIR, type RunRow, type StudyStore } from './store.js';
 
@@ -102,7 +103,7 @@ export function reconcile(store: StudyStore): { finished: Map<string, RunRow>; c
       continue;
     }
     const weights = path.join(store.dir, row.dir, SAELENS_WEIGHTS);
-    const ok = fs.existsSync(weights) && row.weightsSha256 !== null && sha256File(weights) === row.weightsSha256;
+    const ok = fs.existsSync(weights) && row.weightsSha256 !== null && sha256File(weights).sha256 === row.weightsSha256;
     if (ok) finished.set(row.id, row);
     else {
       store.deleteRun(row.id);
@@ -240,7 +241,7 @@ export async function trainRuns(store: StudyStore, data: StudyData, runs: readon
         const ckDirs = r.identity.checkpoints.map((step) => ({ step, rel: checkpointRel(step) }));
         const weightsSha = promoteStaging(store.dir, staging, r.id);
         const runDir = store.runDir(r.id);
-        const cks = ckDirs.map(({ step, rel }) => ({ runId: r.id, step, dir: path.posix.join(RUNS_DIR, r.id, rel), sha256: sha256File(path.join(runDir, rel, SAELENS_WEIGHTS)) }));
+        const cks = ckDirs.map(({ step, rel }) => ({ runId: r.id, step, dir: path.posix.join(RUNS_DIR, r.id, rel), sha256: sha256File(path.join(runDir, rel, SAELENS_WEIGHTS)).sha256 }));
         row.weightsSha256 = weightsSha;
         row.final = JSON.stringify(f);
         row.firing = freqM;

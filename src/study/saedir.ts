@@ -17,7 +17,7 @@ import { SAELENS_WEIGHTS } from '../sae/checkpoint/index.js';
 import { getArch } from '../sae/registry.js';
 import { readSample } from '../sae/train.js';
 import type { Sae } from '../sae/types.js';
-import { sha256File } from './provenance.js';
+import { sha256File } from '../formats/io.js';
 import { RUNS_DIR } from './store.js';
 
 export const CHECKPOINTS_DIR = 'checkpoints';
@@ -44,7 +44,7 @@ export function promoteStaging(studyDir: string, staging: string, runId: string)
   fs.rmSync(target, { recursive: true, force: true });
   fs.renameSync(staging, target);
   fsyncDir(path.join(studyDir, RUNS_DIR));
-  return sha256File(path.join(target, SAELENS_WEIGHTS));
+  return sha256File(path.join(target, SAELENS_WEIGHTS)).sha256;
 }
 
 /** Removes staging leftovers and temporary siblings (dot-names) under DIR/runs. Returns what it removed. */

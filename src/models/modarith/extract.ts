@@ -10,13 +10,12 @@
  * weights, and the (a, b, position) of every row. For .safetensors the scalar fields are also in
  * the file's __metadata__.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, DataError } from '../../core/errors.js';
 import type { Mat } from '../../core/mat.js';
 import type { Engine } from '../../engine/types.js';
-import { writeFileAtomic } from '../../formats/io.js';
+import { sha256File, writeFileAtomic } from '../../formats/io.js';
 import { writeNpy } from '../../formats/npy.js';
 import { writeSafetensors } from '../../formats/safetensors.js';
 import { modelPart } from './config.js';
@@ -115,17 +114,13 @@ export function extractActivations(model: SavedModArith, opts: ExtractOptions, e
   return { xND: { data: x, rows, cols: width }, a, b, position };
 }
 
-export function sha256File(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
 /** Writes activations to FILE (.npy or .safetensors) and FILE.meta.json, both atomically. */
 export function writeModArithActivations(file: string, model: SavedModArith, opts: ExtractOptions, acts: ModArithActivations): ActivationMeta {
   const ext = path.extname(file);
   if (ext !== '.npy' && ext !== '.safetensors') throw new ConfigError(`modarith extract: --out ${file} must end in .npy or .safetensors`);
   const meta: ActivationMeta = {
     format: META_FORMAT, hook: opts.hook, layer: opts.layer, position: opts.position, p: model.cfg.p, task: model.cfg.task,
-    model_dir: path.resolve(model.dir), model_sha256: sha256File(path.join(model.dir, 'model.safetensors')),
+    model_dir: path.resolve(model.dir), model_sha256: sha256File(path.join(model.dir, 'model.safetensors')).sha256,
     rows: acts.xND.rows, d: acts.xND.cols, a: [...acts.a], b: [...acts.b], positions: [...acts.position],
   };
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

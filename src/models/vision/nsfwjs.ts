@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { sha256File } from '../../formats/io.js';
 import type { ModelDefinition } from 'nsfwjs/core';
 import { InceptionV3Model } from 'nsfwjs/models/inception_v3';
 import { MobileNetV2Model } from 'nsfwjs/models/mobilenet_v2';
@@ -71,7 +72,7 @@ export function modelFiles(name: VisionModelName, shards: number): string[] {
 
 function hashFiles(files: string[]): string {
   const all = crypto.createHash('sha256');
-  for (const f of files) all.update(`${crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex')}  ${path.basename(f)}\n`);
+  for (const f of files) all.update(`${sha256File(f).sha256}  ${path.basename(f)}\n`);
   return all.digest('hex');
 }
 
