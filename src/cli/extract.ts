@@ -10,9 +10,9 @@ import type { Command } from 'commander';
 import { ConfigError, HusaiError } from '../core/errors.js';
 import type { ExtractionSource } from '../models/extraction.js';
 import { runExtraction } from '../models/extract-writer.js';
-import { VISION_MODELS, checkVisionModel } from '../models/vision/names.js';
+import { VISION_MODELS, type VisionModelName, checkVisionModel } from '../models/vision/names.js';
 import type { Pool } from '../models/vision/index.js';
-import { BUILTIN_IMAGE_SETS, type Split, openImageSet } from '../models/images/index.js';
+import { BUILTIN_IMAGE_SETS, type Split } from '../models/images/index.js';
 import { parseIntArg } from './compare.js';
 import { ProgressLine } from './progress.js';
 
@@ -117,12 +117,11 @@ async function printLayers(spec: SourceSpec, json: boolean): Promise<void> {
 
 async function openVision(model: string, flags: ExtractFlags): Promise<ExtractionSource> {
   if (flags.text !== undefined) throw new HusaiError(`--text is for onnx sources; nsfwjs:${model} reads --images`);
-  const split = (flags.split ?? 'train') as Split;
-  if (split !== 'train' && split !== 'test') throw new ConfigError(`--split ${JSON.stringify(flags.split)}: expected train or test`);
-  const images = flags.images ?? 'mnist';
-  const limit = flags.limit ?? openImageSet(images, split).count;
   const { openVisionSource } = await import('../models/vision/index.js'); // tfjs loads only when needed
-  return openVisionSource({ model: checkVisionModel(model), layer: flags.layer as string, images, split, limit, pool: (flags.pool ?? 'mean') as Pool });
+  // The source checks model, split, pool and limit (default: the whole split) and names the flag.
+  return openVisionSource({
+    model: model as VisionModelName, layer: flags.layer as string, images: flags.images ?? 'mnist', split: (flags.split ?? 'train') as Split, limit: flags.limit, pool: (flags.pool ?? 'mean') as Pool,
+  });
 }
 
 async function openOnnx(modelDir: string, flags: ExtractFlags): Promise<ExtractionSource> {

@@ -33,7 +33,8 @@ export interface VisionSourceOptions {
   /** `mnist`, `fashion-mnist` (or, later, a folder of images). */
   images: string;
   /** Number of images, from the start of the split's fixed order. */
-  limit: number;
+  /** Images to extract, the first `limit` of the split (default: all of them). */
+  limit?: number;
   pool: Pool;
   /** Default `train`. */
   split?: Split;
@@ -52,8 +53,9 @@ export async function openVisionSource(opts: VisionSourceOptions): Promise<Extra
   const batch = opts.batch ?? 16;
   if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`batch = ${batch}: expected an integer ≥ 1`);
   const set = openImageSet(opts.images, split);
-  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > set.count) {
-    throw new ConfigError(`--limit ${opts.limit}: expected an integer in [1, ${set.count}] (${set.name} ${split} has ${set.count} images)`);
+  const limit = opts.limit ?? set.count;
+  if (!Number.isInteger(limit) || limit < 1 || limit > set.count) {
+    throw new ConfigError(`--limit ${limit}: expected an integer in [1, ${set.count}] (${set.name} ${split} has ${set.count} images)`);
   }
   const model = await loadVisionModel(modelName);
   let tap: Tap;
@@ -67,7 +69,7 @@ export async function openVisionSource(opts: VisionSourceOptions): Promise<Extra
   const d = layerShape[layerShape.length - 1];
   const grid = layerShape.length === 3 ? [layerShape[0], layerShape[1]] : [1, 1];
   const positions = opts.pool === 'tokens' ? grid[0] * grid[1] : 1;
-  const units = opts.limit;
+  const units = limit;
   const pixelsPerImage = set.height * set.width * set.channels;
 
   const config: Record<string, unknown> = {

@@ -68,16 +68,25 @@ export function listLayers(m: LoadedModel): LayerInfo[] {
 
 /** Builds the tap for `layer`; a ConfigError lists the tappable names when there is no such layer. */
 export function tapLayer(m: LoadedModel, layer: string): Tap {
-  const layers = listLayers(m);
-  const info = layers.find((l) => l.name === layer || (m.graphPrefix !== '' && m.graphPrefix + l.name === layer));
-  if (info === undefined) throw unknownLayer(m, layer, layers);
   if (m.kind === 'layers') {
+    const layers = listLayers(m);
+    const info = layers.find((l) => l.name === layer);
+    if (info === undefined) throw unknownLayer(m, layer, layers);
     const tapped = tf.model({ inputs: m.model.inputs, outputs: m.model.getLayer(info.name).output as tf.SymbolicTensor });
     return { layer: info.name, shape: info.shape, run: (x) => tapped.predict(x) as tf.Tensor, dispose: () => undefined };
   }
-  const node = graphNodes(m).find((n) => displayName(m, n) === info.name) as string;
+  // Graph model: find the node by name and run the graph up to it once for its shape (listing every
+  // node's shape would keep every intermediate tensor alive at once; only an error needs that).
+  const node = graphNodes(m).find((n) => n === layer || displayName(m, n) === layer);
+  if (node === undefined) throw unknownLayer(m, layer, listLayers(m));
   const graph = m.model;
-  return { layer: info.name, shape: info.shape, run: (x) => graph.execute(x, node) as tf.Tensor, dispose: () => undefined };
+  const xs = tf.zeros([1, m.inputSize, m.inputSize, 3]) as tf.Tensor4D;
+  const y = graph.execute(xs, node) as tf.Tensor;
+  const rank = y.shape.length;
+  const shape = y.shape.slice(1);
+  tf.dispose([xs, y]);
+  if (rank !== 2 && rank !== 4) throw unknownLayer(m, layer, listLayers(m));
+  return { layer: displayName(m, node), shape, run: (x) => graph.execute(x, node) as tf.Tensor, dispose: () => undefined };
 }
 
 function graphNodes(m: LoadedModel & { kind: 'graph' }): string[] {
