@@ -307,20 +307,32 @@ function checkKeep(keep: number): number {
   return keep;
 }
 
-/** Top eigenpairs of a covariance carrying `keep` of its (positive) variance. */
-function pcaKeep(eig: SymEig, keep: number): { k: number; vals: Float64Array; vecs: Float64Array } {
-  const { n, values, vectorsNN } = eig;
+/**
+ * How many leading eigenvalues (descending) carry `keep` of the positive variance. Eigenvalues at or
+ * below 1e-9 of the largest count as zero: rounding noise of a rank-deficient covariance (float32
+ * Gram matrices give tiny positive ones) must not become a component.
+ */
+export function keptComponents(values: ArrayLike<number>, keep: number): number {
+  const n = values.length;
+  const floor = n > 0 ? Math.max(values[0], 0) * 1e-9 : 0;
   let total = 0;
-  for (let i = 0; i < n; i++) total += Math.max(values[i], 0);
-  if (!(total > 0)) return { k: 0, vals: new Float64Array(0), vecs: new Float64Array(0) };
+  for (let i = 0; i < n; i++) if (values[i] > floor) total += values[i];
+  if (!(total > 0)) return 0;
   let k = 0;
   let cum = 0;
-  while (k < n && values[k] > 0) {
+  while (k < n && values[k] > floor) {
     cum += values[k];
     k++;
     if (cum / total >= keep) break;
   }
-  return { k, vals: values.slice(0, k), vecs: vectorsNN!.slice(0, k * n) };
+  return k;
+}
+
+/** Top eigenpairs of a covariance carrying `keep` of its (positive) variance. */
+function pcaKeep(eig: SymEig, keep: number): { k: number; vals: Float64Array; vecs: Float64Array } {
+  const { n, values, vectorsNN } = eig;
+  const k = keptComponents(values, keep);
+  return { k, vals: values.slice(0, k), vecs: k > 0 ? vectorsNN!.slice(0, k * n) : new Float64Array(0) };
 }
 
 // ── Spearman and RSA ──────────────────────────────────────────────────────────────────────

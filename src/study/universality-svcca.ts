@@ -14,7 +14,7 @@ import type { Engine } from '../engine/types.js';
 import { symEig } from '../metrics/linalg.js';
 import { summarizeNull } from '../metrics/nulls.js';
 import { permutationPValue } from '../metrics/stats.js';
-import { rsaPairedAtoms } from '../metrics/subspace.js';
+import { keptComponents, rsaPairedAtoms } from '../metrics/subspace.js';
 import type { SaeWeights } from '../sae/checkpoint/index.js';
 import type { PairedSimilarity, Resolved } from './universality.js';
 
@@ -125,13 +125,7 @@ export function whiten(x: Mat, keep: number, e: Engine = getEngine()): Whitened 
   if (gram) e.gemm(false, true, n, n, P, 1, z, P, z, P, 0, g32, n);
   else e.gemm(true, false, P, P, n, 1, z, P, z, P, 0, g32, P);
   const { values, vectorsNN } = symEig(symmetric64(g32, q), q);
-  let total = 0;
-  for (let i = 0; i < q; i++) total += Math.max(values[i], 0);
-  let k = 0;
-  for (let cum = 0; total > 0 && k < q && values[k] > 0; ) {
-    cum += values[k++];
-    if (cum / total >= keep) break;
-  }
+  const k = keptComponents(values, keep);
   const t = new Float32Array(n * k);
   if (gram) {
     for (let a = 0; a < k; a++) for (let r = 0; r < n; r++) t[r * k + a] = vectorsNN![a * n + r];

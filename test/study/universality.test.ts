@@ -267,7 +267,7 @@ describe('whiten(x) + meanCanonical(x, y, perm): SVCCA with a cheap permutation 
 });
 
 describe('universalityMatrix(entries, opts), readMatrixSpec(file) and the report', () => {
-  it('3 SAEs: diagonal null, [i][j] / [j][i] read both directions of one run, SVCCA mirrored, Holm ≥ raw p', async () => {
+  it('3 SAEs: diagonal null, [i][j] / [j][i] read both directions of one run, SVCCA mirrored, Holm by the step-down rule', async () => {
     const entries = [
       { name: 'A', sae: handSae('A', gA), acts: actsA },
       { name: 'B', sae: handSae('B', gB), acts: actsB },
@@ -284,7 +284,17 @@ describe('universalityMatrix(entries, opts), readMatrixSpec(file) and the report
     expect(m.svcca[0][1]).toBe(ab.paired.svcca);
     expect(m.mean_corr[0][1]!).toBeGreaterThan(0.95);
     expect(m.mean_corr[0][2]!).toBeLessThan(0.1);
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) if (i !== j && m.svcca_p[i][j] !== null) expect(m.svcca_p_holm[i][j]!).toBeGreaterThanOrEqual(m.svcca_p[i][j]!);
+    // Holm over the correlation p-values (one test per direction), by the textbook step-down rule.
+    const at: Array<[number, number]> = [];
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) if (i !== j && m.corr_p[i][j] !== null) at.push([i, j]);
+    expect(at.length).toBe(6);
+    const order = at.map((_, t) => t).sort((u, v) => m.corr_p[at[u][0]][at[u][1]]! - m.corr_p[at[v][0]][at[v][1]]!);
+    let running = 0;
+    order.forEach((t, rank) => {
+      const [i, j] = at[t];
+      running = Math.max(running, Math.min(1, (at.length - rank) * m.corr_p[i][j]!));
+      expect(m.corr_p_holm[i][j]).toBeCloseTo(running, 12);
+    });
     const html = await renderUniversality(m);
     expect(html).toContain('<svg');
     expect(html).toContain('B-indep');
@@ -301,7 +311,13 @@ describe('universalityMatrix(entries, opts), readMatrixSpec(file) and the report
     expect(s.entries[1].sae).toBe('/abs/sae-y');
     fs.writeFileSync(spec, JSON.stringify({ draws: 3, saes: [] }));
     expect(() => readMatrixSpec(spec)).toThrow(/spec\.json: draws: found 3/);
-    expect(() => matrixOfPair('a', 'b', matched)).not.toThrow();
+    const one = matrixOfPair('a', 'b', matched);
+    expect(one.names).toEqual(['a', 'b']);
+    expect([one.mean_corr[0][1], one.mean_corr[1][0]]).toEqual([matched.mean_corr, matched.mean_corr_ba]);
+    expect(one.svcca[0][1]).toBe(matched.paired.svcca);
+    expect(one.svcca[1][0]).toBe(matched.paired.svcca);
+    // One test of each kind: Holm leaves its p-value as it is.
+    expect(one.svcca_p_holm[0][1]).toBe(one.svcca_p[0][1]);
   });
 
   it('the shipped studies/universality-models.json and universality-ratio.yaml are valid specs', () => {
