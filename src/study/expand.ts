@@ -11,20 +11,22 @@
  * Resolution fills every default the trainer would fill (SCIENCE.md §2: batch size and steps from
  * the row count, lr from the architecture, warm-up min(1000, 5%), dead window min(10M, one pass)),
  * so the resolved config is the whole truth about a run. Its identity — data identity, resolved SAE
- * config, seeds, steps, batch, optimiser settings, checkpoint steps — is hashed (sha256 of sorted-key
- * JSON); the run id is the first 12 hex digits, the cell id the same hash without the two seeds.
- * Any field that changes changes the id; nothing else does (not the spec's wording or key order).
+ * config, seeds, steps, batch, optimiser settings, checkpoint steps — names it: run-id.ts hashes it
+ * into the run id and the cell id (the same without the two seeds). Any field that changes changes
+ * the id, except that a field added after husai 0.1.0 counts only away from its declared default
+ * (run-id.ts), so old studies keep their ids; nothing else does (not the spec's wording or key order).
  */
-import crypto from 'node:crypto';
 import { HusaiError } from '../core/errors.js';
-import { stableJson } from '../sae/checkpoint/saelens.js';
 import { getArch, resolveConfig } from '../sae/registry.js';
 import { defaultWarmupSteps } from '../sae/schedule.js';
 import { DEFAULT_HYPER, type RunConfig, type TrainHyper, defaultBatchSize, defaultSteps } from '../sae/train.js';
 import type { ArchName, SaeConfig, SaeConfigInput } from '../sae/types.js';
 import type { DataIdentity } from './data.js';
 import { PARAMS, type ParamDef, type ParamName, type ParamValue, appliesTo, isSweep } from './params.js';
+import { runHashes } from './run-id.js';
 import type { SpecSource, StudySpec } from './spec.js';
+
+export { RUN_ID_HEX, sha256 } from './run-id.js';
 
 export type ResolvedHyper = TrainHyper & { lr: number; warmupSteps: number; deadWindowTokens: number };
 
@@ -61,9 +63,6 @@ export interface ExpandContext {
   /** Ground-truth feature count, when known. */
   features: number | null;
 }
-
-/** The run ids hash length (hex digits). */
-export const RUN_ID_HEX = 12;
 
 interface Valued {
   value: ParamValue;
@@ -197,9 +196,7 @@ function resolveRun(point: Point, arch: ArchName, spec: StudySpec, src: SpecSour
   const dataSeed = (get('data_seed') as number | undefined) ?? 0;
   const checkpoints = [...new Set(spec.checkpoints)].filter((s) => s < steps).sort((a, b) => a - b);
   const identity: RunIdentity = { format: 'husai-run/1', data: ctx.data, sae: cfg, seed, dataSeed, steps, batchSize, hyper: resolvedHyper, checkpoints };
-  const configHash = sha256(stableJson(identity));
-  const { seed: _s, dataSeed: _d, ...cellIdentity } = identity;
-  const cellId = sha256(stableJson(cellIdentity)).slice(0, RUN_ID_HEX);
+  const { configHash, id, cellId } = runHashes(identity);
 
   const params: Record<string, ParamValue> = { arch, width };
   for (const [name, v] of point) if (name !== 'width') params[name] = v.value;
@@ -209,7 +206,6 @@ function resolveRun(point: Point, arch: ArchName, spec: StudySpec, src: SpecSour
   params.data_seed = dataSeed;
   params.steps = steps;
   params.batch_size = batchSize;
-  const id = configHash.slice(0, RUN_ID_HEX);
   const { dIn: _dIn, ...saeForRun } = saeInput;
   return {
     id, configHash, cellId, identity, params,
@@ -236,8 +232,4 @@ function blame(message: string, point: Point): ParamName | null {
   }
   if (/dSae/.test(message)) return point.has('width') ? 'width' : 'width_ratio';
   return null;
-}
-
-export function sha256(text: string): string {
-  return crypto.createHash('sha256').update(text).digest('hex');
 }

@@ -35,6 +35,13 @@ export interface ParamDef {
   archs?: readonly ArchName[];
   /** True for list-valued parameters (a sweep over them is a list of lists). */
   listValued?: boolean;
+  /**
+   * Required for every parameter added after husai 0.1.0 (run-id.ts): the value of the identity
+   * field `target.field` (resolved, as the run trains with it) at which the field stays out of the
+   * run id, normally its default. Runs that leave the parameter at this value keep the ids they had
+   * before it existed. Never set it on a 0.1.0 parameter (run-id.ts RUN_V1_KEYS hashes those always).
+   */
+  idDefault?: ParamValue;
   doc: string;
 }
 
