@@ -3,12 +3,12 @@ import { ConfigError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { DeadTracker } from '../../src/sae/dead.js';
 import { explainedVariance, totalVariance } from '../../src/sae/evaluate.js';
-import { saeLensCfg } from '../../src/sae/checkpoint/index.js';
+import { SAE_ARCHITECTURES, saeLensCfg } from '../../src/sae/checkpoint/index.js';
 import { saeWeightsToWrite } from '../../src/sae/save.js';
 import { geometricMedian } from '../../src/sae/geomedian.js';
 import { prefixEnds } from '../../src/sae/matryoshka.js';
 import { estimateInputScale, foldInputScale } from '../../src/sae/normalize.js';
-import { archNames, getArch, initSae, resolveConfig } from '../../src/sae/registry.js';
+import { archBySaeLens, archNames, getArch, initSae, resolveConfig } from '../../src/sae/registry.js';
 import { lrAt, sparsityScaleAt, defaultWarmupSteps } from '../../src/sae/schedule.js';
 import { defaultBatchSize, defaultSteps } from '../../src/sae/train.js';
 import { ARCH_CASES } from './arch-table.js';
@@ -107,6 +107,15 @@ describe('config validation', () => {
     expect(() => resolveConfig({ arch: 'topk', dIn: 0, dSae: 8, k: 2 })).toThrow(/dIn/);
     expect(resolveConfig({ arch: 'topk', dIn: 64, dSae: 128, k: 4 })).toMatchObject({ auxKCoeff: 1 / 32, kAux: 32 });
     expect(archNames().sort()).toEqual(['batchtopk', 'gated', 'jumprelu', 'matryoshka', 'relu', 'topk']);
+  });
+
+  it('archBySaeLens(name) is the one architecture writing SAELens name, for every name in SAE_ARCHITECTURES', () => {
+    expect([...SAE_ARCHITECTURES].sort()).toEqual(['batchtopk', 'gated', 'jumprelu', 'matryoshka_batchtopk', 'standard', 'topk']);
+    for (const n of SAE_ARCHITECTURES) {
+      expect(archNames().filter((a) => getArch(a).saeLens.name === n), n).toHaveLength(1);
+      expect(archBySaeLens(n).saeLens.name).toBe(n);
+    }
+    expect(() => archBySaeLens('nope')).toThrow(/unknown SAELens architecture 'nope'.*standard/);
   });
 
   it('prefixEnds(m, [1/32, 1/16, 1/8, 1/4]) = m/32, 3m/32, 7m/32, 15m/32, m', () => {
