@@ -4,6 +4,7 @@
  * place on a TTY, a plain line every 10% otherwise) and the summary table (or --json) to stdout.
  *   husai study [SPEC.yaml] [--out DIR] [--shard I/N] [--no-report] [--json]
  *   husai study merge OUT DIR1 DIR2 …
+ *   husai study --params [--json]   the training-parameter table (study/params.ts) and exit
  * Without SPEC it runs the built-in default study (studies/default.yaml) into runs/default/.
  * Killed at any point, the same command resumes without retraining finished runs.
  *
@@ -27,6 +28,7 @@ import {
   type ReportWriter, type Shard, type StudyOutcome, type StudyProgress, type WorkerPool, autoJobs, builtinSpecPath, mergeStudies, parseShard, planStudy, runStudy,
 } from '../study/index.js';
 import { writeReport } from '../report/index.js';
+import { paramTable } from '../study/params.js';
 
 interface StudyFlags {
   out?: string;
@@ -35,6 +37,7 @@ interface StudyFlags {
   worker?: string;
   report: boolean;
   json?: boolean;
+  params?: boolean;
 }
 
 interface MergeFlags {
@@ -53,7 +56,12 @@ export function registerStudy(program: Command): void {
     .addOption(new Option('--worker <k/J>', 'internal: run as worker k of J inside a parent study process').hideHelp())
     .option('--no-report', 'skip the HTML report (results.json is still written)')
     .option('--json', 'print a JSON summary instead of the table')
+    .option('--params', 'print the training-parameter table (name, husai train flag, type, default, architectures, doc) and exit')
     .action(async (spec: string | undefined, flags: StudyFlags) => {
+      if (flags.params) {
+        printParams(flags.json === true);
+        return;
+      }
       const shard = flags.shard !== undefined ? parseShard(flags.shard) : null;
       const specFile = path.resolve(spec ?? builtinSpecPath());
       if (flags.worker !== undefined) {
@@ -264,4 +272,15 @@ function printOutcome(o: StudyOutcome, json: boolean, merge = false): void {
   for (const r of rows) console.log(fmtRow(r));
   console.log(`results: ${o.resultsPath}`);
   console.log(o.reportPath ? `report:  ${o.reportPath}` : 'report:  (none written)');
+}
+
+/** `husai study --params`: the parameter vocabulary shared by study specs and `husai train`. */
+function printParams(json: boolean): void {
+  const rows = paramTable();
+  if (json) {
+    console.log(JSON.stringify(rows, null, 2));
+    return;
+  }
+  console.log(['name', 'flag', 'type', 'default', 'architectures', 'doc'].join('\t'));
+  for (const r of rows) console.log([r.name, r.flag ?? '—', r.type, r.default, r.archs === 'all' ? 'all' : r.archs.join(','), r.doc].join('\t'));
 }

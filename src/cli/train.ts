@@ -3,49 +3,93 @@
  * directories (DIR for one seed, DIR/seed-S for several), printing each run's final metrics —
  * and its ground-truth recovery when the data folder has gt.npy (written by `husai synth`).
  * All seeds train in one pass over the data (trainMany).
+ *
+ * Flags: --data, --arch, --width, --seed/--seeds, --data-seed, --tensor, --out, --json are train's
+ * own; every other parameter of one run is a flag generated from the study spec's parameter table
+ * (study/params.ts PARAMS: --k, --l1, --steps, --batch-size, --lr, --variant, --aux-k-coeff, …),
+ * with its doc as help and its schema checking the value, so spec and CLI share one vocabulary.
  */
 import path from 'node:path';
-import type { Command } from 'commander';
-import { HusaiError } from '../core/errors.js';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, HusaiError } from '../core/errors.js';
 import { openDataset } from '../data/dataset.js';
 import { gtMetrics } from '../metrics/pairwise.js';
 import { decoderAtoms } from '../sae/checkpoint/index.js';
 import { archNames } from '../sae/registry.js';
 import { saeWeightsToWrite, saveSae } from '../sae/save.js';
-import { type RunConfig, runMetadata, trainMany } from '../sae/train.js';
-import type { ArchName } from '../sae/types.js';
-import { parseFloatArg, parseIntArg } from './compare.js';
+import { type RunConfig, type TrainHyper, type TrainOptions, runMetadata, trainMany } from '../sae/train.js';
+import type { ArchName, SaeConfigInput } from '../sae/types.js';
+import { PARAMS, type ParamDef, type ParamName, type ParamValue, describeDefault, describeSchema, flagOf, parseParamText, trainFlagParams } from '../study/params.js';
+import { parseIntArg } from './compare.js';
 import { ProgressLine } from './progress.js';
 
 interface TrainFlags {
   data: string;
   arch: string;
   width: number;
-  k?: number;
-  l1?: number;
-  steps?: number;
-  batchSize?: number;
-  lr?: number;
   seed?: number;
   seeds?: string;
   dataSeed: number;
   tensor?: string;
   out: string;
   json?: boolean;
+  /** Generated flags, by their commander attribute names. */
+  [generated: string]: unknown;
+}
+
+/** One generated flag: the parameter, and the key commander stores its value under. */
+interface ParamFlag {
+  name: ParamName;
+  key: string;
+}
+
+/** The `--name <value>` Option of a parameter: help from its doc, type, default and architectures; value parsed and checked by its schema. */
+function paramOption(name: ParamName): Option {
+  const def = PARAMS[name] as ParamDef;
+  const archs = def.archs ? `; ${def.archs.join(', ')}` : '';
+  const dflt = describeDefault(name);
+  const opt = new Option(`${flagOf(name)} <value>`, `${def.doc} [${describeSchema(def.schema)}${dflt === '—' ? '' : `; default ${dflt}`}${archs}]`);
+  return opt.argParser((text: string) => {
+    try {
+      return parseParamText(name, text);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new InvalidArgumentError(err.message);
+      throw err;
+    }
+  });
+}
+
+/** The parsed generated flags as the trainer's inputs: SAE config fields, optimiser fields, run options. */
+function paramInputs(flags: TrainFlags, params: ParamFlag[]): { sae: Partial<SaeConfigInput>; hyper: Partial<TrainHyper>; opts: TrainOptions } {
+  const sae: Record<string, ParamValue> = {};
+  const hyper: Record<string, ParamValue> = {};
+  const opts: TrainOptions = {};
+  for (const { name, key } of params) {
+    const v = flags[key] as ParamValue | undefined;
+    if (v === undefined) continue;
+    const t = (PARAMS[name] as ParamDef).target;
+    if (t.to === 'sae') sae[t.field] = v;
+    else if (t.to === 'hyper') hyper[t.field] = v;
+    else if (t.field === 'steps') opts.steps = v as number;
+    else if (t.field === 'batch_size') opts.batchSize = v as number;
+    else throw new HusaiError(`${flagOf(name)}: run field ${t.field} has no husai train meaning (mark it train: 'own' or 'none' in study/params.ts)`);
+  }
+  return { sae: sae as Partial<SaeConfigInput>, hyper: hyper as Partial<TrainHyper>, opts };
 }
 
 export function registerTrain(program: Command): void {
-  program
+  const cmd = program
     .command('train')
     .description('train SAEs (one per seed, all in one pass over the data) and write SAELens directories')
     .requiredOption('--data <path>', 'activations: .npy, .safetensors, a folder of shards, or a `husai synth` folder')
     .requiredOption('--arch <arch>', `architecture: ${archNames().join(' | ')}`)
-    .requiredOption('--width <m>', 'number of latents d_sae', parseIntArg)
-    .option('--k <k>', 'active latents per token (topk, batchtopk, matryoshka)', parseIntArg)
-    .option('--l1 <x>', 'sparsity coefficient λ (relu, gated: L1; jumprelu: L0)', parseFloatArg)
-    .option('--steps <n>', 'optimiser steps (default: max(one epoch, 8192))', parseIntArg)
-    .option('--batch-size <b>', 'tokens per batch (default: the largest power of two ≤ rows/64, in [32, 4096])', parseIntArg)
-    .option('--lr <x>', 'peak learning rate (default per architecture, SCIENCE.md §2)', parseFloatArg)
+    .requiredOption('--width <m>', 'number of latents d_sae', parseIntArg);
+  const params: ParamFlag[] = trainFlagParams().map((name) => {
+    const opt = paramOption(name);
+    cmd.addOption(opt);
+    return { name, key: opt.attributeName() };
+  });
+  cmd
     .option('--seed <s>', 'init seed (one run)', parseIntArg)
     .option('--seeds <list>', 'init seeds, comma-separated (one run each, written to DIR/seed-S)')
     .option('--data-seed <s>', 'data-order seed (shared by all runs)', parseIntArg, 0)
@@ -57,23 +101,18 @@ export function registerTrain(program: Command): void {
       const seeds = flags.seeds !== undefined ? parseSeedList(flags.seeds) : [flags.seed ?? 0];
       const ds = openDataset(flags.data, flags.tensor !== undefined ? { tensor: flags.tensor } : {});
       for (const w of ds.source.warnings) console.error(`warning: ${w}`);
+      const given = paramInputs(flags, params);
       const runs: RunConfig[] = seeds.map((seed) => ({
         id: `seed-${seed}`,
-        sae: {
-          arch: flags.arch as ArchName,
-          dSae: flags.width,
-          ...(flags.k !== undefined ? { k: flags.k } : {}),
-          ...(flags.l1 !== undefined ? { sparsityCoeff: flags.l1 } : {}),
-        },
+        sae: { ...given.sae, arch: flags.arch as ArchName, dSae: flags.width },
         seed,
         dataSeed: flags.dataSeed,
-        hyper: flags.lr !== undefined ? { lr: flags.lr } : {},
+        hyper: given.hyper,
       }));
       const bar = new ProgressLine(`train ${flags.arch} m=${flags.width} × ${seeds.length} seed${seeds.length > 1 ? 's' : ''}`);
       const t0 = Date.now();
       const results = await trainMany(ds.source, runs, {
-        ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
-        ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
+        ...given.opts,
         onProgress: (p) => {
           if (p.runIndex === runs.length - 1) bar.update(p.step, p.totalSteps, p.metrics ? `L0 ${p.metrics.l0.toFixed(1)}  EV ${p.metrics.explainedVariance.toFixed(3)}` : '');
         },

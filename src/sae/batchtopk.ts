@@ -24,10 +24,11 @@ import { AuxK } from '../nn/auxk.js';
 import { projectDecoderGrad, renormDecoder } from '../nn/decoder.js';
 import { type SparseGrad, centre, linearForward, sparseEncoderBackward } from '../nn/encoder.js';
 import { GroupedCodes, countSparse, maskByPositive } from '../nn/sparse.js';
-import { initTopkFamily, pickTensors, resolveAuxK } from './topk.js';
+import { encodeBatchTopk } from './infer.js';
+import { DEFAULT_AUXK_COEFF, initTopkFamily, pickTensors, resolveAuxK } from './topk.js';
 import {
   type Architecture, type LossParts, type Sae, type SaeConfig, type SaeConfigInput, type SaeLensExport, type SaeStep,
-  type StepOptions, type TensorMap, baseConfig, checkInt, checkNum, rejectFields, topkFamilyLr,
+  type SaeField, type SaeLensForm, type StepOptions, type TensorMap, baseConfig, checkInt, checkNum, rejectFields, topkFamilyLr,
 } from './types.js';
 
 /** Fraction of training after which the θ EMA starts. */
@@ -179,12 +180,26 @@ export class BatchTopKStep implements SaeStep {
   }
 }
 
-/** Resolves the fields BatchTopK and Matryoshka share. */
-export function resolveBatchTopK(input: SaeConfigInput, extra: ReadonlyArray<keyof SaeConfigInput>): SaeConfig {
-  rejectFields(input, ['k', 'auxKCoeff', 'kAux', 'thresholdDecay', ...extra]);
+/** The config fields BatchTopK and Matryoshka share, and their constant defaults. */
+export const BATCHTOPK_FIELDS: readonly SaeField[] = ['k', 'auxKCoeff', 'kAux', 'thresholdDecay'];
+export const BATCHTOPK_DEFAULTS = { auxKCoeff: DEFAULT_AUXK_COEFF, thresholdDecay: 0.999 } as const;
+
+/** The SAELens form of BatchTopK and Matryoshka under `name`: a per-latent `threshold` (exports; SAELens training checkpoints a scalar topk_threshold). */
+export function batchTopKForm<S extends string>(name: S): SaeLensForm<S> {
+  return {
+    name,
+    tensors: [{ name: 'b_enc', required: true }, { name: 'threshold', required: false }, { name: 'topk_threshold', scalar: true, required: false }],
+    k: 'number',
+    encode: encodeBatchTopk,
+  };
+}
+
+/** Resolves the fields BatchTopK and Matryoshka share (`fields`: the architecture's whole list). */
+export function resolveBatchTopK(input: SaeConfigInput, fields: readonly SaeField[]): SaeConfig {
+  rejectFields(input, fields);
   const base = baseConfig(input);
   const k = checkInt(input.arch, 'k', input.k, 1, base.dSae);
-  const thresholdDecay = input.thresholdDecay === undefined ? 0.999 : checkNum(input.arch, 'thresholdDecay', input.thresholdDecay, 0, 1, true);
+  const thresholdDecay = input.thresholdDecay === undefined ? BATCHTOPK_DEFAULTS.thresholdDecay : checkNum(input.arch, 'thresholdDecay', input.thresholdDecay, 0, 1, true);
   if (thresholdDecay >= 1) checkNum(input.arch, 'thresholdDecay', thresholdDecay, 0, 0.999999999);
   return { ...base, k, thresholdDecay, ...resolveAuxK(input, base.dIn) };
 }
@@ -194,17 +209,18 @@ export function initBatchTopK(cfg: SaeConfig, rng: import('../core/rng.js').Rng)
   return { cfg, params: initTopkFamily(cfg, rng), buffers: { threshold: new Float32Array(cfg.dSae), threshold_ema: new Float32Array(2) } };
 }
 
-export function exportBatchTopK(sae: Sae, architecture: 'batchtopk' | 'matryoshka_batchtopk'): SaeLensExport {
-  const { dIn, dSae, k } = sae.cfg;
-  const out = pickTensors(sae, ['W_enc', 'b_enc', 'W_dec', 'b_dec', 'threshold']);
-  return { architecture, ...out, cfg: { d_in: dIn, d_sae: dSae, k, apply_b_dec_to_input: true } };
+export function exportBatchTopK(sae: Sae): SaeLensExport {
+  return pickTensors(sae, ['W_enc', 'b_enc', 'W_dec', 'b_dec', 'threshold']);
 }
 
-export const batchtopk: Architecture = {
+export const batchtopk: Architecture<'batchtopk', 'batchtopk'> = {
   name: 'batchtopk',
-  resolve: (input) => resolveBatchTopK(input, []),
+  fields: BATCHTOPK_FIELDS,
+  defaults: BATCHTOPK_DEFAULTS,
+  saeLens: batchTopKForm('batchtopk'),
+  resolve: (input) => resolveBatchTopK(input, BATCHTOPK_FIELDS),
   defaultLr: (cfg) => topkFamilyLr(cfg.dSae),
   init: initBatchTopK,
   createStep: (sae, batch, engine, pool) => new BatchTopKStep(sae, batch, engine, pool),
-  exportSaeLens: (sae) => exportBatchTopK(sae, 'batchtopk'),
+  exportSaeLens: exportBatchTopK,
 };

@@ -6,7 +6,7 @@
  */
 import type { Mat } from '../core/mat.js';
 import { Rng } from '../core/rng.js';
-import { archNames } from './registry.js';
+import { archNames, getArch } from './registry.js';
 import { type BatchStream, trainMany } from './train.js';
 import type { ArchName } from './types.js';
 
@@ -47,7 +47,7 @@ function randomStream(B: number, D: number): BatchStream {
 
 export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult> {
   if (!archNames().includes(o.arch)) throw new RangeError(`unknown architecture ${o.arch}`);
-  const topkFamily = o.arch === 'topk' || o.arch === 'batchtopk' || o.arch === 'matryoshka';
+  const topkFamily = getArch(o.arch).fields.includes('k');
   const total = o.warmup + o.steps + 1;
   const stamps: number[] = [];
   let l0: number | null = null;

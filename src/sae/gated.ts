@@ -11,10 +11,13 @@
  *
  * Letters: B batch rows, D d_in, M d_sae.
  */
+import type { Mat } from '../core/mat.js';
 import { ScratchPool } from '../nn/scratch.js';
 import type { Engine, F32 } from '../engine/types.js';
+import type { SaeWeights } from './checkpoint/types.js';
 import { denseDecode, denseDecodeBackward, normPenaltyGradW, projectDecoderGrad, renormDecoder } from '../nn/decoder.js';
 import { centre, encoderBackward, linearForward } from '../nn/encoder.js';
+import { centredInputs, tensorOf } from './infer.js';
 import { randomDecoder, transposeToEncoder } from './init.js';
 import { DEFAULT_L1 } from './relu.js';
 import { pickTensors } from './topk.js';
@@ -174,10 +177,40 @@ class GatedStep implements SaeStep {
   }
 }
 
-export const gated: Architecture = {
+/**
+ * SAELens' gated inference on loaded weights:
+ * f = [xc·W_enc + b_gate > 0] · ReLU(xc·(W_enc ⊙ exp(r_mag)) + b_mag), xc = x − b_dec.
+ */
+function encodeGated(w: SaeWeights, xND: Mat, e: Engine): Mat {
+  const { dIn: D, dSae: M } = w;
+  const N = xND.rows;
+  const wEncDM = tensorOf(w, 'W_enc') as Float32Array;
+  const rMagM = tensorOf(w, 'r_mag') as Float32Array;
+  const xcND = centredInputs(w, xND, e);
+  const wMagDM = new Float32Array(D * M);
+  for (let d = 0; d < D; d++) for (let m = 0; m < M; m++) wMagDM[d * M + m] = wEncDM[d * M + m] * Math.exp(rMagM[m]);
+  const gateNM = new Float32Array(N * M);
+  const magNM = new Float32Array(N * M);
+  e.gemm(false, false, N, M, D, 1, xcND, D, wEncDM, M, 0, gateNM, M);
+  e.addRowVec(gateNM, N, M, tensorOf(w, 'b_gate') as Float32Array, 1);
+  e.gemm(false, false, N, M, D, 1, xcND, D, wMagDM, M, 0, magNM, M);
+  e.addRowVec(magNM, N, M, tensorOf(w, 'b_mag') as Float32Array, 1);
+  for (let i = 0; i < magNM.length; i++) magNM[i] = gateNM[i] > 0 && magNM[i] > 0 ? magNM[i] : 0;
+  return { data: magNM, rows: N, cols: M };
+}
+
+export const gated: Architecture<'gated', 'gated'> = {
   name: 'gated',
+  fields: ['sparsityCoeff'],
+  defaults: { sparsityCoeff: DEFAULT_L1 },
+  saeLens: {
+    name: 'gated',
+    tensors: ['b_gate', 'b_mag', 'r_mag'].map((name) => ({ name, required: true })),
+    k: null,
+    encode: encodeGated,
+  },
   resolve(input: SaeConfigInput): SaeConfig {
-    rejectFields(input, ['sparsityCoeff']);
+    rejectFields(input, gated.fields);
     const sparsityCoeff = input.sparsityCoeff === undefined ? DEFAULT_L1 : checkNum('gated', 'sparsityCoeff', input.sparsityCoeff, 0, Infinity, true);
     return { ...baseConfig(input), sparsityCoeff };
   },
@@ -193,12 +226,5 @@ export const gated: Architecture = {
     };
   },
   createStep: (sae, batch, engine, pool) => new GatedStep(sae, batch, engine, pool),
-  exportSaeLens(sae: Sae): SaeLensExport {
-    const { dIn, dSae } = sae.cfg;
-    return {
-      architecture: 'gated',
-      ...pickTensors(sae, ['W_enc', 'b_gate', 'r_mag', 'b_mag', 'W_dec', 'b_dec']),
-      cfg: { d_in: dIn, d_sae: dSae, apply_b_dec_to_input: true },
-    };
-  },
+  exportSaeLens: (sae: Sae): SaeLensExport => pickTensors(sae, ['W_enc', 'b_gate', 'r_mag', 'b_mag', 'W_dec', 'b_dec']),
 };

@@ -3,10 +3,10 @@
  * Import from here. (Checkpoint reading/writing lives in sae/checkpoint/ and sae/save.ts.)
  */
 export type {
-  ArchName, Architecture, LossParts, ReluVariant, ResampleContext, Sae, SaeConfig, SaeConfigInput, SaeLensExport, SaeStep,
-  StepOptions, TensorMap,
+  ArchName, Architecture, LossParts, ReluVariant, ResampleContext, Sae, SaeArchitecture, SaeConfig, SaeConfigInput, SaeField,
+  SaeLensExport, SaeLensForm, SaeLensTensor, SaeStep, StepOptions, TensorMap,
 } from './types.js';
-export { archNames, getArch, initSae, resolveConfig } from './registry.js';
+export { archBySaeLens, archNames, archsResampling, archsUsing, getArch, initSae, resolveConfig, saeLensNames } from './registry.js';
 export {
   type BatchStream, type CheckpointInfo, type FinalMetrics, type Progress, type RunConfig, type RunResult, type StepMetrics,
   type TrainHyper, type TrainOptions, DEFAULT_HYPER, DEFAULT_MIN_STEPS, SAMPLE_SEED, SMALL_STEP_WORK, defaultBatchSize,

@@ -24,6 +24,7 @@ import type { Engine, F32 } from '../engine/types.js';
 import { denseDecode, denseDecodeBackward, projectDecoderGrad, renormDecoder } from '../nn/decoder.js';
 import { centre, encoderBackward, linearForward } from '../nn/encoder.js';
 import { randomDecoder, transposeToEncoder } from './init.js';
+import { encodeThreshold } from './infer.js';
 import { pickTensors } from './topk.js';
 import {
   type Architecture, type LossParts, type Sae, type SaeConfig, type SaeConfigInput, type SaeLensExport, type SaeStep,
@@ -139,10 +140,13 @@ class JumpReluStep implements SaeStep {
   }
 }
 
-export const jumprelu: Architecture = {
+export const jumprelu: Architecture<'jumprelu', 'jumprelu'> = {
   name: 'jumprelu',
+  fields: ['sparsityCoeff', 'initThreshold', 'bandwidth'],
+  defaults: JUMPRELU_DEFAULTS,
+  saeLens: { name: 'jumprelu', tensors: [{ name: 'b_enc', required: true }, { name: 'threshold', required: true }], k: null, encode: encodeThreshold },
   resolve(input: SaeConfigInput): SaeConfig {
-    rejectFields(input, ['sparsityCoeff', 'initThreshold', 'bandwidth']);
+    rejectFields(input, jumprelu.fields);
     const d = JUMPRELU_DEFAULTS;
     return {
       ...baseConfig(input),
@@ -164,10 +168,9 @@ export const jumprelu: Architecture = {
   },
   createStep: (sae, batch, engine, pool) => new JumpReluStep(sae, batch, engine, pool),
   exportSaeLens(sae: Sae): SaeLensExport {
-    const { dIn, dSae } = sae.cfg;
     const out = pickTensors(sae, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
     out.tensors.threshold = Float32Array.from(sae.params.log_threshold, Math.exp);
     out.shapes.threshold = tensorShape('threshold', sae.cfg);
-    return { architecture: 'jumprelu', ...out, cfg: { d_in: dIn, d_sae: dSae, apply_b_dec_to_input: true } };
+    return out;
   },
 };

@@ -7,8 +7,8 @@
  * JumpReLU-style uniform `threshold`.
  */
 import { ConfigError } from '../core/errors.js';
-import { BatchTopKStep, exportBatchTopK, initBatchTopK, resolveBatchTopK } from './batchtopk.js';
-import { type Architecture, type SaeConfig, type SaeConfigInput, topkFamilyLr } from './types.js';
+import { BATCHTOPK_DEFAULTS, BATCHTOPK_FIELDS, BatchTopKStep, batchTopKForm, exportBatchTopK, initBatchTopK, resolveBatchTopK } from './batchtopk.js';
+import { type Architecture, type SaeConfig, type SaeConfigInput, type SaeField, topkFamilyLr } from './types.js';
 
 export const DEFAULT_GROUP_FRACTIONS = [1 / 32, 1 / 16, 1 / 8, 1 / 4];
 
@@ -26,14 +26,19 @@ export function prefixEnds(dSae: number, fractions: readonly number[]): number[]
   return ends;
 }
 
-export const matryoshka: Architecture = {
+const FIELDS: readonly SaeField[] = [...BATCHTOPK_FIELDS, 'groupFractions'];
+
+export const matryoshka: Architecture<'matryoshka', 'matryoshka_batchtopk'> = {
   name: 'matryoshka',
+  fields: FIELDS,
+  defaults: { ...BATCHTOPK_DEFAULTS, groupFractions: DEFAULT_GROUP_FRACTIONS },
+  saeLens: batchTopKForm('matryoshka_batchtopk'),
   resolve(input: SaeConfigInput): SaeConfig {
-    const cfg = resolveBatchTopK(input, ['groupFractions']);
+    const cfg = resolveBatchTopK(input, FIELDS);
     return { ...cfg, prefixEnds: prefixEnds(cfg.dSae, input.groupFractions ?? DEFAULT_GROUP_FRACTIONS) };
   },
   defaultLr: (cfg) => topkFamilyLr(cfg.dSae),
   init: initBatchTopK,
   createStep: (sae, batch, engine) => new BatchTopKStep(sae, batch, engine),
-  exportSaeLens: (sae) => exportBatchTopK(sae, 'matryoshka_batchtopk'),
+  exportSaeLens: exportBatchTopK,
 };

@@ -19,6 +19,7 @@ import { denseDecode, denseDecodeBackward, normPenaltyGradW, projectDecoderGrad,
 import { centre, encoderBackward, linearForward, sparseEncoderBackward } from '../nn/encoder.js';
 import { GroupedCodes } from '../nn/sparse.js';
 import { randomDecoder, transposeToEncoder } from './init.js';
+import { encodeRelu } from './infer.js';
 import { pickTensors } from './topk.js';
 import {
   type Architecture, type LossParts, type ResampleContext, type Sae, type SaeConfig, type SaeConfigInput, type SaeLensExport,
@@ -222,10 +223,13 @@ function resampleRelu(sae: Sae, ctx: ResampleContext): number {
   return deadList.length;
 }
 
-export const relu: Architecture = {
+export const relu: Architecture<'relu', 'standard'> = {
   name: 'relu',
+  fields: ['sparsityCoeff', 'variant'],
+  defaults: { sparsityCoeff: DEFAULT_L1, variant: 'april-2024' },
+  saeLens: { name: 'standard', tensors: [{ name: 'b_enc', required: true }], k: null, encode: encodeRelu },
   resolve(input: SaeConfigInput): SaeConfig {
-    rejectFields(input, ['sparsityCoeff', 'variant']);
+    rejectFields(input, relu.fields);
     const base = baseConfig(input);
     const variant = input.variant ?? 'april-2024';
     if (variant !== 'april-2024' && variant !== 'constrained-2023') {
@@ -241,9 +245,6 @@ export const relu: Architecture = {
     return { cfg, params: { W_enc: transposeToEncoder(wDecMD, M, D), b_enc: new Float32Array(M), W_dec: wDecMD, b_dec: new Float32Array(D) }, buffers: {} };
   },
   createStep: (sae, batch, engine, pool) => new ReluStep(sae, batch, engine, pool),
-  exportSaeLens(sae: Sae): SaeLensExport {
-    const { dIn, dSae } = sae.cfg;
-    return { architecture: 'standard', ...pickTensors(sae, ['W_enc', 'b_enc', 'W_dec', 'b_dec']), cfg: { d_in: dIn, d_sae: dSae, apply_b_dec_to_input: true } };
-  },
+  exportSaeLens: (sae: Sae): SaeLensExport => pickTensors(sae, ['W_enc', 'b_enc', 'W_dec', 'b_dec']),
   resample: resampleRelu,
 };

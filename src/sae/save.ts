@@ -10,11 +10,12 @@ import type { Sae } from './types.js';
 
 /** The SAE as SAELens-named tensors with shapes, ready for writeSaeLens. */
 export function saeWeightsToWrite(sae: Sae): SaeWeightsToWrite {
-  const exp = getArch(sae.cfg.arch).exportSaeLens(sae);
+  const arch = getArch(sae.cfg.arch);
+  const exp = arch.exportSaeLens(sae);
   const tensors: SaeWeightsToWrite['tensors'] = {};
   for (const [name, data] of Object.entries(exp.tensors)) tensors[name] = { shape: exp.shapes[name], data };
   return {
-    architecture: exp.architecture,
+    architecture: arch.saeLens.name as SaeWeightsToWrite['architecture'],
     dIn: sae.cfg.dIn,
     dSae: sae.cfg.dSae,
     tensors,

@@ -18,15 +18,19 @@ import { AuxK } from '../nn/auxk.js';
 import { projectDecoderGrad, renormDecoder } from '../nn/decoder.js';
 import { centre, linearForward, sparseEncoderBackward } from '../nn/encoder.js';
 import { countSparse, maskByPositive, topkRelu } from '../nn/sparse.js';
+import { encodeTopk } from './infer.js';
 import { randomDecoder, transposeToEncoder } from './init.js';
 import {
   type Architecture, type LossParts, type Sae, type SaeConfig, type SaeConfigInput, type SaeLensExport, type SaeStep,
   type StepOptions, type TensorMap, baseConfig, checkInt, checkNum, rejectFields, tensorShape, topkFamilyLr,
 } from './types.js';
 
+/** AuxK weight α by default (Gao et al. 2024, §A.2). */
+export const DEFAULT_AUXK_COEFF = 1 / 32;
+
 /** AuxK defaults shared by the TopK family (Gao et al. 2024, §A.2). */
 export function resolveAuxK(input: SaeConfigInput, dIn: number): { auxKCoeff: number; kAux: number } {
-  const auxKCoeff = input.auxKCoeff === undefined ? 1 / 32 : checkNum(input.arch, 'auxKCoeff', input.auxKCoeff, 0, Infinity, true);
+  const auxKCoeff = input.auxKCoeff === undefined ? DEFAULT_AUXK_COEFF : checkNum(input.arch, 'auxKCoeff', input.auxKCoeff, 0, Infinity, true);
   const kAux = input.kAux === undefined ? Math.max(1, Math.floor(dIn / 2)) : checkInt(input.arch, 'kAux', input.kAux, 1);
   return { auxKCoeff, kAux };
 }
@@ -144,10 +148,13 @@ class TopKStep implements SaeStep {
   }
 }
 
-export const topk: Architecture = {
+export const topk: Architecture<'topk', 'topk'> = {
   name: 'topk',
+  fields: ['k', 'auxKCoeff', 'kAux'],
+  defaults: { auxKCoeff: DEFAULT_AUXK_COEFF },
+  saeLens: { name: 'topk', tensors: [{ name: 'b_enc', required: true }], k: 'integer', encode: encodeTopk },
   resolve(input: SaeConfigInput): SaeConfig {
-    rejectFields(input, ['k', 'auxKCoeff', 'kAux']);
+    rejectFields(input, topk.fields);
     const base = baseConfig(input);
     const k = checkInt('topk', 'k', input.k, 1, base.dSae);
     return { ...base, k, ...resolveAuxK(input, base.dIn) };
@@ -155,12 +162,5 @@ export const topk: Architecture = {
   defaultLr: (cfg) => topkFamilyLr(cfg.dSae),
   init: (cfg, rng) => ({ cfg, params: initTopkFamily(cfg, rng), buffers: {} }),
   createStep: (sae, batch, engine, pool) => new TopKStep(sae, batch, engine, pool),
-  exportSaeLens(sae: Sae): SaeLensExport {
-    const { dIn, dSae, k } = sae.cfg;
-    return {
-      architecture: 'topk',
-      ...pickTensors(sae, ['W_enc', 'b_enc', 'W_dec', 'b_dec']),
-      cfg: { d_in: dIn, d_sae: dSae, k, rescale_acts_by_decoder_norm: false, apply_b_dec_to_input: true },
-    };
-  },
+  exportSaeLens: (sae: Sae): SaeLensExport => pickTensors(sae, ['W_enc', 'b_enc', 'W_dec', 'b_dec']),
 };

@@ -35,7 +35,7 @@ import { DeadTracker } from './dead.js';
 import { evaluateStep, totalVariance } from './evaluate.js';
 import { geometricMedian } from './geomedian.js';
 import { estimateInputScale, foldInputScale } from './normalize.js';
-import { getArch, resolveConfig } from './registry.js';
+import { getArch, initSae, resolveConfig } from './registry.js';
 import { defaultWarmupSteps, type LrSchedule, lrAt, sparsityScaleAt } from './schedule.js';
 import {
   type BatchStream, type FinalMetrics, type RunConfig, type RunResult, SAMPLE_SEED, SMALL_STEP_WORK, type StepMetrics,
@@ -195,7 +195,7 @@ function makeState(run: RunConfig, index: number, D: number, rows: number | null
   };
   if (!(hyper.lr > 0)) throw new ConfigError(`${id}: lr = ${hyper.lr}: expected > 0`);
   if (hyper.resampleEvery !== null && !arch.resample) throw new ConfigError(`${id}: resampleEvery is set but ${cfg.arch} has no resampling (relu only)`);
-  const sae = arch.init(cfg, Rng.from(run.seed, 'init'));
+  const sae = initSae(cfg, run.seed);
   sae.params.b_dec.set(bDec0);
   const grads: TensorMap = {};
   for (const [n, t] of Object.entries(sae.params)) grads[n] = new Float32Array(t.length);

@@ -4,19 +4,24 @@
  * [d_sae, d_in], b_dec, threshold, b_gate, b_mag, r_mag; training-only ones such as log_threshold
  * are never exported under their own name). An `Architecture` is the registry entry that knows how
  * to validate a config, initialise the tensors from a seed, build a training step with every
- * per-batch buffer preallocated, and export to SAELens.
+ * per-batch buffer preallocated, and read/write SAELens (its `saeLens` form: the cfg.json name, the
+ * tensors, the k rule and the inference rule for loaded weights). ArchName and the SAELens names
+ * are derived from the registry (registry.ts), never listed by hand.
  *
  * Letters: B batch rows, D d_in, M d_sae, K k.
  */
 import { ConfigError } from '../core/errors.js';
+import type { Mat } from '../core/mat.js';
 import type { Rng } from '../core/rng.js';
 import type { Engine, F32 } from '../engine/types.js';
+import type { SaeWeights } from './checkpoint/types.js';
+import type { ArchName } from './registry.js';
 import type { TensorMap } from '../nn/optim.js';
 import type { ScratchPool } from '../nn/scratch.js';
 
 export type { TensorMap } from '../nn/optim.js';
 
-export type ArchName = 'relu' | 'topk' | 'batchtopk' | 'jumprelu' | 'gated' | 'matryoshka';
+export type { ArchName, SaeArchitecture } from './registry.js';
 
 /** ReLU + L1 flavours (SCIENCE.md §2). */
 export type ReluVariant = 'constrained-2023' | 'april-2024';
@@ -47,6 +52,9 @@ export interface SaeConfigInput {
   /** matryoshka: group sizes as fractions of d_sae; the last group takes the rest. */
   groupFractions?: number[];
 }
+
+/** The SaeConfigInput fields an architecture may use (beyond arch, dIn, dSae). */
+export type SaeField = Exclude<keyof SaeConfigInput, 'arch' | 'dIn' | 'dSae'>;
 
 /** A validated config: every field present, `null` where it does not apply to the architecture. */
 export interface SaeConfig {
@@ -126,16 +134,46 @@ export interface SaeStep {
 
 /** SAELens export of one SAE (FORMATS.md, "SAE directories"), tensors in raw-activation units. */
 export interface SaeLensExport {
-  architecture: 'standard' | 'topk' | 'batchtopk' | 'jumprelu' | 'gated' | 'matryoshka_batchtopk';
   tensors: TensorMap;
   /** Tensor shapes, same keys as `tensors`. */
   shapes: Record<string, number[]>;
-  /** Architecture-specific cfg.json fields (d_in, d_sae, k, …). */
-  cfg: Record<string, unknown>;
 }
 
-export interface Architecture {
-  readonly name: ArchName;
+/** A SAELens tensor beyond W_enc [d_in, d_sae], W_dec [d_sae, d_in], b_dec [d_in], which every SAE has. */
+export interface SaeLensTensor {
+  name: string;
+  /** [d_sae] unless scalar. */
+  scalar?: boolean;
+  /** Required when reading (writing checks every tensor present against the same list). */
+  required: boolean;
+}
+
+/**
+ * How one architecture appears in SAELens files (FORMATS.md): the cfg.json `architecture` name it
+ * writes and reads (S), its tensors, whether cfg.json carries k (then also
+ * `rescale_acts_by_decoder_norm: false`), and the inference rule on loaded weights — the same rule
+ * the training step's eval forward applies (test/sae/eval-encode.test.ts holds them equal).
+ */
+export interface SaeLensForm<S extends string = string> {
+  readonly name: S;
+  readonly tensors: readonly SaeLensTensor[];
+  /** cfg.json k: 'integer' (TopK), 'number' (BatchTopK's k is a batch average), or null (no k). */
+  readonly k: 'integer' | 'number' | null;
+  /** Latents [N, d_sae] of weights of this architecture (any library's) on inputs [N, d_in]. */
+  encode(w: SaeWeights, xND: Mat, e: Engine): Mat;
+}
+
+/**
+ * A registry entry (registry.ts): N its name, S its SAELens name. Everything that differs between
+ * architectures is here; nothing outside sae/ switches on an architecture name.
+ */
+export interface Architecture<N extends string = string, S extends string = string> {
+  readonly name: N;
+  /** The config fields it uses, in the order of `resolve`'s checks (study/params.ts `archs` come from here). */
+  readonly fields: readonly SaeField[];
+  /** Constant defaults of those fields (absent: required, or a rule of the shapes, e.g. k_aux = d_in/2). */
+  readonly defaults: Partial<Pick<SaeConfigInput, SaeField>>;
+  readonly saeLens: SaeLensForm<S>;
   /** Fills defaults and validates; errors name the field. */
   resolve(input: SaeConfigInput): SaeConfig;
   /** Default learning rate for this family and width (SCIENCE.md §2, "Training defaults"). */
@@ -147,7 +185,7 @@ export interface Architecture {
    * scratch (valid when they run one after another, as in trainMany); default: a private pool.
    */
   createStep(sae: Sae, batch: number, engine: Engine, pool?: ScratchPool): SaeStep;
-  /** Tensors and cfg fields in SAELens form (the SAE must already be in raw units: see normalize.ts). */
+  /** Tensors in SAELens form (the SAE must already be in raw units: see normalize.ts). */
   exportSaeLens(sae: Sae): SaeLensExport;
   /** Optional: resample dead latents (ReLU, Bricken et al. 2023). */
   resample?: (sae: Sae, ctx: ResampleContext) => number;
@@ -185,11 +223,11 @@ export function checkNum(arch: string, field: string, v: unknown, lo: number, hi
 }
 
 /** Rejects fields that the architecture does not use (a typo or a mixed-up config). */
-export function rejectFields(input: SaeConfigInput, allowed: ReadonlyArray<keyof SaeConfigInput>): void {
+export function rejectFields(input: SaeConfigInput, allowed: readonly SaeField[]): void {
   for (const key of Object.keys(input) as Array<keyof SaeConfigInput>) {
     if (input[key] === undefined) continue;
     if (key === 'arch' || key === 'dIn' || key === 'dSae') continue;
-    if (!allowed.includes(key)) {
+    if (!(allowed as ReadonlyArray<keyof SaeConfigInput>).includes(key)) {
       throw new ConfigError(`${input.arch}: field '${key}' does not apply to this architecture (it uses: ${allowed.join(', ') || 'none'})`);
     }
   }

@@ -3,12 +3,12 @@ import { ConfigError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { DeadTracker } from '../../src/sae/dead.js';
 import { explainedVariance, totalVariance } from '../../src/sae/evaluate.js';
-import { saeLensCfg } from '../../src/sae/checkpoint/index.js';
+import { SAE_ARCHITECTURES, saeLensCfg } from '../../src/sae/checkpoint/index.js';
 import { saeWeightsToWrite } from '../../src/sae/save.js';
 import { geometricMedian } from '../../src/sae/geomedian.js';
 import { prefixEnds } from '../../src/sae/matryoshka.js';
 import { estimateInputScale, foldInputScale } from '../../src/sae/normalize.js';
-import { archNames, getArch, initSae, resolveConfig } from '../../src/sae/registry.js';
+import { archBySaeLens, archNames, getArch, initSae, resolveConfig } from '../../src/sae/registry.js';
 import { lrAt, sparsityScaleAt, defaultWarmupSteps } from '../../src/sae/schedule.js';
 import { defaultBatchSize, defaultSteps } from '../../src/sae/train.js';
 import { ARCH_CASES } from './arch-table.js';
@@ -109,6 +109,15 @@ describe('config validation', () => {
     expect(archNames().sort()).toEqual(['batchtopk', 'gated', 'jumprelu', 'matryoshka', 'relu', 'topk']);
   });
 
+  it('archBySaeLens(name) is the one architecture writing SAELens name, for every name in SAE_ARCHITECTURES', () => {
+    expect([...SAE_ARCHITECTURES].sort()).toEqual(['batchtopk', 'gated', 'jumprelu', 'matryoshka_batchtopk', 'standard', 'topk']);
+    for (const n of SAE_ARCHITECTURES) {
+      expect(archNames().filter((a) => getArch(a).saeLens.name === n), n).toHaveLength(1);
+      expect(archBySaeLens(n).saeLens.name).toBe(n);
+    }
+    expect(() => archBySaeLens('nope')).toThrow(/unknown SAELens architecture 'nope'.*standard/);
+  });
+
   it('prefixEnds(m, [1/32, 1/16, 1/8, 1/4]) = m/32, 3m/32, 7m/32, 15m/32, m', () => {
     expect(prefixEnds(128, [1 / 32, 1 / 16, 1 / 8, 1 / 4])).toEqual([4, 12, 28, 60, 128]);
     expect(() => prefixEnds(4, [0.5, 0.5])).toThrow(ConfigError);
@@ -120,10 +129,10 @@ describe('init', () => {
     for (const c of ARCH_CASES) {
       const cfg = resolveConfig(c.input);
       engine().setThreads(1);
-      const a = initSae(cfg, Rng.from(5, 'init'));
+      const a = initSae(cfg, 5);
       engine().setThreads(2);
-      const b = initSae(cfg, Rng.from(5, 'init'));
-      const other = initSae(cfg, Rng.from(6, 'init'));
+      const b = initSae(cfg, 5);
+      const other = initSae(cfg, 6);
       for (const n of Object.keys(a.params)) {
         expect(Buffer.from(a.params[n].buffer).equals(Buffer.from(b.params[n].buffer)), `${c.title} ${n}`).toBe(true);
       }
@@ -132,7 +141,7 @@ describe('init', () => {
   });
 
   it('relu april-2024 init: decoder rows at norm 0.1 and W_enc = W_decᵀ; TopK: unit rows', () => {
-    const a = initSae(resolveConfig({ arch: 'relu', dIn: 5, dSae: 7 }), Rng.from(1, 'init'));
+    const a = initSae(resolveConfig({ arch: 'relu', dIn: 5, dSae: 7 }), 1);
     for (let i = 0; i < 7; i++) {
       let s = 0;
       for (let j = 0; j < 5; j++) {
@@ -141,7 +150,7 @@ describe('init', () => {
       }
       expect(Math.sqrt(s)).toBeCloseTo(0.1, 6);
     }
-    const t = initSae(resolveConfig({ arch: 'topk', dIn: 5, dSae: 7, k: 2 }), Rng.from(1, 'init'));
+    const t = initSae(resolveConfig({ arch: 'topk', dIn: 5, dSae: 7, k: 2 }), 1);
     let s = 0;
     for (let j = 0; j < 5; j++) s += t.params.W_dec[j] ** 2;
     expect(Math.sqrt(s)).toBeCloseTo(1, 6);
@@ -164,7 +173,7 @@ describe('Architecture.exportSaeLens and foldInputScale', () => {
       const ex = getArch(sae.cfg.arch).exportSaeLens(sae);
       const { dIn: D, dSae: M } = sae.cfg;
       expect(Object.keys(ex.tensors).sort(), c.title).toEqual([...want[c.input.arch]].sort());
-      expect(ex.architecture).toBe(archOf[c.input.arch]);
+      expect(getArch(sae.cfg.arch).saeLens.name).toBe(archOf[c.input.arch]);
       expect(ex.shapes.W_enc).toEqual([D, M]);
       expect(ex.shapes.W_dec).toEqual([M, D]);
       expect(ex.shapes.b_dec).toEqual([D]);

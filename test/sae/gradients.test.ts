@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
-import { getArch } from '../../src/sae/registry.js';
+import { archsUsing, getArch } from '../../src/sae/registry.js';
 import { setReluPath } from '../../src/sae/relu.js';
 import type { Sae, SaeStep, StepOptions, TensorMap } from '../../src/sae/types.js';
 import { ARCH_CASES } from './arch-table.js';
@@ -108,7 +108,7 @@ describe('SaeStep.backward(grads) matches finite differences of SaeStep.forward(
     }
   });
 
-  for (const arch of ['topk', 'batchtopk', 'matryoshka'] as const) {
+  for (const arch of archsUsing('auxKCoeff')) {
     it(`${arch}: AuxK changes the gradients of dead latents only (W_dec rows, W_enc columns, b_enc; b_dec through the centring)`, () => {
       const ci = ARCH_CASES.findIndex((c) => c.input.arch === arch);
       const run = (auxKCoeff: number) => {

@@ -31,7 +31,7 @@ export function randn(rng: Rng, n: number, sd = 1): Float32Array {
  */
 export function perturbedSae(input: SaeConfigInput, seed: number): Sae {
   const cfg = resolveConfig(input);
-  const sae = initSae(cfg, Rng.from(seed, 'init'));
+  const sae = initSae(cfg, seed);
   const rng = Rng.from(seed, 'perturb');
   for (const [name, t] of Object.entries(sae.params)) {
     if (name === 'log_threshold') {

@@ -31,6 +31,7 @@ import { HUSAI_VERSION } from '../../core/version.js';
 import { fsyncDir, writeFileAtomic } from '../../formats/io.js';
 import { readSafetensors, writeSafetensors } from '../../formats/safetensors.js';
 import { CFG_FILE, SAELENS_WEIGHTS, describeDir, readCfgJson, requireDir } from './layout.js';
+import { archBySaeLens } from '../registry.js';
 import { SAE_ARCHITECTURES, type SaeArchitecture, type SaeWeights, type Tensor } from './types.js';
 import { cfgPositiveInt, expectTensor, transposedHint, warnOnce, type Dim } from './validate.js';
 
@@ -39,8 +40,6 @@ export const SAELENS_LAYOUT_VERSION = '6.0.0';
 
 /** Files SAELens itself puts in an SAE directory: the only ones writeSaeLens will replace. */
 const REPLACEABLE = new Set([CFG_FILE, SAELENS_WEIGHTS, 'sparsity.safetensors']);
-
-const TOPK_FAMILY: ReadonlySet<SaeArchitecture> = new Set(['topk', 'batchtopk', 'matryoshka_batchtopk']);
 
 /**
  * What husai records in cfg.json `metadata` (FORMATS.md). All optional, any further JSON value
@@ -72,26 +71,21 @@ interface TensorSpec {
   required: boolean;
 }
 
-/** The tensors a SAELens SAE of `arch` holds (FORMATS.md), in checking order. */
+/** The tensors a SAELens SAE of `arch` holds (FORMATS.md), in checking order: the common three, then the architecture's (registry.ts `saeLens.tensors`). */
 export function saeLensTensorSpec(arch: SaeArchitecture, dIn: number, dSae: number): TensorSpec[] {
   const D: Dim = { size: dIn, name: 'd_in' };
   const M: Dim = { size: dSae, name: 'd_sae' };
-  const spec: TensorSpec[] = [
+  return [
     { name: 'W_enc', dims: [D, M], required: true },
     { name: 'W_dec', dims: [M, D], required: true },
     { name: 'b_dec', dims: [D], required: true },
+    ...archBySaeLens(arch).saeLens.tensors.map((t) => ({ name: t.name, dims: t.scalar ? [] : [M], required: t.required })),
   ];
-  if (arch === 'gated') {
-    for (const name of ['b_gate', 'b_mag', 'r_mag']) spec.push({ name, dims: [M], required: true });
-  } else {
-    spec.push({ name: 'b_enc', dims: [M], required: true });
-  }
-  if (arch === 'jumprelu') spec.push({ name: 'threshold', dims: [M], required: true });
-  if (arch === 'batchtopk' || arch === 'matryoshka_batchtopk') {
-    // Exports carry a per-latent threshold; SAELens training checkpoints a scalar topk_threshold.
-    spec.push({ name: 'threshold', dims: [M], required: false }, { name: 'topk_threshold', dims: [], required: false });
-  }
-  return spec;
+}
+
+/** How cfg.json carries k for `arch`: 'integer', 'number', or null (no k). */
+function kRule(arch: SaeArchitecture): 'integer' | 'number' | null {
+  return archBySaeLens(arch).saeLens.k;
 }
 
 /** Checks `tensors` against the spec; hints at a transposed matrix or a cfg.json whose d_in/d_sae disagree with the tensors. */
@@ -121,7 +115,7 @@ export function saeLensCfg(weights: SaeWeightsToWrite, metadata: SaeLensMetadata
     normalize_activations: 'none',
     reshape_activations: 'none',
   };
-  if (TOPK_FAMILY.has(weights.architecture)) {
+  if (kRule(weights.architecture) !== null) {
     cfg.k = weights.k;
     cfg.rescale_acts_by_decoder_norm = false;
   }
@@ -148,7 +142,7 @@ export function writeSaeLens(dir: string, weights: SaeWeightsToWrite, metadata: 
   for (const [key, v] of [['dIn', weights.dIn], ['dSae', weights.dSae]] as const) {
     if (!Number.isSafeInteger(v) || v <= 0) throw new ConfigError(`writeSaeLens ${target}: ${key} must be a positive integer, got ${v}`);
   }
-  if (TOPK_FAMILY.has(weights.architecture)) checkK(weights.architecture, weights.k, (msg) => new ConfigError(`writeSaeLens ${target}: ${msg}`));
+  if (kRule(weights.architecture) !== null) checkK(weights.architecture, weights.k, (msg) => new ConfigError(`writeSaeLens ${target}: ${msg}`));
   const spec = saeLensTensorSpec(weights.architecture, weights.dIn, weights.dSae);
   checkTensors(file, weights.tensors, spec, from, weights.dIn, weights.dSae);
   for (const name of Object.keys(weights.tensors)) {
@@ -226,7 +220,7 @@ function v6Architecture(cfgFile: string, cfg: Record<string, unknown>): { archit
     throw new DataError(cfgFile, 'architecture', a === undefined ? 'missing' : JSON.stringify(a), `one of ${SAE_ARCHITECTURES.join(', ')}`);
   }
   const architecture = a as SaeArchitecture;
-  if (!TOPK_FAMILY.has(architecture)) return { architecture };
+  if (kRule(architecture) === null) return { architecture };
   return { architecture, k: checkK(architecture, cfg.k, (msg) => new DataError(cfgFile, 'k', describe(cfg.k), msg)) };
 }
 
@@ -247,7 +241,7 @@ function pre6Architecture(cfgFile: string, cfg: Record<string, unknown>): { arch
 
 /** k must be a positive integer for topk; BatchTopK's k is an average per sample and may be fractional. */
 function checkK(arch: SaeArchitecture, k: unknown, fail: (expected: string) => Error): number {
-  const integer = arch === 'topk';
+  const integer = kRule(arch) === 'integer';
   if (typeof k !== 'number' || !Number.isFinite(k) || k <= 0 || (integer && !Number.isSafeInteger(k))) {
     throw fail(`${integer ? 'a positive integer' : 'a positive number'} (architecture "${arch}" needs k)`);
   }

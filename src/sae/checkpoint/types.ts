@@ -11,19 +11,12 @@
 import { DataError, ShapeError, fmtShape } from '../../core/errors.js';
 import type { Mat } from '../../core/mat.js';
 import type { Tensor } from '../../formats/safetensors.js';
+import { type SaeArchitecture, saeLensNames } from '../registry.js';
 
-export type { Tensor };
+export type { SaeArchitecture, Tensor };
 
-export type SaeArchitecture = 'standard' | 'topk' | 'batchtopk' | 'jumprelu' | 'gated' | 'matryoshka_batchtopk';
-
-export const SAE_ARCHITECTURES: readonly SaeArchitecture[] = [
-  'standard',
-  'topk',
-  'batchtopk',
-  'jumprelu',
-  'gated',
-  'matryoshka_batchtopk',
-];
+/** The SAELens architecture names husai reads and writes: one per registered architecture (registry.ts). */
+export const SAE_ARCHITECTURES: readonly SaeArchitecture[] = saeLensNames();
 
 export type SaeFormat = 'saelens-v6' | 'saelens-pre6' | 'sparsify';
 

@@ -12,7 +12,6 @@
  * - ground-truth null: gt_mcc between random dictionaries of shapes [F × D] and [M × D], as
  *   study/compare.ts does.
  */
-import { Rng } from '../../core/rng.js';
 import { type NullSummary, randomNull, summarizeNull, untrainedNull } from '../../metrics/nulls.js';
 import type { UnitAtoms } from '../../metrics/cosine.js';
 import { gtMetrics, mmcs, pwmcc, sharedFraction } from '../../metrics/pairwise.js';
@@ -73,7 +72,7 @@ export class NullCache {
     const shared: number[] = [];
     const mm: number[] = [];
     const factory = (initSeed: number): SaeUnitAtoms => {
-      const sae = initSae(cfg, Rng.from(initSeed, 'init'));
+      const sae = initSae(cfg, initSeed);
       return atomsFromWeights(sae.params.W_dec, sae.params.W_enc, cfg.dSae, cfg.dIn, `untrained SAE (init seed ${initSeed})`);
     };
     const pw = untrainedNull(factory, (a, b) => {
