@@ -14,7 +14,8 @@ import { archNames } from '../sae/registry.js';
 import { saeWeightsToWrite, saveSae } from '../sae/save.js';
 import { type RunConfig, runMetadata, trainMany } from '../sae/train.js';
 import type { ArchName } from '../sae/types.js';
-import { parseFloatArg, parseIntArg } from './compare.js';
+import { parseFloatArg, parseIntArg, parseIntListArg } from './args.js';
+import { printJson } from './json.js';
 import { ProgressLine } from './progress.js';
 
 interface TrainFlags {
@@ -27,7 +28,7 @@ interface TrainFlags {
   batchSize?: number;
   lr?: number;
   seed?: number;
-  seeds?: string;
+  seeds?: number[];
   dataSeed: number;
   tensor?: string;
   out: string;
@@ -47,14 +48,14 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <b>', 'tokens per batch (default: the largest power of two ≤ rows/64, in [32, 4096])', parseIntArg)
     .option('--lr <x>', 'peak learning rate (default per architecture, SCIENCE.md §2)', parseFloatArg)
     .option('--seed <s>', 'init seed (one run)', parseIntArg)
-    .option('--seeds <list>', 'init seeds, comma-separated (one run each, written to DIR/seed-S)')
+    .option('--seeds <list>', 'init seeds, comma-separated (one run each, written to DIR/seed-S)', parseIntListArg)
     .option('--data-seed <s>', 'data-order seed (shared by all runs)', parseIntArg, 0)
     .option('--tensor <name>', 'safetensors input: the tensor to read')
     .requiredOption('--out <dir>', 'output directory')
     .option('--json', 'print one JSON object with every run')
     .action(async (flags: TrainFlags) => {
       if (flags.seed !== undefined && flags.seeds !== undefined) throw new HusaiError('give --seed or --seeds, not both');
-      const seeds = flags.seeds !== undefined ? parseSeedList(flags.seeds) : [flags.seed ?? 0];
+      const seeds = flags.seeds ?? [flags.seed ?? 0];
       const ds = openDataset(flags.data, flags.tensor !== undefined ? { tensor: flags.tensor } : {});
       for (const w of ds.source.warnings) console.error(`warning: ${w}`);
       const runs: RunConfig[] = seeds.map((seed) => ({
@@ -96,7 +97,7 @@ export function registerTrain(program: Command): void {
         };
       });
       if (flags.json) {
-        console.log(JSON.stringify({ arch: flags.arch, width: flags.width, seconds, runs: rows }, null, 2));
+        printJson({ arch: flags.arch, width: flags.width, seconds, runs: rows });
         return;
       }
       console.log(`trained ${rows.length} SAE${rows.length > 1 ? 's' : ''} in ${seconds.toFixed(1)} s`);
@@ -107,11 +108,4 @@ export function registerTrain(program: Command): void {
         console.log([r.seed, r.l0.toFixed(2), r.explained_variance.toFixed(4), r.mse.toExponential(3), r.n_dead, ...gtCols, r.dir].join('\t'));
       }
     });
-}
-
-function parseSeedList(s: string): number[] {
-  const seeds = s.split(',').map((v) => v.trim()).filter((v) => v !== '').map((v) => parseIntArg(v));
-  if (seeds.length === 0) throw new HusaiError(`--seeds ${JSON.stringify(s)}: expected a comma-separated list of integers`);
-  if (new Set(seeds).size !== seeds.length) throw new HusaiError(`--seeds ${s}: seeds must be distinct`);
-  return seeds;
 }
