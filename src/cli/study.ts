@@ -230,6 +230,7 @@ function summaryCells(r: StudyResults): Array<Record<string, unknown>> {
 
 function printOutcome(o: StudyOutcome, json: boolean, merge = false): void {
   const runs = { total: o.runsTotal, here: o.runsHere, trained: o.trained.length, skipped: o.skipped.length, failed: o.failed.length, merged: o.merged.length, missing: o.missing };
+  if (o.cleaned.length > 0) console.error(`resumed: removed ${o.cleaned.length} partial entr${o.cleaned.length === 1 ? 'y' : 'ies'} (${o.cleaned.slice(0, 3).join(', ')}${o.cleaned.length > 3 ? ', …' : ''})`);
   if (o.missing > 0 && o.results) console.error(`warning: ${o.missing} run(s) of the spec are not in this directory; statistics use the runs present`);
   if (json) {
     printJson({ dir: o.dir, specHash: o.specHash, results: o.resultsPath, report: o.reportPath, runs, timings: o.timings, cells: o.results ? summaryCells(o.results) : [] });
@@ -240,7 +241,6 @@ function printOutcome(o: StudyOutcome, json: boolean, merge = false): void {
     : `${runs.trained} trained, ${runs.skipped} already done${runs.failed ? `, ${runs.failed} failed` : ''} of ${runs.here}${runs.here !== runs.total ? ` (shard of ${runs.total})` : ''}`;
   console.log(`study ${o.dir}: ${what}`
     + ` — train ${duration(o.timings.trainSeconds)}, analyses ${duration(o.timings.analysisSeconds)}, report ${duration(o.timings.reportSeconds)}, total ${duration(o.timings.totalSeconds)}`);
-  if (o.cleaned.length > 0) console.log(`resumed: removed ${o.cleaned.length} partial entr${o.cleaned.length === 1 ? 'y' : 'ies'} (${o.cleaned.slice(0, 3).join(', ')}${o.cleaned.length > 3 ? ', …' : ''})`);
   if (!o.results) {
     console.log(o.runsHere !== o.runsTotal ? `shard done; merge the shard directories with: husai study merge OUT ${o.dir} …` : 'no analyses run');
     return;
