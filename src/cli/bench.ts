@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { HusaiError } from '../core/errors.js';
 import { benchGemm, type GemmBenchResult } from '../engine/bench.js';
 import { writeNpy } from '../formats/npy.js';
@@ -17,6 +17,8 @@ import { type AssignBenchKind, assignBenchMatrix, benchAssign } from '../metrics
 import { benchTrain } from '../sae/bench.js';
 import { archNames } from '../sae/registry.js';
 import type { ArchName } from '../sae/types.js';
+import { parseDimsArg, parseIntArg, parsePositiveIntArg } from './args.js';
+import { printJson } from './json.js';
 
 interface NumpyGemm {
   numpy: string;
@@ -30,21 +32,17 @@ export function registerBench(program: Command): void {
   registerBenchTrain(bench);
   bench
     .command('gemm')
-    .description('sgemm GFLOP/s for [4096×512]·[512×4096] and [4096×4096]·[4096×512] (or --m --n --k)')
-    .option('--m <m>', 'rows of A and C', parsePositiveInt)
-    .option('--n <n>', 'columns of B and C', parsePositiveInt)
-    .option('--k <k>', 'inner dimension', parsePositiveInt)
-    .option('--reps <n>', 'timed repetitions (median reported)', parsePositiveInt, 7)
+    .description('sgemm GFLOP/s for [4096×512]·[512×4096] and [4096×4096]·[4096×512] (or --shape)')
+    .option('--shape <MxKxN>', 'one product [M×K]·[K×N] instead of the two defaults, e.g. 4096x512x4096', parseDimsArg)
+    .option('--reps <n>', 'timed repetitions (median reported)', parsePositiveIntArg, 7)
     .option('--numpy', 'also time numpy.matmul on the same shapes (python3 with numpy) and report the ratio')
-    .option('--rounds <n>', 'with --numpy: alternating husai/numpy rounds, best median of each kept', parsePositiveInt, 3)
+    .option('--rounds <n>', 'with --numpy: alternating husai/numpy rounds, best median of each kept', parsePositiveIntArg, 3)
     .option('--json', 'print one JSON object')
-    .action((opts: { m?: number; n?: number; k?: number; reps: number; rounds: number; numpy?: boolean; json?: boolean }) => {
-      const custom = opts.m !== undefined || opts.n !== undefined || opts.k !== undefined;
-      if (custom && (opts.m === undefined || opts.n === undefined || opts.k === undefined)) {
-        throw new HusaiError('bench gemm: give all of --m, --n and --k, or none of them');
-      }
-      const shapes: Array<[number, number, number]> = custom
-        ? [[opts.m!, opts.n!, opts.k!]]
+    .action((opts: { shape?: number[]; reps: number; rounds: number; numpy?: boolean; json?: boolean }) => {
+      if (opts.shape !== undefined && opts.shape.length !== 3) throw new HusaiError(`--shape ${opts.shape.join('x')}: expected three sizes MxKxN`);
+      // [m, n, k] as benchGemm takes them.
+      const shapes: Array<[number, number, number]> = opts.shape
+        ? [[opts.shape[0], opts.shape[2], opts.shape[1]]]
         : [[4096, 4096, 512], [4096, 512, 4096]];
       const engine = getEngine();
       const info = engineInfo();
@@ -73,7 +71,7 @@ export function registerBench(program: Command): void {
         ...(numpy ? { numpy: numpy.numpy, numpyBlasCore: numpy.blasCore, rounds: opts.rounds } : {}),
       };
       if (opts.json) {
-        console.log(JSON.stringify(out, null, 2));
+        printJson(out);
         return;
       }
       console.log(`engine ${out.engine}, blas ${out.blas}, core ${out.blasCore || '-'}, ${out.threads} threads` +
@@ -91,16 +89,16 @@ function registerBenchAssign(bench: Command): void {
   bench
     .command('assign')
     .description('seconds to solve an N×N dense linear assignment exactly (default: cosines of two random dictionaries, maximised)')
-    .requiredOption('--n <n>', 'matrix size', parsePositiveInt)
+    .requiredOption('--size <n>', 'matrix size N', parsePositiveIntArg)
     .option('--kind <kind>', 'cosines (random unit dictionaries in --d dimensions) | uniform (U(0,1) costs, minimised)', 'cosines')
-    .option('--d <d>', 'dimension of the random dictionaries', parsePositiveInt, 512)
-    .option('--seed <s>', 'seed of the random matrix', (v) => Number(v), 0)
+    .option('--d <d>', 'dimension of the random dictionaries', parsePositiveIntArg, 512)
+    .option('--seed <s>', 'seed of the random matrix', parseIntArg, 0)
     .option('--scipy', 'also time scipy.optimize.linear_sum_assignment on the same matrix and check the optimum agrees')
     .option('--json', 'print one JSON object')
-    .action((opts: { n: number; kind: string; d: number; seed: number; scipy?: boolean; json?: boolean }) => {
+    .action((opts: { size: number; kind: string; d: number; seed: number; scipy?: boolean; json?: boolean }) => {
       if (opts.kind !== 'cosines' && opts.kind !== 'uniform') throw new HusaiError(`--kind ${opts.kind}: expected cosines or uniform`);
       const kind = opts.kind as AssignBenchKind;
-      const cost = assignBenchMatrix(opts.n, kind, opts.d, opts.seed);
+      const cost = assignBenchMatrix(opts.size, kind, opts.d, opts.seed);
       const r = benchAssign(cost, kind);
       let scipy: { seconds: number; total: number; scipy: string } | null = null;
       if (opts.scipy) {
@@ -119,7 +117,7 @@ function registerBenchAssign(bench: Command): void {
         ...(scipy ? { scipySeconds: scipy.seconds, scipyTotal: scipy.total, sameOptimum: Math.abs(scipy.total - r.total) <= 1e-6 * Math.max(1, Math.abs(r.total)), speedupVsScipy: scipy.seconds / r.seconds, scipy: scipy.scipy } : {}),
       };
       if (opts.json) {
-        console.log(JSON.stringify(out, null, 2));
+        printJson(out);
         return;
       }
       console.log(`assignment ${r.n}×${r.n} (${kind}${kind === 'cosines' ? `, d=${opts.d}` : ''}): ${r.seconds.toFixed(3)} s, optimal total ${r.total.toFixed(4)}` +
@@ -132,11 +130,11 @@ function registerBenchTrain(bench: Command): void {
     .command('train')
     .description('training steps per second of the real trainer on random data (default shape B=4096, d=512, m=4096, k=32)')
     .option('--arch <arch>', `architecture: ${archNames().join(' | ')}`, 'topk')
-    .option('--batch <b>', 'tokens per batch', parsePositiveInt, 4096)
-    .option('--d <d>', 'activation width', parsePositiveInt, 512)
-    .option('--width <m>', 'latents', parsePositiveInt, 4096)
-    .option('--k <k>', 'active latents (TopK family)', parsePositiveInt, 32)
-    .option('--steps <n>', 'timed steps (median reported)', parsePositiveInt, 10)
+    .option('--batch <b>', 'tokens per batch', parsePositiveIntArg, 4096)
+    .option('--d <d>', 'activation width', parsePositiveIntArg, 512)
+    .option('--width <m>', 'latents', parsePositiveIntArg, 4096)
+    .option('--k <k>', 'active latents (TopK family)', parsePositiveIntArg, 32)
+    .option('--steps <n>', 'timed steps (median reported)', parsePositiveIntArg, 10)
     .option('--numpy', 'also time bench/numpy_train_step.py (topk and relu) on the same shape and report the ratio')
     .option('--json', 'print one JSON object')
     .action(async (o: { arch: string; batch: number; d: number; width: number; k: number; steps: number; numpy?: boolean; json?: boolean }) => {
@@ -154,7 +152,7 @@ function registerBenchTrain(bench: Command): void {
         ...(numpy ? { numpyStepsPerSecond: numpy.steps_per_s, ratioVsNumpy: r.stepsPerSecond / numpy.steps_per_s, numpy: numpy.numpy } : {}),
       };
       if (o.json) {
-        console.log(JSON.stringify(out, null, 2));
+        printJson(out);
         return;
       }
       console.log(`engine ${out.engine}, core ${out.blasCore || '-'}, ${out.threads} threads` + (out.openblasCoretypeEnv ? ` (OPENBLAS_CORETYPE=${out.openblasCoretypeEnv})` : ''));
@@ -175,10 +173,4 @@ function runNumpyScript(script: string, args: string[]): unknown {
     throw new HusaiError(`python3 ${file} failed: ${res.error?.message ?? res.stderr.trim()}`, 'the comparison needs python3 with numpy on PATH');
   }
   return JSON.parse(res.stdout);
-}
-
-export function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return n;
 }

@@ -7,13 +7,15 @@
  *   husai compare D1 … --fourier ACTS      modular arithmetic: Fourier-feature fraction per SAE and
  *                                          whether matched latents share their key frequency
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { HusaiError } from '../core/errors.js';
 import { matFrom } from '../core/mat.js';
 import { readNpy } from '../formats/npy.js';
 import { loadSae } from '../sae/checkpoint/index.js';
 import { compareGroundTruth, comparePair, compareSeeds } from '../study/compare.js';
 import { compareFourier, fourierContextFromFile } from '../study/compare-fourier.js';
+import { parseFloatArg, parseIntArg, parsePositiveIntArg } from './args.js';
+import { printJson } from './json.js';
 
 interface CompareFlags {
   json?: boolean;
@@ -31,7 +33,7 @@ export function registerCompare(program: Command): void {
     .description('compare SAEs (two, one vs ground truth, or three or more seeds), each metric next to its chance null')
     .argument('<dirs...>', 'SAE directories (SAELens or sparsify layout)')
     .option('--ground-truth <file>', 'true directions [n_gt, d] as .npy: compare one SAE against them')
-    .option('--null-draws <n>', 'random-dictionary draws for the null (≥ 10)', parseIntArg, 10)
+    .option('--null-draws <n>', 'random-dictionary draws for the null (≥ 10)', parsePositiveIntArg, 10)
     .option('--tau <x>', 'cosine threshold for shared fraction / stability', parseFloatArg, 0.7)
     .option('--seed <n>', 'seed of null draws and bootstrap resamples', parseIntArg, 0)
     .option('--hookpoint <name>', 'sparsify folders with several hookpoints: which one')
@@ -43,7 +45,7 @@ export function registerCompare(program: Command): void {
       if (flags.fourier !== undefined) {
         const out = compareFourier(dirs.map(load), fourierContextFromFile(flags.fourier), { seed: flags.seed });
         if (flags.json) {
-          console.log(JSON.stringify(out, null, 2));
+          printJson(out);
           return;
         }
         console.log(`Fourier analysis on ${out.grid}; key frequencies ${out.keys.join(', ')}; a Fourier feature has ≥ 80% of its grid variance in them`);
@@ -81,7 +83,7 @@ export function registerCompare(program: Command): void {
       if (dirs.length < 2) throw new HusaiError('compare needs two or more SAE directories, or one with --ground-truth');
       const out = compareSeeds(dirs.map(load), opts);
       if (flags.json) {
-        console.log(JSON.stringify(out, null, 2));
+        printJson(out);
         return;
       }
       console.log(`${out.n_seeds} SAEs; pairwise PW-MCC (decoder atoms):`);
@@ -96,7 +98,7 @@ export function registerCompare(program: Command): void {
 
 function print(json: boolean | undefined, out: object, rows: Array<[string, number, string]>, header: string): void {
   if (json) {
-    console.log(JSON.stringify(out, null, 2));
+    printJson(out);
     return;
   }
   console.log(header);
@@ -105,16 +107,4 @@ function print(json: boolean | undefined, out: object, rows: Array<[string, numb
 
 function fmt(v: number): string {
   return Number.isFinite(v) ? v.toFixed(4) : String(v);
-}
-
-export function parseIntArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-  return n;
-}
-
-export function parseFloatArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
-  return n;
 }

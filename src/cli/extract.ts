@@ -13,7 +13,8 @@ import { runExtraction } from '../models/extract-writer.js';
 import { VISION_MODELS, type VisionModelName, checkVisionModel } from '../models/vision/names.js';
 import type { Pool } from '../models/vision/index.js';
 import { BUILTIN_IMAGE_SETS, type Split } from '../models/images/index.js';
-import { parseIntArg } from './compare.js';
+import { limitHelp, parsePositiveIntArg } from './args.js';
+import { printJson } from './json.js';
 import { ProgressLine } from './progress.js';
 
 interface ExtractFlags {
@@ -42,11 +43,11 @@ export function registerExtract(program: Command): void {
     .option('--split <split>', 'vision: train | test (default train)')
     .option('--pool <pool>', 'vision: mean (one row per image) | tokens (one row per spatial position) (default mean)')
     .option('--text <text>', 'onnx: sotu | moby-dick | FILE')
-    .option('--limit <n>', 'images (vision; default: the whole split) or tokens (text)', parseIntArg)
-    .option('--shard-units <n>', 'images or tokens per shard (default: about 64 MiB of activations)', parseIntArg)
+    .option('--limit <n>', limitHelp('images (vision) or tokens (text)', 'vision: the whole split; text: required'), parsePositiveIntArg)
+    .option('--shard-units <n>', 'images or tokens per shard (default: about 64 MiB of activations)', parsePositiveIntArg)
     .option('--out <dir>', 'output folder (created; a rerun resumes it)')
     .option('--list-layers', 'print the tappable layers of --source and exit')
-    .option('--json', 'print a JSON summary')
+    .option('--json', 'print one JSON object: the folder written (rows, d, shards, config), or with --list-layers the layers')
     .action(async (flags: ExtractFlags) => {
       const spec = parseSource(flags.source);
       if (flags.listLayers) {
@@ -67,7 +68,7 @@ export function registerExtract(program: Command): void {
         const seconds = (Date.now() - t0) / 1000;
         const m = res.meta;
         if (flags.json) {
-          console.log(JSON.stringify({ out: flags.out, rows: m.rows, d: m.d, units: m.units, shards: m.shards.length, resumed_from: res.resumedFrom, seconds, config: m.config }, null, 2));
+          printJson({ out: flags.out, rows: m.rows, d: m.d, units: m.units, shards: m.shards.length, resumedFrom: res.resumedFrom, seconds, config: m.config });
           return;
         }
         const what = `${m.rows} rows × d = ${m.d} in ${m.shards.length} shard${m.shards.length === 1 ? '' : 's'}`;
@@ -97,7 +98,7 @@ async function printLayers(spec: SourceSpec, json: boolean): Promise<void> {
     const { listOnnxTensors } = await import('../models/onnx/index.js');
     const list = listOnnxTensors(spec.modelDir);
     if (json) {
-      console.log(JSON.stringify(list, null, 2));
+      printJson(list);
       return;
     }
     console.log(`# ${list.modelFile}: hooks (${list.hookMethod ?? 'none found'})`);
@@ -109,7 +110,7 @@ async function printLayers(spec: SourceSpec, json: boolean): Promise<void> {
   const { listVisionLayers } = await import('../models/vision/index.js'); // tfjs loads only when needed
   const layers = await listVisionLayers(spec.model);
   if (json) {
-    console.log(JSON.stringify(layers, null, 2));
+    printJson(layers);
     return;
   }
   for (const l of layers) console.log(`${l.name}\t[${l.shape.join('×')}]`);

@@ -1,8 +1,12 @@
-/** `husai info [--json]`: version, engine, BLAS (vendor, config, core), threads, Node, CPU flags. */
+/**
+ * `husai info [--json]`: version, engine, BLAS (vendor, config, core), threads, Node, CPU flags.
+ * Warnings (a BLAS core below the CPU's, an engine fallback) go to stderr and stay in the JSON.
+ */
 import type { Command } from 'commander';
 import { blasCoreBelowCpu, cpuInfo } from '../core/cpu.js';
 import { HUSAI_VERSION } from '../core/version.js';
 import { engineInfo } from '../engine/index.js';
+import { printJson } from './json.js';
 
 export function collectInfo(): Record<string, unknown> {
   const eng = engineInfo();
@@ -43,8 +47,9 @@ export function registerInfo(program: Command): void {
     .option('--json', 'print one JSON object')
     .action((opts: { json?: boolean }) => {
       const info = collectInfo();
+      for (const w of info.warnings as string[]) console.error(`warning: ${w}`);
       if (opts.json) {
-        console.log(JSON.stringify(info, null, 2));
+        printJson(info);
         return;
       }
       const rows: Array<[string, unknown]> = [
@@ -57,7 +62,6 @@ export function registerInfo(program: Command): void {
         ['cpu', `${info.cpu} (${info.cores} cores; avx2 ${yn(info.avx2)}, fma ${yn(info.fma)}, avx512f ${yn(info.avx512f)})`],
       ];
       for (const [k, v] of rows) console.log(`${k.padEnd(12)} ${String(v)}`);
-      for (const w of info.warnings as string[]) console.log(`warning: ${w}`);
     });
 }
 

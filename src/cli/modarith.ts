@@ -14,14 +14,9 @@ import { TASKS, type Task } from '../models/modarith/dataset.js';
 import { HOOKS, type HookName, type PositionChoice, extractActivations, writeModArithActivations } from '../models/modarith/extract.js';
 import { loadModArith } from '../models/modarith/save.js';
 import { embeddingKeys, trainAndSave } from '../study/modarith-data.js';
-import { parseIntArg } from './compare.js';
+import { parseFloatArg, parseIntArg, parsePositiveIntArg } from './args.js';
+import { printJson } from './json.js';
 import { ProgressLine, fmtTime } from './progress.js';
-
-const num = (v: string): number => {
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new ConfigError(`expected a number, got "${v}"`);
-  return x;
-};
 
 export function registerModArith(program: Command): void {
   const cmd = program.command('modarith').description('the modular-arithmetic transformer: train to grokking, extract activations, Fourier analysis');
@@ -29,20 +24,20 @@ export function registerModArith(program: Command): void {
   cmd
     .command('train')
     .description('train a transformer on (a + b) mod p (or the copy control) with the grokking recipe; writes DIR/model.safetensors, config.json, metrics.json, history.json')
-    .option('--p <p>', 'modulus (prime)', parseIntArg, 113)
+    .option('--p <p>', 'modulus (prime)', parsePositiveIntArg, 113)
     .option('--task <task>', `task: ${TASKS.join(' | ')} (copy: target = a, the label-in-input control)`, 'add')
-    .option('--layers <n>', 'transformer blocks', parseIntArg, 1)
-    .option('--steps <n>', 'training steps (full-batch AdamW)', parseIntArg)
+    .option('--layers <n>', 'transformer blocks', parsePositiveIntArg, 1)
+    .option('--steps <n>', 'training steps (full-batch AdamW)', parsePositiveIntArg)
     .option('--seed <s>', 'weight-initialisation seed', parseIntArg, 0)
     .option('--data-seed <s>', 'train/validation split seed', parseIntArg, 0)
-    .option('--train-frac <f>', 'fraction of the p² pairs used for training', num, 0.3)
-    .option('--lr <lr>', 'AdamW learning rate', num)
-    .option('--weight-decay <wd>', 'AdamW decoupled weight decay', num)
+    .option('--train-frac <f>', 'fraction of the p² pairs used for training', parseFloatArg, 0.3)
+    .option('--lr <lr>', 'AdamW learning rate', parseFloatArg)
+    .option('--weight-decay <wd>', 'AdamW decoupled weight decay', parseFloatArg)
     .option('--batch-size <n>', 'pairs per step (0 = full batch, the recipe)', parseIntArg)
     .option('--layernorm', 'pre-LayerNorm before attention, MLP and unembedding (off in the recipe)')
-    .option('--stop-val-acc <f>', 'stop once validation accuracy stays at or above this for --stop-patience logs (1: run all steps)', num)
-    .option('--stop-patience <n>', 'consecutive logs for --stop-val-acc', parseIntArg)
-    .option('--log-every <n>', 'evaluate every n steps', parseIntArg)
+    .option('--stop-val-acc <f>', 'stop once validation accuracy stays at or above this for --stop-patience logs (1: run all steps)', parseFloatArg)
+    .option('--stop-patience <n>', 'consecutive logs for --stop-val-acc', parsePositiveIntArg)
+    .option('--log-every <n>', 'evaluate every n steps', parsePositiveIntArg)
     .requiredOption('--out <dir>', 'model folder to write')
     .option('--json', 'print metrics.json')
     .action((f: Record<string, unknown>) => {
@@ -65,7 +60,7 @@ export function registerModArith(program: Command): void {
         embedding_key_frequencies: number[]; embedding_key_share: number; embedding_top8_share: number;
       };
       if (f.json) {
-        console.log(JSON.stringify(metrics, null, 2));
+        printJson(metrics);
         return;
       }
       console.log(`${cfg.task} p=${cfg.p}: ${metrics.steps} steps in ${fmtTime((performance.now() - t0) / 1000)}; train acc ${(100 * metrics.train_acc).toFixed(2)}% (loss ${metrics.train_loss.toExponential(2)}), val acc ${(100 * metrics.val_acc).toFixed(2)}% (loss ${metrics.val_loss.toExponential(2)})`);
@@ -82,11 +77,16 @@ export function registerModArith(program: Command): void {
     .option('--layer <l>', 'block index', parseIntArg, 0)
     .option('--position <pos>', 'a | b | eq | all', 'eq')
     .requiredOption('--out <file>', 'FILE.npy or FILE.safetensors')
-    .action((f: { model: string; hook: string; layer: number; position: string; out: string }) => {
+    .option('--json', 'print one JSON object: the files written, the shape and the hook, layer and position')
+    .action((f: { model: string; hook: string; layer: number; position: string; out: string; json?: boolean }) => {
       const model = loadModArith(f.model);
       const opts = { hook: f.hook as HookName, layer: f.layer, position: f.position as PositionChoice };
       const acts = extractActivations(model, opts, getEngine());
       writeModArithActivations(f.out, model, opts, acts);
+      if (f.json) {
+        printJson({ out: f.out, meta: `${f.out}.meta.json`, rows: acts.xND.rows, d: acts.xND.cols, ...opts });
+        return;
+      }
       console.log(`wrote ${f.out} [${acts.xND.rows}×${acts.xND.cols}] (${opts.hook}, layer ${opts.layer}, position ${opts.position}) and ${f.out}.meta.json`);
     });
 
@@ -94,12 +94,12 @@ export function registerModArith(program: Command): void {
     .command('fourier')
     .description('key Fourier frequencies of a trained model\'s token embedding')
     .requiredOption('--model <dir>', 'model folder from `husai modarith train`')
-    .option('--json', 'machine-readable output')
+    .option('--json', 'print one JSON object: key frequencies, their power shares and the whole power spectrum')
     .action((f: { model: string; json?: boolean }) => {
       const model = loadModArith(f.model);
       const k = embeddingKeys(model);
       if (f.json) {
-        console.log(JSON.stringify({ keys: k.keys, shares: k.shares, covered: k.covered, top8_share: k.top8, power: [...k.power] }, null, 2));
+        printJson({ keys: k.keys, shares: k.shares, covered: k.covered, top8_share: k.top8, power: [...k.power] });
         return;
       }
       console.log(`embedding of ${f.model} (p = ${model.cfg.p}): ${k.keys.length} key frequencies carry ${(100 * k.covered).toFixed(1)}% of the non-constant Fourier power`);

@@ -29,11 +29,13 @@ import {
 } from '../study/index.js';
 import { writeReport } from '../report/index.js';
 import { paramTable } from '../study/params.js';
+import { parseAutoOrPositiveIntArg } from './args.js';
+import { printJson } from './json.js';
 
 interface StudyFlags {
   out?: string;
   shard?: string;
-  jobs: string;
+  jobs: number | 'auto';
   worker?: string;
   report: boolean;
   json?: boolean;
@@ -52,10 +54,10 @@ export function registerStudy(program: Command): void {
     .argument('[spec]', 'study spec (YAML); default: the built-in default study (studies/default.yaml)')
     .option('--out <dir>', 'study directory (default: runs/<name> in the current directory)')
     .option('--shard <I/N>', 'train only runs i ≡ I (mod N) of the id-sorted run list; merge the shard directories afterwards')
-    .option('--jobs <n>', 'worker processes on this machine, or auto (one per core when every run trains on a single thread, else 1)', 'auto')
+    .option('--jobs <n>', 'worker processes on this machine, or auto (one per core when every run trains on a single thread, else 1)', parseAutoOrPositiveIntArg, 'auto' as const)
     .addOption(new Option('--worker <k/J>', 'internal: run as worker k of J inside a parent study process').hideHelp())
     .option('--no-report', 'skip the HTML report (results.json is still written)')
-    .option('--json', 'print a JSON summary instead of the table')
+    .option('--json', 'print one JSON object (directory, run counts, timings, per-cell summary) instead of the table')
     .option('--params', 'print the training-parameter table (name, husai train flag, type, default, architectures, doc) and exit')
     .action(async (spec: string | undefined, flags: StudyFlags) => {
       if (flags.params) {
@@ -70,7 +72,7 @@ export function registerStudy(program: Command): void {
       }
       const plan = planStudy(specFile);
       if (plan.parsed.spec.data.kind === 'modarith') prepareModArith(plan.parsed.spec.data, plan.specDir);
-      const jobs = flags.jobs === 'auto' ? autoJobs(plan.runs, os.availableParallelism()) : parseJobs(flags.jobs);
+      const jobs = flags.jobs === 'auto' ? autoJobs(plan.runs, os.availableParallelism()) : flags.jobs;
       const progress = new ProgressLine();
       const outcome = await runStudy(specFile, {
         out: flags.out,
@@ -88,7 +90,7 @@ export function registerStudy(program: Command): void {
     .argument('<out>', 'merged study directory')
     .argument('<dirs...>', 'shard directories (same spec hash)')
     .option('--no-report', 'skip the HTML report')
-    .option('--json', 'print a JSON summary instead of the table')
+    .option('--json', 'print one JSON object (directory, run counts, timings, per-cell summary) instead of the table')
     .action(async (out: string, dirs: string[], flags: MergeFlags) => {
       const progress = new ProgressLine();
       const outcome = await mergeStudies(out, dirs, { hooks: { onProgress: (p) => progress.update(p) }, report: flags.report ? reportWriter() : null })
@@ -110,12 +112,6 @@ function prepareModArith(data: ModArithSpec, specDir: string): void {
     onLog: (l, total) => bar.update(l.step, total, `step ${l.step}  train ${(100 * l.train_acc).toFixed(1)}%  val ${(100 * l.val_acc).toFixed(1)}%`),
   });
   bar.done();
-}
-
-function parseJobs(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new HusaiError(`--jobs ${text}: expected auto or an integer ≥ 1`);
-  return n;
 }
 
 /** Worker side: train slice k/J into the parent's directory, reporting progress on stdout. */
@@ -242,8 +238,10 @@ function summaryCells(r: StudyResults): Array<Record<string, unknown>> {
 
 function printOutcome(o: StudyOutcome, json: boolean, merge = false): void {
   const runs = { total: o.runsTotal, here: o.runsHere, trained: o.trained.length, skipped: o.skipped.length, failed: o.failed.length, merged: o.merged.length, missing: o.missing };
+  if (o.cleaned.length > 0) console.error(`resumed: removed ${o.cleaned.length} partial entr${o.cleaned.length === 1 ? 'y' : 'ies'} (${o.cleaned.slice(0, 3).join(', ')}${o.cleaned.length > 3 ? ', …' : ''})`);
+  if (o.missing > 0 && o.results) console.error(`warning: ${o.missing} run(s) of the spec are not in this directory; statistics use the runs present`);
   if (json) {
-    console.log(JSON.stringify({ dir: o.dir, spec_hash: o.specHash, results: o.resultsPath, report: o.reportPath, runs, timings: o.timings, cells: o.results ? summaryCells(o.results) : [] }, null, 2));
+    printJson({ dir: o.dir, specHash: o.specHash, results: o.resultsPath, report: o.reportPath, runs, timings: o.timings, cells: o.results ? summaryCells(o.results) : [] });
     return;
   }
   const what = merge
@@ -251,8 +249,6 @@ function printOutcome(o: StudyOutcome, json: boolean, merge = false): void {
     : `${runs.trained} trained, ${runs.skipped} already done${runs.failed ? `, ${runs.failed} failed` : ''} of ${runs.here}${runs.here !== runs.total ? ` (shard of ${runs.total})` : ''}`;
   console.log(`study ${o.dir}: ${what}`
     + ` — train ${duration(o.timings.trainSeconds)}, analyses ${duration(o.timings.analysisSeconds)}, report ${duration(o.timings.reportSeconds)}, total ${duration(o.timings.totalSeconds)}`);
-  if (o.cleaned.length > 0) console.log(`resumed: removed ${o.cleaned.length} partial entr${o.cleaned.length === 1 ? 'y' : 'ies'} (${o.cleaned.slice(0, 3).join(', ')}${o.cleaned.length > 3 ? ', …' : ''})`);
-  if (o.missing > 0 && o.results) console.log(`warning: ${o.missing} run(s) of the spec are not in this directory; statistics use the runs present`);
   if (!o.results) {
     console.log(o.runsHere !== o.runsTotal ? `shard done; merge the shard directories with: husai study merge OUT ${o.dir} …` : 'no analyses run');
     return;

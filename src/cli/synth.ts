@@ -11,11 +11,12 @@ import { HUSAI_VERSION } from '../core/version.js';
 import { SYNTHETIC_KINDS, type SyntheticKind, generateSynthetic } from '../data/synthetic/index.js';
 import { writeFileAtomic } from '../formats/io.js';
 import { writeNpy } from '../formats/npy.js';
-import { parseIntArg } from './compare.js';
+import { parseIntArg, parsePositiveIntArg } from './args.js';
+import { printJson } from './json.js';
 
 interface SynthFlags {
   kind: string;
-  n: number;
+  samples: number;
   d?: number;
   features?: number;
   k?: number;
@@ -29,23 +30,23 @@ export function registerSynth(program: Command): void {
     .command('synth')
     .description('generate synthetic activations with known ground-truth features: DIR/acts.npy, DIR/gt.npy, DIR/meta.json')
     .option('--kind <kind>', `generator: ${SYNTHETIC_KINDS.join(' | ')}`, 'exact-k')
-    .option('--n <n>', 'samples (rows of acts.npy)', parseIntArg, 50_000)
-    .option('--d <d>', 'activation width')
-    .option('--features <f>', 'ground-truth features F')
-    .option('--k <k>', 'active features per sample (exact for exact-k, mean for the others)')
+    .option('--samples <n>', 'samples (rows of acts.npy)', parsePositiveIntArg, 50_000)
+    .option('--d <d>', 'activation width', parsePositiveIntArg)
+    .option('--features <f>', 'ground-truth features F', parsePositiveIntArg)
+    .option('--k <k>', 'active features per sample (exact for exact-k, mean for the others)', parsePositiveIntArg)
     .option('--seed <s>', 'data seed', parseIntArg, 0)
     .requiredOption('--out <dir>', 'output directory')
-    .option('--json', 'print the resolved config as JSON')
+    .option('--json', 'print one JSON object: the written folder and meta.json (resolved config, shapes)')
     .action((flags: SynthFlags) => {
       if (!(SYNTHETIC_KINDS as string[]).includes(flags.kind)) {
         throw new HusaiError(`--kind ${flags.kind}: expected one of ${SYNTHETIC_KINDS.join(', ')}`);
       }
       const opts = {
-        n: flags.n,
+        n: flags.samples,
         seed: flags.seed,
-        ...(flags.d !== undefined ? { d: parseIntArg(String(flags.d)) } : {}),
-        ...(flags.features !== undefined ? { features: parseIntArg(String(flags.features)) } : {}),
-        ...(flags.k !== undefined ? { k: parseIntArg(String(flags.k)) } : {}),
+        ...(flags.d !== undefined ? { d: flags.d } : {}),
+        ...(flags.features !== undefined ? { features: flags.features } : {}),
+        ...(flags.k !== undefined ? { k: flags.k } : {}),
       };
       const data = generateSynthetic(flags.kind as SyntheticKind, opts);
       fs.mkdirSync(flags.out, { recursive: true });
@@ -53,7 +54,7 @@ export function registerSynth(program: Command): void {
       writeNpy(path.join(flags.out, 'gt.npy'), data.gt);
       const meta = { source: 'husai synth', husai_version: HUSAI_VERSION, config: data.config, acts_shape: [data.acts.rows, data.acts.cols], gt_shape: [data.gt.rows, data.gt.cols] };
       writeFileAtomic(path.join(flags.out, 'meta.json'), [Buffer.from(JSON.stringify(meta, null, 2) + '\n')]);
-      if (flags.json) console.log(JSON.stringify(meta, null, 2));
+      if (flags.json) printJson({ out: flags.out, ...meta });
       else console.log(`wrote ${flags.out}/acts.npy [${data.acts.rows}×${data.acts.cols}] and gt.npy [${data.gt.rows}×${data.gt.cols}] (${flags.kind}, seed ${flags.seed})`);
     });
 }

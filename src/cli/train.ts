@@ -10,8 +10,8 @@
  * with its doc as help and its schema checking the value, so spec and CLI share one vocabulary.
  */
 import path from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, HusaiError } from '../core/errors.js';
+import { type Command, Option } from 'commander';
+import { HusaiError } from '../core/errors.js';
 import { openDataset } from '../data/dataset.js';
 import { gtMetrics } from '../metrics/pairwise.js';
 import { decoderAtoms } from '../sae/checkpoint/index.js';
@@ -19,8 +19,9 @@ import { archNames } from '../sae/registry.js';
 import { saeWeightsToWrite, saveSae } from '../sae/save.js';
 import { type RunConfig, type TrainHyper, type TrainOptions, runMetadata, trainMany } from '../sae/train.js';
 import type { ArchName, SaeConfigInput } from '../sae/types.js';
-import { PARAMS, type ParamDef, type ParamName, type ParamValue, describeDefault, describeSchema, flagOf, parseParamText, trainFlagParams } from '../study/params.js';
-import { parseIntArg } from './compare.js';
+import { PARAMS, type ParamDef, type ParamName, type ParamValue, describeDefault, describeSchema, flagOf, trainFlagParams } from '../study/params.js';
+import { parseIntArg, parseIntListArg, parseParamArg } from './args.js';
+import { printJson } from './json.js';
 import { ProgressLine } from './progress.js';
 
 interface TrainFlags {
@@ -28,7 +29,7 @@ interface TrainFlags {
   arch: string;
   width: number;
   seed?: number;
-  seeds?: string;
+  seeds?: number[];
   dataSeed: number;
   tensor?: string;
   out: string;
@@ -49,14 +50,7 @@ function paramOption(name: ParamName): Option {
   const archs = def.archs ? `; ${def.archs.join(', ')}` : '';
   const dflt = describeDefault(name);
   const opt = new Option(`${flagOf(name)} <value>`, `${def.doc} [${describeSchema(def.schema)}${dflt === '—' ? '' : `; default ${dflt}`}${archs}]`);
-  return opt.argParser((text: string) => {
-    try {
-      return parseParamText(name, text);
-    } catch (err) {
-      if (err instanceof ConfigError) throw new InvalidArgumentError(err.message);
-      throw err;
-    }
-  });
+  return opt.argParser(parseParamArg(name));
 }
 
 /** The parsed generated flags as the trainer's inputs: SAE config fields, optimiser fields, run options. */
@@ -91,14 +85,14 @@ export function registerTrain(program: Command): void {
   });
   cmd
     .option('--seed <s>', 'init seed (one run)', parseIntArg)
-    .option('--seeds <list>', 'init seeds, comma-separated (one run each, written to DIR/seed-S)')
+    .option('--seeds <list>', 'init seeds, comma-separated (one run each, written to DIR/seed-S)', parseIntListArg)
     .option('--data-seed <s>', 'data-order seed (shared by all runs)', parseIntArg, 0)
     .option('--tensor <name>', 'safetensors input: the tensor to read')
     .requiredOption('--out <dir>', 'output directory')
     .option('--json', 'print one JSON object with every run')
     .action(async (flags: TrainFlags) => {
       if (flags.seed !== undefined && flags.seeds !== undefined) throw new HusaiError('give --seed or --seeds, not both');
-      const seeds = flags.seeds !== undefined ? parseSeedList(flags.seeds) : [flags.seed ?? 0];
+      const seeds = flags.seeds ?? [flags.seed ?? 0];
       const ds = openDataset(flags.data, flags.tensor !== undefined ? { tensor: flags.tensor } : {});
       for (const w of ds.source.warnings) console.error(`warning: ${w}`);
       const given = paramInputs(flags, params);
@@ -135,7 +129,7 @@ export function registerTrain(program: Command): void {
         };
       });
       if (flags.json) {
-        console.log(JSON.stringify({ arch: flags.arch, width: flags.width, seconds, runs: rows }, null, 2));
+        printJson({ arch: flags.arch, width: flags.width, seconds, runs: rows });
         return;
       }
       console.log(`trained ${rows.length} SAE${rows.length > 1 ? 's' : ''} in ${seconds.toFixed(1)} s`);
@@ -146,11 +140,4 @@ export function registerTrain(program: Command): void {
         console.log([r.seed, r.l0.toFixed(2), r.explained_variance.toFixed(4), r.mse.toExponential(3), r.n_dead, ...gtCols, r.dir].join('\t'));
       }
     });
-}
-
-function parseSeedList(s: string): number[] {
-  const seeds = s.split(',').map((v) => v.trim()).filter((v) => v !== '').map((v) => parseIntArg(v));
-  if (seeds.length === 0) throw new HusaiError(`--seeds ${JSON.stringify(s)}: expected a comma-separated list of integers`);
-  if (new Set(seeds).size !== seeds.length) throw new HusaiError(`--seeds ${s}: seeds must be distinct`);
-  return seeds;
 }

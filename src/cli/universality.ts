@@ -6,7 +6,8 @@
  *   husai universality --sae NAME=SAE_DIR:ACTS --sae NAME=SAE_DIR:ACTS …     all pairs, inline
  * ACTS (a .npy, a .safetensors or a shard folder from `husai extract`) must list the same inputs in
  * the same order for every SAE. --json prints the result (pair: flat object; matrix: the matrix
- * JSON); --report DIR writes DIR/universality.json and DIR/universality.html.
+ * JSON, snake_case keys); --out DIR writes DIR/universality.json and DIR/universality.html.
+ * Progress, warnings and the names of the files written go to stderr.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -17,7 +18,8 @@ import {
   type MatrixEntry, type PairedSimilarity, type UniversalityMatrix, type UniversalityOptions,
   compareAcrossModels, matrixOfPair, readMatrixSpec, universalityMatrix,
 } from '../study/universality.js';
-import { parseFloatArg, parseIntArg } from './compare.js';
+import { collectArg, limitHelp, parseFloatArg, parseIntArg, parsePositiveIntArg } from './args.js';
+import { printJson } from './json.js';
 import { ProgressLine } from './progress.js';
 
 interface UniversalityFlags {
@@ -27,14 +29,14 @@ interface UniversalityFlags {
   bActs?: string;
   matrix?: string;
   sae: string[];
-  rows?: number;
+  limit?: number;
   draws?: number;
   corrDraws?: number;
   seed?: number;
   minCorr?: number;
   oneToOne: boolean;
   inputsNull: boolean;
-  report?: string;
+  out?: string;
   json?: boolean;
 }
 
@@ -47,15 +49,15 @@ export function registerUniversality(program: Command): void {
     .option('--b <dir>', 'SAE B')
     .option('--b-acts <path>', 'activations SAE B is encoded on: the same inputs in the same order as --a-acts')
     .option('--matrix <spec.json>', 'all pairs of the SAEs a JSON spec lists (see studies/universality-models.json)')
-    .option('--sae <name=dir:acts>', 'one SAE of a matrix (repeat; paths must not contain ":")', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--rows <n>', 'use the first n rows (default: all)', parseIntArg)
-    .option('--draws <n>', 'shuffled-pairing draws for the SVCCA / RSA null (≥ 10; default 100)', parseIntArg)
-    .option('--corr-draws <n>', 'shuffled-input passes: the null of the correlations and of the many-to-one SVCCA / RSA (default 19)', parseIntArg)
+    .option('--sae <name=dir:acts>', 'one SAE of a matrix (repeat; paths must not contain ":")', collectArg, [] as string[])
+    .option('--limit <n>', limitHelp(), parsePositiveIntArg)
+    .option('--draws <n>', 'shuffled-pairing draws for the SVCCA / RSA null (≥ 10; default 100)', parsePositiveIntArg)
+    .option('--corr-draws <n>', 'shuffled-input passes: the null of the correlations and of the many-to-one SVCCA / RSA (default 19)', parsePositiveIntArg)
     .option('--seed <s>', 'seed of every null', parseIntArg)
     .option('--min-corr <x>', 'keep pairs with correlation above this (default 0.1, Lan et al.)', parseFloatArg)
     .option('--no-one-to-one', 'skip the one-to-one assignment version')
     .option('--no-inputs-null', 'skip rerunning pairing + SVCCA + RSA on the shuffled inputs (saves two d×d eigendecompositions per pass)')
-    .option('--report <dir>', 'write DIR/universality.json and DIR/universality.html')
+    .option('--out <dir>', 'output folder: write DIR/universality.json and DIR/universality.html')
     .option('--json', 'print JSON')
     .action(async (flags: UniversalityFlags) => {
       const pairMode = flags.a !== undefined || flags.b !== undefined || flags.aActs !== undefined || flags.bActs !== undefined;
@@ -64,7 +66,7 @@ export function registerUniversality(program: Command): void {
       const bar = new ProgressLine('universality');
       let pairLabel = '';
       const cliOpts: UniversalityOptions = {
-        ...(flags.rows !== undefined ? { rows: flags.rows } : {}), ...(flags.draws !== undefined ? { draws: flags.draws } : {}),
+        ...(flags.limit !== undefined ? { rows: flags.limit } : {}), ...(flags.draws !== undefined ? { draws: flags.draws } : {}),
         ...(flags.corrDraws !== undefined ? { corrDraws: flags.corrDraws } : {}), ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
         ...(flags.minCorr !== undefined ? { minCorr: flags.minCorr } : {}),
         ...(flags.oneToOne === false ? { oneToOne: false } : {}), ...(flags.inputsNull === false ? { inputsNull: false } : {}),
@@ -76,12 +78,13 @@ export function registerUniversality(program: Command): void {
         }
         const r = compareAcrossModels({ sae: loadSae(flags.a!), acts: flags.aActs! }, { sae: loadSae(flags.b!), acts: flags.bActs! }, cliOpts);
         bar.done();
-        if (flags.report !== undefined) {
+        if (flags.out !== undefined) {
           const [na, nb] = [path.basename(flags.a!), path.basename(flags.b!)];
-          await report(flags.report, na === nb ? matrixOfPair(flags.a!, flags.b!, r) : matrixOfPair(na, nb, r));
+          await report(flags.out, na === nb ? matrixOfPair(flags.a!, flags.b!, r) : matrixOfPair(na, nb, r));
         }
+        for (const w of r.warnings) console.error(`warning: ${w}`);
         if (flags.json) {
-          console.log(JSON.stringify(r, null, 2));
+          printJson(r);
           return;
         }
         console.log(`A: ${r.a_sae} (${r.m_a} latents, ${r.dead_a} dead; d = ${r.d_a})   B: ${r.b_sae} (${r.m_b} latents, ${r.dead_b} dead; d = ${r.d_b})`);
@@ -92,7 +95,6 @@ export function registerUniversality(program: Command): void {
         if (r.paired_1to1) row('mean corr, 1-to-1 assignment', r.mean_corr_1to1, r.corr_1to1_null_mean, r.corr_1to1_null_sd, r.corr_1to1_p, '');
         pairedRows(`many-to-one (${r.paired.n_pairs} pairs)`, r.paired);
         if (r.paired_1to1) pairedRows(`one-to-one (${r.paired_1to1.n_pairs} pairs)`, r.paired_1to1);
-        for (const w of r.warnings) console.log(`warning: ${w}`);
         return;
       }
       const spec = flags.matrix !== undefined ? readMatrixSpec(flags.matrix) : { entries: flags.sae.map(parseSaeFlag), options: {} };
@@ -102,9 +104,9 @@ export function registerUniversality(program: Command): void {
         onPair: (a, b, done, total) => (pairLabel = a === '' ? '' : `pair ${done + 1}/${total}: ${a} vs ${b}`),
       });
       bar.done();
-      if (flags.report !== undefined) await report(flags.report, m);
+      if (flags.out !== undefined) await report(flags.out, m);
       if (flags.json) {
-        console.log(JSON.stringify(m, null, 2));
+        printJson(m);
         return;
       }
       printMatrix(m);
