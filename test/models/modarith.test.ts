@@ -125,7 +125,11 @@ describe('modular-arithmetic extraction', () => {
       const t = ref.blocks[1][field];
       for (const i of [0, 37, 120]) {
         expect([eq.a[i], eq.b[i], eq.position[i]]).toEqual([Math.floor(i / 11), i % 11, 2]);
-        expect(Array.from(eq.xND.data.subarray(i * width, (i + 1) * width))).toEqual(Array.from(t.subarray((i * 3 + 2) * width, (i * 3 + 3) * width)));
+        // Batches of 50 against one full forward: BLAS may pick other kernels for other row counts,
+        // so the same row agrees to float32 rounding, not bit for bit.
+        const got = eq.xND.data.subarray(i * width, (i + 1) * width);
+        const want = t.subarray((i * 3 + 2) * width, (i * 3 + 3) * width);
+        for (let j = 0; j < width; j++) expect(Math.abs(got[j] - want[j])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[j])));
       }
     }
     const all = extractActivations(model, { hook: 'attn_out', layer: 0, position: 'all' }, e);
