@@ -16,7 +16,7 @@ import { loadSae } from '../sae/checkpoint/index.js';
 import {
   type MatrixEntry, type PairedSimilarity, type UniversalityMatrix, type UniversalityOptions,
   compareAcrossModels, matrixOfPair, readMatrixSpec, universalityMatrix,
-} from '../study/universality.js';
+} from '../inspect/universality.js';
 import { parseFloatArg, parseIntArg } from './compare.js';
 import { ProgressLine } from './progress.js';
 

@@ -21,24 +21,18 @@
  *
  * Letters: N rows in a chunk, D d_in, M d_sae, K examples per latent, L latents carded.
  *
- * This file owns the entry points (featureCards, studyCards), the FeatureCards types and the
- * streaming top-k of the pass. The activation set and its row provenance are read by cards-rows.ts;
+ * This file owns the entry point (featureCards; a study's own cards are study/cards.ts), the
+ * FeatureCards types and the streaming top-k of the pass. The activation set and its row provenance are read by cards-rows.ts;
  * vision examples get their image patches in cards-vision.ts, text examples their token contexts in
  * cards-text.ts.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { ConfigError, DataError, HusaiError } from '../core/errors.js';
+import { ConfigError, DataError } from '../core/errors.js';
 import { type Engine, getEngine } from '../engine/index.js';
-import { ACTIVATIONS_FORMAT } from '../models/extract-writer.js';
 import { encodeLatents } from '../sae/checkpoint/encode.js';
 import { loadSae } from '../sae/checkpoint/index.js';
 import { RowStore } from './cards-rows.js';
 import { decorateText } from './cards-text.js';
 import { decorateVision } from './cards-vision.js';
-import type { AnalysisData } from './data.js';
-import type { ResolvedRun } from './expand.js';
-import type { StudyStore } from './store.js';
 
 export const CARDS_FORMAT = 'husai-feature-cards/1';
 
@@ -200,34 +194,6 @@ export function featureCards(saeDir: string, actsPath: string, opts: FeatureCard
     };
   } finally {
     rows.close();
-  }
-}
-
-/**
- * Cards for a study report: when the study's data is a shard folder written by `husai extract`, the
- * default cards of the lowest-seed finished run of cell `cellId` (the first cell); else null. A data
- * problem (e.g. a sidecar removed since) also gives null, so it never costs the study its results.
- */
-export function studyCards(store: StudyStore, data: AnalysisData, runs: readonly ResolvedRun[], cellId: string | undefined, opts: FeatureCardsOptions = {}): FeatureCards | null {
-  const specDir = store.getMeta('spec_dir');
-  const rel = data.config.path;
-  if (data.kind !== 'file' || specDir === null || typeof rel !== 'string' || cellId === undefined) return null;
-  const acts = path.resolve(specDir, rel);
-  const metaPath = path.join(acts, 'meta.json');
-  try {
-    if (!fs.statSync(acts).isDirectory() || JSON.parse(fs.readFileSync(metaPath, 'utf8')).format !== ACTIVATIONS_FORMAT) return null;
-  } catch {
-    return null;
-  }
-  const rows = new Map(store.runs().map((r) => [r.id, r]));
-  const first = runs.filter((r) => r.cellId === cellId && rows.get(r.id)?.status === 'done')
-    .sort((a, b) => a.identity.seed - b.identity.seed || a.identity.dataSeed - b.identity.dataSeed)[0];
-  if (first === undefined) return null;
-  try {
-    return featureCards(path.join(store.dir, rows.get(first.id)!.dir), acts, opts);
-  } catch (e) {
-    if (e instanceof HusaiError) return null;
-    throw e;
   }
 }
 

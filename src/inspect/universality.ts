@@ -22,7 +22,7 @@
  *      `shuffle_rand`); (ii) shuffled inputs — `corrDraws` full passes with B's rows in a random
  *      order (breaking the shared inputs), giving the null of the correlations and, rerunning the
  *      many-to-one pairing, filter, SVCCA and RSA on each pass, a null for those too. (ii) is the
- *      one to trust for SVCCA / RSA: on unrelated inputs (test/study/universality.test.ts) the
+ *      one to trust for SVCCA / RSA: on unrelated inputs (test/inspect/universality.test.ts) the
  *      many-to-one SVCCA and RSA beat null (i) at p = 1/(1 + draws) yet sit at null (ii), because
  *      latents of A with correlated activations tend to pick the same chance partner in B, so even
  *      a chance pairing follows A's geometry, which shuffling the pairs destroys.
