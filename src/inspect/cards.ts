@@ -21,104 +21,21 @@
  *
  * Letters: N rows in a chunk, D d_in, M d_sae, K examples per latent, L latents carded.
  *
- * This file owns the entry point (featureCards; a study's own cards are study/cards.ts), the
- * FeatureCards types and the streaming top-k of the pass. The activation set and its row provenance are read by cards-rows.ts;
+ * This file owns the entry point (featureCards; a study's own cards are study/cards.ts) and the
+ * streaming top-k of the pass; the FeatureCards contract is cards-types.ts. The activation set and its row provenance are read by cards-rows.ts;
  * vision examples get their image patches in cards-vision.ts, text examples their token contexts in
  * cards-text.ts.
  */
 import { ConfigError, DataError } from '../core/errors.js';
-import { type Engine, getEngine } from '../engine/index.js';
+import { getEngine } from '../engine/index.js';
 import { encodeLatents } from '../sae/checkpoint/encode.js';
 import { loadSae } from '../sae/checkpoint/index.js';
 import { RowStore } from './cards-rows.js';
 import { decorateText } from './cards-text.js';
+import { CARDS_FORMAT, type FeatureCard, type FeatureCards, type FeatureCardsOptions } from './cards-types.js';
 import { decorateVision } from './cards-vision.js';
 
-export const CARDS_FORMAT = 'husai-feature-cards/1';
-
-export interface FeatureCardsOptions {
-  /** Latents to card, in this order (default: chosen by `topLatents`). */
-  latents?: number[];
-  /** Card the N most frequently firing live latents (default 16); not with `latents`. */
-  topLatents?: number;
-  /** Top rows per latent (default 12). */
-  examples?: number;
-  /** Scan only the first N rows (default all). */
-  maxRows?: number;
-  /** Text: tokens shown on each side of the active token (default 8). */
-  context?: number;
-  /** Vision: feature-map cells shown on each side of a token's cell (default 1). */
-  patchCells?: number;
-  /** Rows encoded at once (default min(4096, 2²² / d_sae)); results do not depend on it. */
-  chunkRows?: number;
-  /** Default: the process engine. */
-  engine?: Engine;
-  onProgress?: (doneRows: number, totalRows: number) => void;
-}
-
-export type CardsKind = 'vision' | 'text' | 'modarith' | 'rows';
-
-/** A vision example's picture: the window around the row's region, upscaled, the region outlined. */
-export interface ImagePatch {
-  /** data:image/png;base64 URI (RGB). */
-  png: string;
-  width: number;
-  height: number;
-  /** The window shown, in image pixels: [y0, x0, y1, x1). */
-  window: [number, number, number, number];
-  /** The region the token sits over, in image pixels [y0, x0, y1, x1), or null for a pooled row (the whole image). */
-  region: [number, number, number, number] | null;
-  className: string | null;
-}
-
-/** A text example's context: ±`context` tokens of its document around the active one. */
-export interface TokenContext {
-  doc: number;
-  title: string;
-  tokens: string[];
-  ids: number[];
-  /** Index of the example's token in `tokens`. */
-  active: number;
-  /** The latent's activation on each context token; null where that token has no scanned row. */
-  acts: Array<number | null>;
-}
-
-export interface CardExample {
-  row: number;
-  activation: number;
-  /** The row's provenance columns: image, label, y, x | doc, position, offset, token | a, b, position. */
-  fields: Record<string, number>;
-  image?: ImagePatch;
-  context?: TokenContext;
-}
-
-export interface FeatureCard {
-  latent: number;
-  /** Rows where the latent is > 0, of those scanned. */
-  fires: number;
-  firingRate: number;
-  /** 0 for a latent that never fires. */
-  maxActivation: number;
-  /** Mean activation over the rows where it fires (0 when it never does). */
-  meanActivation: number;
-  examples: CardExample[];
-}
-
-export interface FeatureCards {
-  format: typeof CARDS_FORMAT;
-  kind: CardsKind;
-  sae: { path: string; architecture: string; dIn: number; dSae: number; k: number | null };
-  acts: { path: string; rows: number; rowsScanned: number; d: number; config: Record<string, unknown> | null };
-  /** How the latents were chosen, in words. */
-  selection: string;
-  examplesPerLatent: number;
-  context: number;
-  patchCells: number;
-  /** Latents that fire at least once on the scanned rows. */
-  live: number;
-  cards: FeatureCard[];
-  warnings: string[];
-}
+export { CARDS_FORMAT, type CardExample, type CardsKind, type FeatureCard, type FeatureCards, type FeatureCardsOptions, type ImagePatch, type TokenContext } from './cards-types.js';
 
 /** Cards for latents of the SAE at `saeDir` on the activations at `actsPath` (see the file header). */
 export function featureCards(saeDir: string, actsPath: string, opts: FeatureCardsOptions = {}): FeatureCards {

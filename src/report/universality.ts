@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../formats/io.js';
-import type { UniversalityMatrix } from '../inspect/universality.js';
+import type { UniversalityMatrix } from '../inspect/universality-matrix.js';
 import type { Figure } from './charts.js';
 import { esc, num, pval } from './format.js';
 import { figureSvg } from './index.js';

@@ -18,9 +18,8 @@ import { svcca } from '../../src/metrics/subspace.js';
 import { renderUniversality } from '../../src/report/universality.js';
 import { loadSpec } from '../../src/study/spec.js';
 import type { SaeWeights } from '../../src/sae/checkpoint/index.js';
-import {
-  type UniversalityResult, compareAcrossModels, matrixOfPair, meanCanonical, readMatrixSpec, universalityMatrix, whiten,
-} from '../../src/inspect/universality.js';
+import { matrixOfPair, readMatrixSpec, universalityMatrix } from '../../src/inspect/universality-matrix.js';
+import { type UniversalityResult, compareAcrossModels, meanCanonical, whiten } from '../../src/inspect/universality.js';
 import { tmpDir } from '../study/helpers.js';
 
 const N = 3000;
