@@ -3,7 +3,7 @@
 // the layer plan, so a newcomer learns it from the message.
 import tseslint from 'typescript-eslint';
 
-const LAYERS = ['core', 'engine', 'formats', 'nn', 'sae', 'data', 'metrics', 'models', 'study', 'report', 'cli'];
+const LAYERS = ['core', 'engine', 'formats', 'nn', 'sae', 'data', 'metrics', 'models', 'inspect', 'study', 'report', 'cli'];
 const ALLOWED = {
   core: ['core'],
   engine: ['core', 'engine'],
@@ -13,8 +13,9 @@ const ALLOWED = {
   data: ['core', 'engine', 'formats', 'data'],
   metrics: ['core', 'engine', 'metrics'],
   models: ['core', 'engine', 'formats', 'nn', 'models'],
-  study: ['core', 'engine', 'formats', 'nn', 'sae', 'data', 'metrics', 'models', 'study'],
-  report: ['core', 'formats', 'metrics', 'study', 'report'],
+  inspect: ['core', 'engine', 'formats', 'nn', 'sae', 'data', 'metrics', 'models', 'inspect'],
+  study: ['core', 'engine', 'formats', 'nn', 'sae', 'data', 'metrics', 'models', 'inspect', 'study'],
+  report: ['core', 'formats', 'metrics', 'inspect', 'study', 'report'],
   cli: LAYERS,
 };
 
@@ -29,7 +30,7 @@ const layerRules = Object.entries(ALLOWED).map(([layer, allowed]) => {
           patterns: forbidden.length === 0 ? [] : [
             {
               regex: `^\\.\\.?/(\\.\\./)*(${forbidden.join('|')})/`,
-              message: `src/${layer}/ may import only ${allowed.join(', ')} (DESIGN.md: layers import downward only; sae/, data/, metrics/ and models/ are peers joined by study/).`,
+              message: `src/${layer}/ may import only ${allowed.join(', ')} (DESIGN.md: layers import downward only; sae/, data/, metrics/ and models/ are peers joined by inspect/ and study/).`,
             },
           ],
         },

@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { HusaiError } from '../core/errors.js';
 import { writeCardsReport } from '../report/cards.js';
-import { type CardExample, type FeatureCards, featureCards } from '../study/cards.js';
+import { type CardExample, type FeatureCards, featureCards } from '../inspect/cards.js';
 import { limitHelp, parseIndexListArg, parseIntArg, parsePositiveIntArg } from './args.js';
 import { printJson } from './json.js';
 import { ProgressLine } from './progress.js';

@@ -12,8 +12,8 @@ import { HusaiError } from '../core/errors.js';
 import { matFrom } from '../core/mat.js';
 import { readNpy } from '../formats/npy.js';
 import { loadSae } from '../sae/checkpoint/index.js';
-import { compareGroundTruth, comparePair, compareSeeds } from '../study/compare.js';
-import { compareFourier, fourierContextFromFile } from '../study/compare-fourier.js';
+import { compareGroundTruth, comparePair, compareSeeds } from '../inspect/compare.js';
+import { compareFourier, fourierContextFromFile } from '../inspect/compare-fourier.js';
 import { parseFloatArg, parseIntArg, parsePositiveIntArg } from './args.js';
 import { printJson } from './json.js';
 

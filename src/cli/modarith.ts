@@ -13,7 +13,8 @@ import { type ModArithConfig, resolveConfig } from '../models/modarith/config.js
 import { TASKS, type Task } from '../models/modarith/dataset.js';
 import { HOOKS, type HookName, type PositionChoice, extractActivations, writeModArithActivations } from '../models/modarith/extract.js';
 import { loadModArith } from '../models/modarith/save.js';
-import { embeddingKeys, trainAndSave } from '../study/modarith-data.js';
+import { embeddingKeys } from '../inspect/fourier-context.js';
+import { trainAndSave } from '../study/modarith-data.js';
 import { parseFloatArg, parseIntArg, parsePositiveIntArg } from './args.js';
 import { printJson } from './json.js';
 import { ProgressLine, fmtTime } from './progress.js';

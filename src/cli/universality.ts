@@ -14,10 +14,8 @@ import type { Command } from 'commander';
 import { HusaiError } from '../core/errors.js';
 import { writeUniversalityReport } from '../report/universality.js';
 import { loadSae } from '../sae/checkpoint/index.js';
-import {
-  type MatrixEntry, type PairedSimilarity, type UniversalityMatrix, type UniversalityOptions,
-  compareAcrossModels, matrixOfPair, readMatrixSpec, universalityMatrix,
-} from '../study/universality.js';
+import { type MatrixEntry, type UniversalityMatrix, matrixOfPair, readMatrixSpec, universalityMatrix } from '../inspect/universality-matrix.js';
+import { type PairedSimilarity, type UniversalityOptions, compareAcrossModels } from '../inspect/universality.js';
 import { collectArg, limitHelp, parseFloatArg, parseIntArg, parsePositiveIntArg } from './args.js';
 import { printJson } from './json.js';
 import { ProgressLine } from './progress.js';

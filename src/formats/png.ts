@@ -1,7 +1,7 @@
 /**
  * A minimal PNG writer (W3C PNG spec, 3rd ed.): 8-bit greyscale, RGB or RGBA, one IDAT chunk
  * compressed with node:zlib's deflate, filter type 0 (None) on every scanline, no interlace. For the
- * small image patches of feature cards (study/cards.ts), inlined into HTML as data URIs; written by
+ * small image patches of feature cards (inspect/cards.ts), inlined into HTML as data URIs; written by
  * hand because it is ~60 lines and a library would bring a decoder and a native build we do not need.
  */
 import zlib from 'node:zlib';

@@ -1,5 +1,5 @@
 /**
- * Feature cards as HTML (study/cards.ts): one card per latent — firing rate, maximum and mean
+ * Feature cards as HTML (inspect/cards.ts): one card per latent — firing rate, maximum and mean
  * activation — with its top examples: image patches (inline PNG data URIs, the token's region
  * outlined), token contexts (each token shaded by the latent's activation on it, the example's
  * token boxed), (a, b) pairs, or the rows' provenance columns. Self-contained (inline CSS and
@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../formats/io.js';
-import type { CardExample, FeatureCard, FeatureCards } from '../study/cards.js';
+import type { CardExample, FeatureCard, FeatureCards } from '../inspect/cards.js';
 import { esc, num } from './format.js';
 
 export const CARDS_HTML = 'cards.html';

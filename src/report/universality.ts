@@ -1,6 +1,6 @@
 /**
  * The universality report (issue 7 item 4: "the report shows the matrix of similarities with
- * nulls"): a self-contained HTML page from the JSON of `husai universality` (study/universality.ts
+ * nulls"): a self-contained HTML page from the JSON of `husai universality` (inspect/universality.ts
  * UniversalityMatrix) — one Vega-Lite heatmap per measure (rendered to inline SVG by index.ts
  * `figureSvg`) and a table per measure whose cells give the value, its null(s) and p (Holm-adjusted
  * across the matrix, SCIENCE.md §4). Reads only the JSON; all user text is escaped.
@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../formats/io.js';
-import type { UniversalityMatrix } from '../study/universality.js';
+import type { UniversalityMatrix } from '../inspect/universality-matrix.js';
 import type { Figure } from './charts.js';
 import { esc, num, pval } from './format.js';
 import { figureSvg } from './index.js';

@@ -1,7 +1,7 @@
 /**
  * The architecture registry (DESIGN.md: "one architecture per file under sae/ registered by name"):
- * the one place the architectures are listed. ArchName (husai's names) and SaeArchitecture (the
- * SAELens cfg.json names they write and read) are derived from it; so are the parameters each
+ * the one place the architectures are listed (names.ts holds their names, checked against this map
+ * at compile time, so that types.ts can name them without an import cycle); so are the parameters each
  * architecture uses (study/params.ts), the inference rule on loaded checkpoints
  * (checkpoint/encode.ts), the SAELens tensors and k rule (checkpoint/saelens.ts).
  * A new architecture = one file + one line here + one row in test/sae/arch-table.ts.
@@ -14,29 +14,26 @@ import { jumprelu } from './jumprelu.js';
 import { matryoshka } from './matryoshka.js';
 import { relu } from './relu.js';
 import { topk } from './topk.js';
+import { type ArchName, SAELENS_NAME_OF, saeLensNames } from './names.js';
 import type { Architecture, Sae, SaeConfig, SaeConfigInput, SaeField } from './types.js';
 
 const ARCHITECTURES = { relu, topk, batchtopk, jumprelu, gated, matryoshka };
 
-/** husai's architecture names. */
-export type ArchName = keyof typeof ARCHITECTURES;
-/** The SAELens cfg.json `architecture` names the registered architectures write and read. */
-export type SaeArchitecture = (typeof ARCHITECTURES)[ArchName]['saeLens']['name'];
+export type { ArchName, SaeArchitecture } from './names.js';
+export { saeLensNames } from './names.js';
 
-// Each key must be its entry's name.
-const _keysAreNames: { [K in ArchName]: Architecture<K> } = ARCHITECTURES;
-void _keysAreNames;
+// The map and names.ts agree: each key is its entry's name and carries its SAELens name, and no key
+// is missing or extra.
+const _matchesNames: { [K in ArchName]: Architecture<K, (typeof SAELENS_NAME_OF)[K]> } = ARCHITECTURES;
+const _noExtraKeys: keyof typeof ARCHITECTURES extends ArchName ? true : never = true;
+void _matchesNames;
+void _noExtraKeys;
 
 const ENTRIES: readonly Architecture[] = Object.values(ARCHITECTURES);
 
 /** Every registered architecture name. */
 export function archNames(): ArchName[] {
   return Object.keys(ARCHITECTURES) as ArchName[];
-}
-
-/** Every SAELens architecture name a registered architecture writes and reads, in registry order. */
-export function saeLensNames(): SaeArchitecture[] {
-  return ENTRIES.map((a) => a.saeLens.name as SaeArchitecture);
 }
 
 /** The architecture registered as `name`; ConfigError listing the known names otherwise. */

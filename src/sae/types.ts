@@ -15,13 +15,13 @@ import type { Mat } from '../core/mat.js';
 import type { Rng } from '../core/rng.js';
 import type { Engine, F32 } from '../engine/types.js';
 import type { SaeWeights } from './checkpoint/types.js';
-import type { ArchName } from './registry.js';
+import type { ArchName } from './names.js';
 import type { TensorMap } from '../nn/optim.js';
 import type { ScratchPool } from '../nn/scratch.js';
 
 export type { TensorMap } from '../nn/optim.js';
 
-export type { ArchName, SaeArchitecture } from './registry.js';
+export type { ArchName, SaeArchitecture } from './names.js';
 
 /** ReLU + L1 flavours (SCIENCE.md §2). */
 export type ReluVariant = 'constrained-2023' | 'april-2024';

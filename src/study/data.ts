@@ -25,7 +25,8 @@ import { readSafetensors } from '../formats/safetensors.js';
 import { getEngine } from '../engine/index.js';
 import { memorySource } from '../data/memory.js';
 import type { TrainHooks } from '../models/modarith/train.js';
-import { type FourierContext, loadModArithData, modarithShape } from './modarith-data.js';
+import type { FourierContext } from '../inspect/fourier-context.js';
+import { loadModArithData, modarithShape } from './modarith-data.js';
 import type { SpecSource, StudySpec } from './spec.js';
 
 /** What identifies the data in a run's resolved config. */

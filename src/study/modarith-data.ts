@@ -19,24 +19,14 @@ import { ConfigError, HusaiError } from '../core/errors.js';
 import type { Mat } from '../core/mat.js';
 import type { Engine } from '../engine/types.js';
 import { effectiveRankFromGram } from '../metrics/activations.js';
-import { type KeyFrequencies, keyFrequencies, tokenSpectrum } from '../metrics/fourier.js';
 import { type ModArithConfig, resolveConfig } from '../models/modarith/config.js';
 import { type PositionChoice, extractActivations } from '../models/modarith/extract.js';
 import { type SavedModArith, loadModArith, saveModArith } from '../models/modarith/save.js';
 import { type TrainHooks, trainModArith } from '../models/modarith/train.js';
+import { type FourierContext, embeddingKeys } from '../inspect/fourier-context.js';
 import type { SpecSource, StudySpec } from './spec.js';
 
 export type ModArithSpec = Extract<StudySpec['data'], { kind: 'modarith' }>;
-
-export interface FourierContext {
-  p: number;
-  /** The model's key frequencies (embedding, 90% of its Fourier power). */
-  keys: number[];
-  /** Activations on the p × p grid, a-major rows [p², D]. */
-  gridND: Mat;
-  /** e.g. "resid_post, layer 0, position eq". */
-  label: string;
-}
 
 /** The spec's model config, resolved (defaults: the grokking recipe); errors point at data.model. */
 export function modarithModelConfig(data: ModArithSpec, src?: SpecSource): ModArithConfig {
@@ -51,13 +41,6 @@ export function modarithModelConfig(data: ModArithSpec, src?: SpecSource): ModAr
 
 export function hookWidth(cfg: ModArithConfig, hook: string): number {
   return hook === 'mlp_post' ? cfg.d_mlp : cfg.d_model;
-}
-
-/** Key frequencies of the token embedding W_E (the "=" row left out), with its power spectrum. */
-export function embeddingKeys(model: SavedModArith): KeyFrequencies & { power: Float64Array } {
-  const { p, d_model: D } = model.cfg;
-  const spectrum = tokenSpectrum({ data: model.params['embed.W_E'].subarray(0, p * D), rows: p, cols: D }, p);
-  return { ...keyFrequencies(spectrum.power, { fraction: 0.9 }), power: spectrum.power };
 }
 
 /** Trains a model with `cfg` and saves it to `dir` (metrics.json with the embedding's key frequencies). */

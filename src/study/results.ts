@@ -9,7 +9,7 @@
  * All fields are plain JSON (no NaN: unknown values are null).
  */
 
-import type { FeatureCards } from './cards.js';
+import type { FeatureCards } from '../inspect/cards.js';
 
 /** A value with its 95% seed-bootstrap CI; null fields when the sample is too small. */
 export interface Estimate {

@@ -11,7 +11,7 @@
 import { DataError, ShapeError, fmtShape } from '../../core/errors.js';
 import type { Mat } from '../../core/mat.js';
 import type { Tensor } from '../../formats/safetensors.js';
-import { type SaeArchitecture, saeLensNames } from '../registry.js';
+import { type SaeArchitecture, saeLensNames } from '../names.js';
 
 export type { SaeArchitecture, Tensor };
 

@@ -18,7 +18,7 @@ import type { CellResult, RunRecord, StepPoint } from '../results.js';
 import type { AnalysisName } from '../spec.js';
 import type { Engine } from '../../engine/types.js';
 import type { SaeWeights } from '../../sae/checkpoint/index.js';
-import type { FourierContext } from '../modarith-data.js';
+import type { FourierContext } from '../../inspect/fourier-context.js';
 import { atomMap, frequencyBins, matchedCosines } from './features.js';
 import { fourierCell } from './fourier.js';
 import type { NullCache } from './nulls.js';

@@ -15,31 +15,14 @@
  * Letters: S seeds, M latents, D width, P2 = p² grid rows.
  */
 import type { Mat } from '../../core/mat.js';
-import { Rng } from '../../core/rng.js';
 import type { Engine } from '../../engine/types.js';
 import { FOURIER_THRESHOLD, type LatentFourier, fourierFeatureFraction, latentFourier, matchedFrequencyAgreement } from '../../metrics/fourier.js';
 import type { SaeWeights } from '../../sae/checkpoint/index.js';
 import { encodeLatents } from '../../sae/checkpoint/encode.js';
-import type { FourierContext } from '../modarith-data.js';
+import type { FourierContext } from '../../inspect/fourier-context.js';
 import type { FourierCellResult } from '../results.js';
 import type { PairValues } from './pairs.js';
 import { fin, pairEstimate, seedEstimate } from './stats.js';
-
-/** Fourier fraction of M random-direction ReLU probes of the centred grid activations (the chance value). */
-export function randomProbeFraction(fctx: FourierContext, M: number, seed: number, e: Engine): number {
-  const { gridND } = fctx;
-  const { rows: N, cols: D } = gridND;
-  const xc = new Float32Array(gridND.data);
-  const mean = new Float32Array(D);
-  e.colSum(xc, N, D, mean, 1 / N, 0);
-  e.addRowVec(xc, N, D, mean, -1);
-  const w = new Float32Array(D * M);
-  Rng.from(seed, 'fourier-random-probes', M).fillNormal(w);
-  const acts = new Float32Array(N * M);
-  e.gemm(false, false, N, M, D, 1, xc, D, w, M, 0, acts, M);
-  e.relu(acts, acts);
-  return fourierFeatureFraction(latentFourier({ data: acts, rows: N, cols: M }, fctx.p, fctx.keys, { engine: e })).fraction;
-}
 
 export function fourierCell(
   weights: readonly SaeWeights[], match: PairValues['match'], fctx: FourierContext, chance: number, seed: number, e: Engine,

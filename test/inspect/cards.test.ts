@@ -13,9 +13,9 @@ import { runExtraction } from '../../src/models/extract-writer.js';
 import { renderCards, writeCardsReport } from '../../src/report/cards.js';
 import { renderPage } from '../../src/report/page.js';
 import { writeSaeLens } from '../../src/sae/checkpoint/index.js';
-import { type FeatureCards, type FeatureCardsOptions, featureCards } from '../../src/study/cards.js';
+import { type FeatureCards, type FeatureCardsOptions, featureCards } from '../../src/inspect/cards.js';
 import { runStudy } from '../../src/study/study.js';
-import { readResults } from './helpers.js';
+import { readResults } from '../study/helpers.js';
 
 /**
  * Fixtures: a ReLU SAE whose latent j reads one input coordinate (latent 0 = x0, 1 = x1, 2 = x2,

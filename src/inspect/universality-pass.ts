@@ -13,7 +13,7 @@ import { ActivationSimilarityAccumulator } from '../metrics/activations.js';
 import { linearSumAssignment } from '../metrics/assignment.js';
 import type { SaeWeights } from '../sae/checkpoint/index.js';
 import { encodeLatents } from '../sae/checkpoint/encode.js';
-import type { UniversalityInput } from './universality.js';
+import type { UniversalityInput } from './universality-types.js';
 
 export function indicesOf(mask: Uint8Array): number[] {
   const out: number[] = [];

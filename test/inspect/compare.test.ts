@@ -9,7 +9,7 @@ import { matFrom } from '../../src/core/mat.js';
 import { ShapeError } from '../../src/core/errors.js';
 import { readNpy } from '../../src/formats/npy.js';
 import { loadSae } from '../../src/sae/checkpoint/index.js';
-import { compareGroundTruth, comparePair, compareSeeds } from '../../src/study/compare.js';
+import { compareGroundTruth, comparePair, compareSeeds } from '../../src/inspect/compare.js';
 
 const DIR = path.join(import.meta.dirname, '../golden/compare');
 const EXPECTED = JSON.parse(fs.readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as {

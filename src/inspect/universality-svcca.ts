@@ -16,7 +16,7 @@ import { summarizeNull } from '../metrics/nulls.js';
 import { permutationPValue } from '../metrics/stats.js';
 import { keptComponents, rsaPairedAtoms } from '../metrics/subspace.js';
 import type { SaeWeights } from '../sae/checkpoint/index.js';
-import type { PairedSimilarity, Resolved } from './universality.js';
+import type { PairedSimilarity, Resolved } from './universality-types.js';
 
 /** p = (1 + #{null ≥ obs}) / (1 + draws); NaN when obs or any null value is not finite, or there is no null. */
 export function pValue(obs: number, nul: number[]): number {

@@ -4,7 +4,8 @@
  * extract` (its FILE.meta.json names the model and gives (a, b) per row); each SAE is run on the
  * grid rows, and we report per SAE its Fourier-feature fraction (against random-direction probes),
  * and per SAE pair whether decoder-matched Fourier features share their dominant key frequency
- * (against a shuffled pairing). Same definitions as the study's Fourier analysis (analysis/fourier.ts).
+ * (against a shuffled pairing). Same definitions as the study's Fourier analysis
+ * (study/analysis/fourier.ts, fourier-context.ts).
  */
 import { ConfigError, DataError } from '../core/errors.js';
 import type { Mat } from '../core/mat.js';
@@ -18,8 +19,7 @@ import { type SaeWeights, decoderAtoms } from '../sae/checkpoint/index.js';
 import { encodeLatents } from '../sae/checkpoint/encode.js';
 import { readNpyMat } from '../formats/npy.js';
 import { readSafetensors } from '../formats/safetensors.js';
-import { randomProbeFraction } from './analysis/fourier.js';
-import { type FourierContext, embeddingKeys } from './modarith-data.js';
+import { type FourierContext, embeddingKeys, randomProbeFraction } from './fourier-context.js';
 
 export interface FourierComparison {
   keys: number[];

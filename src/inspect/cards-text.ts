@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DataError } from '../core/errors.js';
 import type { RowStore } from './cards-rows.js';
-import type { CardExample, FeatureCard, TokenContext } from './cards.js';
+import type { CardExample, FeatureCard, TokenContext } from './cards-types.js';
 
 /** The `tokens.json` sidecar of models/onnx/source.ts (format husai-tokens/1). */
 interface TokensInfo {

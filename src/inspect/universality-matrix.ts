@@ -11,7 +11,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, DataError } from '../core/errors.js';
 import { holm } from '../metrics/stats.js';
-import { type UniversalityInput, type UniversalityOptions, type UniversalityResult, checkOptions, compareAcrossModels } from './universality.js';
+import { checkOptions, compareAcrossModels } from './universality.js';
+import type { UniversalityInput, UniversalityOptions, UniversalityResult } from './universality-types.js';
 
 /** One SAE of a matrix: a display name, the SAE and the activations it is encoded on. */
 export interface MatrixEntry extends UniversalityInput {

@@ -13,7 +13,7 @@ import { findShards, type RowReader, type ShardSet } from '../data/shards.js';
 import { ACTIVATIONS_FORMAT, type ExtractionMeta, readExtractionMeta, readShardRowColumns } from '../models/extract-writer.js';
 import type { RowColumns } from '../models/extraction.js';
 import { readActivationMeta } from '../models/modarith/extract.js';
-import type { CardsKind } from './cards.js';
+import type { CardsKind } from './cards-types.js';
 
 /** The activation set: ordered row reads over its shards, and each row's provenance. */
 export class RowStore {

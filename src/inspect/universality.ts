@@ -22,7 +22,7 @@
  *      `shuffle_rand`); (ii) shuffled inputs — `corrDraws` full passes with B's rows in a random
  *      order (breaking the shared inputs), giving the null of the correlations and, rerunning the
  *      many-to-one pairing, filter, SVCCA and RSA on each pass, a null for those too. (ii) is the
- *      one to trust for SVCCA / RSA: on unrelated inputs (test/study/universality.test.ts) the
+ *      one to trust for SVCCA / RSA: on unrelated inputs (test/inspect/universality.test.ts) the
  *      many-to-one SVCCA and RSA beat null (i) at p = 1/(1 + draws) yet sit at null (ii), because
  *      latents of A with correlated activations tend to pick the same chance partner in B, so even
  *      a chance pairing follows A's geometry, which shuffling the pairs destroys.
@@ -41,123 +41,23 @@
  *
  * Letters: N rows (inputs), D_A / D_B = d_in of each SAE, M_A / M_B latents, n pairs, k PCA dims.
  *
- * This file owns the entry point, compareAcrossModels, with its options and result types. The pass
- * over the shared rows and the pairings read off it live in universality-pass.ts, the SVCCA / RSA of
- * a pairing with its nulls in universality-svcca.ts, and the matrix over several SAEs (with its
- * `--matrix` spec and Holm adjustment) in universality-matrix.ts; their public names are
- * re-exported here.
+ * This file owns the entry point, compareAcrossModels; its options and result types are
+ * universality-types.ts (re-exported here). The pass over the shared rows and the pairings read
+ * off it live in universality-pass.ts, the SVCCA / RSA of a pairing with its nulls in
+ * universality-svcca.ts (whiten, meanCanonical re-exported here), and the matrix over several SAEs
+ * (with its `--matrix` spec and Holm adjustment), built on this file, in universality-matrix.ts.
  */
 import { ConfigError, DataError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { getEngine } from '../engine/index.js';
 import { summarizeNull } from '../metrics/nulls.js';
-import { type SaeWeights, decoderAtoms } from '../sae/checkpoint/index.js';
+import { decoderAtoms } from '../sae/checkpoint/index.js';
 import { RowTable, assignLive, indicesOf, manyToOne, pass } from './universality-pass.js';
+import type { PairedSimilarity, Resolved, UniversalityInput, UniversalityOptions, UniversalityResult } from './universality-types.js';
 import { type PairContext, decoderRows, inputsNull, pValue, pairedSimilarity, pairedStats } from './universality-svcca.js';
 
 export { type Whitened, meanCanonical, whiten } from './universality-svcca.js';
-export { type MatrixEntry, type MatrixSpec, type UniversalityMatrix, matrixOfPair, readMatrixSpec, universalityMatrix } from './universality-matrix.js';
-
-/** One side: an SAE and the activations to encode (same rows, same order as the other side). */
-export interface UniversalityInput {
-  sae: SaeWeights;
-  /** .npy, .safetensors or a shard folder (data/shards.ts), read in row order. */
-  acts: string;
-}
-
-export interface UniversalityOptions {
-  /** Use at most this many rows (the first ones); default all. */
-  rows?: number;
-  /** Shuffled-pairing draws for SVCCA / RSA (≥ 10, default 100). */
-  draws?: number;
-  /** Shuffled-input passes: null (ii) of the correlations and, with `inputsNull`, of the many-to-one SVCCA / RSA (≥ 1, default 19: p can reach 0.05). */
-  corrDraws?: number;
-  seed?: number;
-  /** Keep pairs with correlation > minCorr (default 0.1, Lan et al.). */
-  minCorr?: number;
-  /** Also the one-to-one assignment version (default true). */
-  oneToOne?: boolean;
-  /** Rerun the many-to-one pairing + SVCCA + RSA on each row-shuffled pass: null (ii) for them (default true; two d × d eigendecompositions per pass). */
-  inputsNull?: boolean;
-  /** SVCCA's PCA variance fraction (default 0.99). */
-  varianceKept?: number;
-  /** RSA uses at most this many pairs, a seeded subset (default 2048). */
-  rsaMaxPairs?: number;
-  /** Rows encoded per chunk (default 1024). */
-  chunkRows?: number;
-  /** Called after each chunk of each pass: rows done and total rows over all passes. */
-  onProgress?: (done: number, total: number) => void;
-}
-
-/** SVCCA and RSA of one pairing beside their nulls (NaN with fewer than 3 pairs). */
-export interface PairedSimilarity {
-  n_pairs: number;
-  n_unique_b: number;
-  mean_corr_paired: number;
-  svcca: number;
-  svcca_dims_a: number;
-  svcca_dims_b: number;
-  /** Null (i): the same pairs with the B partners shuffled (Lan et al.'s null), `draws` times. */
-  svcca_null_mean: number;
-  svcca_null_sd: number;
-  svcca_p: number;
-  /**
-   * Null (ii), many-to-one only: the whole pipeline (pairing, filter, SVCCA / RSA) rerun on inputs
-   * whose B rows are shuffled; passes that keep fewer than 3 pairs are left out (`inputs_null_draws`
-   * = passes used; NaN everywhere when none is left, e.g. when no chance correlation passes min_corr).
-   */
-  svcca_inputs_null_mean: number;
-  svcca_inputs_null_sd: number;
-  svcca_inputs_p: number;
-  rsa: number;
-  rsa_pairs: number;
-  rsa_null_mean: number;
-  rsa_null_sd: number;
-  rsa_p: number;
-  rsa_inputs_null_mean: number;
-  rsa_inputs_null_sd: number;
-  rsa_inputs_p: number;
-  inputs_null_draws: number;
-  n_pairs_inputs_null_mean: number;
-}
-
-/** The flat `--json` result of one comparison: every number beside its null and p. */
-export interface UniversalityResult {
-  a_sae: string;
-  a_acts: string;
-  b_sae: string;
-  b_acts: string;
-  rows: number;
-  d_a: number;
-  d_b: number;
-  m_a: number;
-  m_b: number;
-  dead_a: number;
-  dead_b: number;
-  min_corr: number;
-  draws: number;
-  corr_draws: number;
-  seed: number;
-  /** Mean over live A latents of the max Pearson ρ with a live B latent (and the reverse), against null (ii). */
-  mean_corr: number;
-  mean_corr_ba: number;
-  corr_null_mean: number;
-  corr_null_sd: number;
-  corr_z: number;
-  corr_p: number;
-  corr_ba_null_mean: number;
-  corr_ba_p: number;
-  /** Many-to-one pairing (Lan et al.), filtered at min_corr. */
-  paired: PairedSimilarity;
-  /** One-to-one assignment: mean ρ over all assigned live pairs against null (ii); SVCCA/RSA of the filtered pairs against null (i). */
-  mean_corr_1to1: number;
-  corr_1to1_null_mean: number;
-  corr_1to1_null_sd: number;
-  corr_1to1_p: number;
-  paired_1to1: PairedSimilarity | null;
-  seconds: number;
-  warnings: string[];
-}
+export type { PairedSimilarity, UniversalityInput, UniversalityOptions, UniversalityResult } from './universality-types.js';
 
 /** Cross-model (layer, split) universality of two SAEs on shared inputs; see the file header. */
 export function compareAcrossModels(a: UniversalityInput, b: UniversalityInput, opts: UniversalityOptions = {}): UniversalityResult {
@@ -249,7 +149,6 @@ export function compareAcrossModels(a: UniversalityInput, b: UniversalityInput, 
 }
 
 /** The options with their defaults filled in (checkOptions). */
-export type Resolved = Required<Omit<UniversalityOptions, 'rows' | 'onProgress'>> & Pick<UniversalityOptions, 'rows' | 'onProgress'>;
 
 export function checkOptions(opts: UniversalityOptions): Resolved {
   const o: Resolved = {

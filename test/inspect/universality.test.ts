@@ -1,5 +1,5 @@
 /**
- * Cross-model universality (study/universality.ts, Lan et al. 2024) on synthetic ground truth:
+ * Cross-model universality (inspect/universality.ts, Lan et al. 2024) on synthetic ground truth:
  * K sparse sources s [N × K] seen by two "models" through different dictionaries, x_A = s·G_A and
  * x_B = s·G_B, with SAEs built by hand from the true dictionaries (W_dec rows = unit atoms,
  * W_enc = their transpose, a small negative bias). When G_B = G_A·L (L an isometry R^{d_A} → R^{d_B})
@@ -18,10 +18,9 @@ import { svcca } from '../../src/metrics/subspace.js';
 import { renderUniversality } from '../../src/report/universality.js';
 import { loadSpec } from '../../src/study/spec.js';
 import type { SaeWeights } from '../../src/sae/checkpoint/index.js';
-import {
-  type UniversalityResult, compareAcrossModels, matrixOfPair, meanCanonical, readMatrixSpec, universalityMatrix, whiten,
-} from '../../src/study/universality.js';
-import { tmpDir } from './helpers.js';
+import { matrixOfPair, readMatrixSpec, universalityMatrix } from '../../src/inspect/universality-matrix.js';
+import { type UniversalityResult, compareAcrossModels, meanCanonical, whiten } from '../../src/inspect/universality.js';
+import { tmpDir } from '../study/helpers.js';
 
 const N = 3000;
 const K = 48;

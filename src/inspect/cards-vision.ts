@@ -9,7 +9,7 @@ import path from 'node:path';
 import { DataError } from '../core/errors.js';
 import { pngDataUri } from '../formats/png.js';
 import type { RowStore } from './cards-rows.js';
-import type { FeatureCard, ImagePatch } from './cards.js';
+import type { FeatureCard, ImagePatch } from './cards-types.js';
 
 /** The `images.json` sidecar of models/vision/source.ts (format husai-images). */
 interface ImagesInfo {
