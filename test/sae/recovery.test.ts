@@ -4,8 +4,7 @@
  * in the matched regime) to at least its row's floor in arch-table.ts. d = 32, 64 true unit
  * features, k = 3, 20,000 samples, width 64; steps cut to 3000 (default 8192) to keep the suite
  * fast on the reference engine. Each floor must also lie well above what the untrained SAE of the
- * same config scores, so a floor can never be met without training. test/sae/bench-e2e.ts runs
- * the full-size acceptance case.
+ * same config scores, so a floor can never be met without training.
  */
 import { describe, expect, it } from 'vitest';
 import { initSae, resolveConfig } from '../../src/sae/registry.js';

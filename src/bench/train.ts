@@ -6,9 +6,9 @@
  */
 import type { Mat } from '../core/mat.js';
 import { Rng } from '../core/rng.js';
-import { archNames, getArch } from './registry.js';
-import { type BatchStream, trainMany } from './train.js';
-import type { ArchName } from './types.js';
+import { archNames, getArch } from '../sae/registry.js';
+import { type BatchStream, trainMany } from '../sae/train.js';
+import type { ArchName } from '../sae/types.js';
 
 export interface TrainBenchOptions {
   arch: ArchName;

@@ -4,7 +4,7 @@
  * measurements, never tests (the brief: tests check correctness only).
  */
 import { Rng } from '../core/rng.js';
-import type { Engine } from './types.js';
+import type { Engine } from '../engine/types.js';
 
 export interface GemmBenchResult {
   m: number;
