@@ -53,7 +53,14 @@ export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult
   let l0: number | null = null;
   await trainMany(
     randomStream(o.batch, o.d),
-    [{ id: 'bench', sae: { arch: o.arch, dSae: o.width, ...(topkFamily ? { k: o.k ?? 32 } : {}) }, seed: 0, dataSeed: 0 }],
+    [
+      {
+        id: 'bench',
+        sae: { arch: o.arch, dSae: o.width, ...(topkFamily ? { k: o.k ?? 32 } : {}) },
+        seed: 0,
+        dataSeed: 0,
+      },
+    ],
     {
       batchSize: o.batch,
       steps: total,

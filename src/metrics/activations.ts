@@ -1,5 +1,5 @@
 /**
- * Activation similarity between the latents of two SAEs run on the SAME T tokens (SCIENCE.md §3,
+ * Activation similarity between the latents of two SAEs run on the SAME T tokens (docs/SCIENCE.md §3,
  * "Activation similarity", after Bricken et al. 2023 and the universal-features work; plus linear
  * CKA, SVCCA and effective rank from §3 "Subspace"). Streamed: `update(actsA, actsB)` per batch,
  * then `finish()`; memory is O(m_A·m_B + m_A² + m_B²), never O(T·m).
@@ -21,7 +21,7 @@
  *   from the same sums: outside its firing set a latent is 0, so the union-masked sums equal the
  *   full sums (Σ_U a_i = Σ a_i, Σ_U a_i² = Σ a_i², Σ_U a_i b_j = Σ a_i b_j, recovered from the
  *   centred moments and means), and |U| = n_i + n_j − N_ij. No candidate set is needed; "fires"
- *   means ≠ 0, as for L0 (SCIENCE.md §1). Fewer than 2 union tokens or a constant side scores 0.
+ *   means ≠ 0, as for L0 (docs/SCIENCE.md §1). Fewer than 2 union tokens or a constant side scores 0.
  * - Jaccard J_ij = N_ij / (n_i + n_j − N_ij) (0 when neither fires).
  * - Linear CKA = ‖M_AB‖²_F / (‖M_AA‖_F·‖M_BB‖_F) (centring is already in M).
  * - Effective rank (Roy & Vetterli 2007) = exp(H(σ/Σσ)), σ = √eig(M_AA): the singular values of
@@ -114,17 +114,25 @@ export class ActivationSimilarityAccumulator {
   private readonly comBB: Float64Array | null;
   /** Co-firing counts [mA × mB]. */
   private readonly coFire: Float64Array;
-  private scratch: { rows: number; zA: Float32Array; zB: Float32Array; fA: Float32Array; fB: Float32Array } | null = null;
+  private scratch: { rows: number; zA: Float32Array; zB: Float32Array; fA: Float32Array; fB: Float32Array } | null =
+    null;
   private readonly prod: Float32Array;
-  private readonly opts: Required<Omit<ActivationSimilarityOptions, 'nameA' | 'nameB'>> & { nameA: string; nameB: string };
+  private readonly opts: Required<Omit<ActivationSimilarityOptions, 'nameA' | 'nameB'>> & {
+    nameA: string;
+    nameB: string;
+  };
 
   constructor(
     readonly mA: number,
     readonly mB: number,
     opts: ActivationSimilarityOptions = {},
   ) {
-    for (const [k, v] of [['mA', mA], ['mB', mB]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new ConfigError(`ActivationSimilarityAccumulator: ${k} = ${v}, expected an integer ≥ 1`);
+    for (const [k, v] of [
+      ['mA', mA],
+      ['mB', mB],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1)
+        throw new ConfigError(`ActivationSimilarityAccumulator: ${k} = ${v}, expected an integer ≥ 1`);
     }
     this.opts = {
       within: opts.within ?? true,
@@ -159,12 +167,14 @@ export class ActivationSimilarityAccumulator {
     const { nameA, nameB } = this.opts;
     if (actsA.cols !== mA || actsB.cols !== mB || actsA.rows !== actsB.rows) {
       throw new ShapeError(
-        `ActivationSimilarityAccumulator.update: got ${nameA} ${fmtShape(actsA.rows, actsA.cols)} and ${nameB} ${fmtShape(actsB.rows, actsB.cols)}, expected [B×${mA}] and [B×${mB}] with the same B`,
+        `ActivationSimilarityAccumulator.update: got ${nameA} ${fmtShape(actsA.rows, actsA.cols)} and ${nameB} ` +
+          `${fmtShape(actsB.rows, actsB.cols)}, expected [B×${mA}] and [B×${mB}] with the same B`,
       );
     }
     const B = actsA.rows;
     if (B === 0) return;
-    if (actsA.data.length !== B * mA || actsB.data.length !== B * mB) throw new ShapeError('ActivationSimilarityAccumulator.update: data length does not match rows × cols');
+    if (actsA.data.length !== B * mA || actsB.data.length !== B * mB)
+      throw new ShapeError('ActivationSimilarityAccumulator.update: data length does not match rows × cols');
     const s = this.buffers(B);
     const batchA = centreBatch(actsA.data, B, mA, s.zA, s.fA, this.fireA, `activations of ${nameA}`);
     const batchB = centreBatch(actsB.data, B, mB, s.zB, s.fB, this.fireB, `activations of ${nameB}`);
@@ -214,11 +224,18 @@ export class ActivationSimilarityAccumulator {
     }
     const s = this.scratch;
     const { mA, mB } = this;
-    return { rows: B, zA: s.zA.subarray(0, B * mA), zB: s.zB.subarray(0, B * mB), fA: s.fA.subarray(0, B * mA), fB: s.fB.subarray(0, B * mB) };
+    return {
+      rows: B,
+      zA: s.zA.subarray(0, B * mA),
+      zB: s.zB.subarray(0, B * mB),
+      fA: s.fA.subarray(0, B * mA),
+      fB: s.fB.subarray(0, B * mB),
+    };
   }
 
   private checkReady(what: string): void {
-    if (this.n < 2) throw new ConfigError(`ActivationSimilarityAccumulator.${what}: needs at least 2 tokens, got ${this.n}`);
+    if (this.n < 2)
+      throw new ConfigError(`ActivationSimilarityAccumulator.${what}: needs at least 2 tokens, got ${this.n}`);
   }
 
   /** Pearson ρ for every pair [mA × mB] (0 where a latent is constant). */
@@ -317,16 +334,29 @@ export class ActivationSimilarityAccumulator {
         effectiveRankA = effectiveRankFromEigenvalues(eigA.values);
         effectiveRankB = effectiveRankFromEigenvalues(eigB.values);
         if (idxA.length > 0 && idxB.length > 0) {
-          svcca = svccaFromEig(eigA, eigB, subBlock(this.comAB, mB, idxA, idxB), { varianceKept: this.opts.svccaVarianceKept });
+          svcca = svccaFromEig(eigA, eigB, subBlock(this.comAB, mB, idxA, idxB), {
+            varianceKept: this.opts.svccaVarianceKept,
+          });
         }
       }
     }
     return {
-      tokens: n, mA, mB, deadA, deadB, liveA, liveB, freqA, freqB,
+      tokens: n,
+      mA,
+      mB,
+      deadA,
+      deadB,
+      liveA,
+      liveB,
+      freqA,
+      freqB,
       pearson: maxBothWays(mA, mB, liveA, liveB, this.pearsonAt()),
       masked: maxBothWays(mA, mB, liveA, liveB, this.maskedAt()),
       jaccard: maxBothWays(mA, mB, liveA, liveB, this.jaccardAt()),
-      cka, effectiveRankA, effectiveRankB, svcca,
+      cka,
+      effectiveRankA,
+      effectiveRankB,
+      svcca,
     };
   }
 }
@@ -336,11 +366,15 @@ export class ActivationSimilarityAccumulator {
  * accumulator in batches of `batchRows` (default 4096).
  */
 export function activationSimilarity(
-  actsA: Mat, actsB: Mat, opts: ActivationSimilarityOptions & { batchRows?: number } = {},
+  actsA: Mat,
+  actsB: Mat,
+  opts: ActivationSimilarityOptions & { batchRows?: number } = {},
 ): ActivationSimilarity {
   const bs = opts.batchRows ?? 4096;
-  if (!Number.isInteger(bs) || bs < 1) throw new ConfigError(`activationSimilarity: batchRows = ${bs}, expected an integer ≥ 1`);
-  if (actsA.rows !== actsB.rows) throw new ShapeError(`activationSimilarity: A has ${actsA.rows} tokens, B has ${actsB.rows}`);
+  if (!Number.isInteger(bs) || bs < 1)
+    throw new ConfigError(`activationSimilarity: batchRows = ${bs}, expected an integer ≥ 1`);
+  if (actsA.rows !== actsB.rows)
+    throw new ShapeError(`activationSimilarity: A has ${actsA.rows} tokens, B has ${actsB.rows}`);
   const acc = new ActivationSimilarityAccumulator(actsA.cols, actsB.cols, opts);
   for (let r0 = 0; r0 < actsA.rows; r0 += bs) {
     const r1 = Math.min(actsA.rows, r0 + bs);
@@ -379,14 +413,20 @@ export function effectiveRankFromEigenvalues(values: ArrayLike<number>): number 
   return effectiveRank(Array.from(values, (l) => Math.sqrt(Math.max(l, 0))));
 }
 
-// ── helpers ───────────────────────────────────────────────────────────────────────────────
+// ── helpers ──────────────────────────────────
 
 /**
  * Batch mean (float64), centred copy z = x − mean (float32, for the GEMM), 0/1 firing mask,
  * firing counts (accumulated into `fire`) and the batch's Σ(x − mean)² in float64.
  */
 function centreBatch(
-  x: Float32Array, B: number, m: number, z: Float32Array, mask: Float32Array, fire: Float64Array, name: string,
+  x: Float32Array,
+  B: number,
+  m: number,
+  z: Float32Array,
+  mask: Float32Array,
+  fire: Float64Array,
+  name: string,
 ): { mean: Float64Array; m2: Float64Array } {
   const mean = new Float64Array(m);
   for (let r = 0; r < B; r++) {
@@ -417,7 +457,15 @@ function centreBatch(
 }
 
 /** com[i, j] += prod[i, j] + f·dl[i]·dr[j] (Chan et al. pairwise merge). */
-function mergeMoments(com: Float64Array, prod: Float32Array, rows: number, cols: number, f: number, dl: Float64Array, dr: Float64Array): void {
+function mergeMoments(
+  com: Float64Array,
+  prod: Float32Array,
+  rows: number,
+  cols: number,
+  f: number,
+  dl: Float64Array,
+  dr: Float64Array,
+): void {
   for (let i = 0; i < rows; i++) {
     const o = i * cols;
     const fi = f * dl[i];
@@ -425,7 +473,13 @@ function mergeMoments(com: Float64Array, prod: Float32Array, rows: number, cols:
   }
 }
 
-function maxBothWays(mA: number, mB: number, liveA: Uint8Array, liveB: Uint8Array, at: (i: number, j: number) => number): BothWays {
+function maxBothWays(
+  mA: number,
+  mB: number,
+  liveA: Uint8Array,
+  liveB: Uint8Array,
+  at: (i: number, j: number) => number,
+): BothWays {
   const abV = new Float64Array(mA).fill(NaN);
   const abP = new Int32Array(mA).fill(-1);
   const baV = new Float64Array(mB).fill(NaN);
@@ -453,7 +507,10 @@ function maxBothWays(mA: number, mB: number, liveA: Uint8Array, liveB: Uint8Arra
     }
   }
   for (let j = 0; j < mB; j++) if (baP[j] >= 0) baV[j] = colBest[j];
-  return { ab: { value: abV, partner: abP, mean: liveMean(abV, liveA) }, ba: { value: baV, partner: baP, mean: liveMean(baV, liveB) } };
+  return {
+    ab: { value: abV, partner: abP, mean: liveMean(abV, liveA) },
+    ba: { value: baV, partner: baP, mean: liveMean(baV, liveB) },
+  };
 }
 
 function liveMean(v: Float64Array, live: Uint8Array): number {

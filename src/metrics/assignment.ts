@@ -1,10 +1,10 @@
 /**
  * Linear sum assignment: the optimal one-to-one matching σ behind PW-MCC, the shared fraction and
- * the ground-truth MCC (SCIENCE.md §3: "σ = a maximum-weight one-to-one assignment on C
+ * the ground-truth MCC (docs/SCIENCE.md §3: "σ = a maximum-weight one-to-one assignment on C
  * (Hungarian / Jonker–Volgenant; rectangular allowed, min(n_A, n_B) pairs)").
  *
  * Written by hand because no TypeScript library solves dense rectangular assignment exactly at the
- * sizes we need (DESIGN.md, "Dependencies"). The algorithm is the shortest augmenting path method of
+ * sizes we need (docs/ARCHITECTURE.md, "Dependencies"). The algorithm is the shortest augmenting path method of
  * Jonker & Volgenant (1987) in the rectangular form of Crouse (2016), the one behind scipy's
  * `linear_sum_assignment`, with two of LAPJV's initialisation phases in front of it:
  *   1. row reduction: u_i = min_j c_ij, v = 0; each row takes its cheapest column if still free;
@@ -226,8 +226,15 @@ function solveMin(c: Float32Array | Float64Array, nr: number, nc: number): Int32
  * written back into `free`. A displaced row's u is stale; phase 3 resets it before use.
  */
 function augmentingRowReduction(
-  c: Float32Array | Float64Array, nr: number, nc: number, u: Float64Array, v: Float64Array,
-  col4row: Int32Array, row4col: Int32Array, free: Int32Array, nFree: number,
+  c: Float32Array | Float64Array,
+  nr: number,
+  nc: number,
+  u: Float64Array,
+  v: Float64Array,
+  col4row: Int32Array,
+  row4col: Int32Array,
+  free: Int32Array,
+  nFree: number,
 ): number {
   // Rows to process: the free rows, then evicted rows whose column price dropped.
   const queue = Array.from(free.subarray(0, nFree));
@@ -274,7 +281,8 @@ function augmentingRowReduction(
     col4row[i] = j1;
     if (k >= 0) {
       col4row[k] = -1;
-      if (u1 < u2) queue.push(k); // price of j1 dropped: k may now prefer another column cheaply
+      if (u1 < u2)
+        queue.push(k); // price of j1 dropped: k may now prefer another column cheaply
       else left[nLeft++] = k;
     }
   }
@@ -293,7 +301,7 @@ export interface AssignBench {
 
 /**
  * 'cosines': signed cosines between two random unit dictionaries of n atoms in d dimensions,
- * maximised — the matrices stability metrics actually solve (SCIENCE.md §3–§4).
+ * maximised — the matrices stability metrics actually solve (docs/SCIENCE.md §3–§4).
  * 'uniform': U(0, 1) costs, minimised — scipy's own benchmark.
  */
 export type AssignBenchKind = 'cosines' | 'uniform';

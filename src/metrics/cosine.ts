@@ -1,7 +1,7 @@
 /**
- * Cosine similarities between two sets of atoms — the input of every metric in SCIENCE.md §3
+ * Cosine similarities between two sets of atoms — the input of every metric in docs/SCIENCE.md §3
  * ("Every similarity metric works on unit atoms"; C = A·Bᵀ). This file owns: turning raw weight
- * rows (decoder) or columns (encoder, SCIENCE.md §1) into checked unit atoms, the full cosine
+ * rows (decoder) or columns (encoder, docs/SCIENCE.md §1) into checked unit atoms, the full cosine
  * matrix C (or |C|) for assignment, and a blocked pass that finds row maxima and column maxima of C
  * together while holding only one [T × N_B] block, so two 16,384-atom SAEs never materialise the
  * 16,384² matrix (1 GiB in float32). All products go through the engine's GEMM (float32).
@@ -42,7 +42,12 @@ export function unitAtoms(atomsND: Atoms, name = 'atoms'): UnitAtoms {
     const x = data[k];
     if (!Number.isFinite(x)) {
       const r = Math.floor(k / cols);
-      throw new DataError(name, `row ${r}, column ${k - r * cols} of ${fmtShape(rows, cols)}`, String(x), 'a finite number');
+      throw new DataError(
+        name,
+        `row ${r}, column ${k - r * cols} of ${fmtShape(rows, cols)}`,
+        String(x),
+        'a finite number',
+      );
     }
   }
   const out = new Float32Array(data);
@@ -51,7 +56,7 @@ export function unitAtoms(atomsND: Atoms, name = 'atoms'): UnitAtoms {
 }
 
 /**
- * Columns of `wDM` as unit atoms: encoder atom i is column i of W_enc [d_in, d_sae] (SCIENCE.md §1),
+ * Columns of `wDM` as unit atoms: encoder atom i is column i of W_enc [d_in, d_sae] (docs/SCIENCE.md §1),
  * so the result is [d_sae × d_in].
  */
 export function unitColumns(wDM: Mat, name = 'encoder atoms'): UnitAtoms {
@@ -68,7 +73,8 @@ export function unitPair(a: Atoms, b: Atoms, nameA = 'A', nameB = 'B'): [UnitAto
   const ub = unitAtoms(b, nameB);
   if (ua.cols !== ub.cols) {
     throw new ShapeError(
-      `${ua.name} ${fmtShape(ua.rows, ua.cols)} and ${ub.name} ${fmtShape(ub.rows, ub.cols)}: atoms must have the same length d_in`,
+      `${ua.name} ${fmtShape(ua.rows, ua.cols)} and ${ub.name} ${fmtShape(ub.rows, ub.cols)}: atoms must have the ` +
+        `same length d_in`,
     );
   }
   return [ua, ub];
@@ -92,7 +98,21 @@ export function cosineMatrix(aAD: Atoms, bBD: Atoms, opts: CosineOptions = {}): 
   const nB = ub.rows;
   const D = ua.cols;
   const cosAB = new Float32Array(nA * nB);
-  getEngine().gemm(false, true, nA, nB, D, 1, ua.data, Math.max(1, D), ub.data, Math.max(1, D), 0, cosAB, Math.max(1, nB));
+  getEngine().gemm(
+    false,
+    true,
+    nA,
+    nB,
+    D,
+    1,
+    ua.data,
+    Math.max(1, D),
+    ub.data,
+    Math.max(1, D),
+    0,
+    cosAB,
+    Math.max(1, nB),
+  );
   if (opts.abs) for (let k = 0; k < cosAB.length; k++) cosAB[k] = Math.abs(cosAB[k]);
   return { data: cosAB, rows: nA, cols: nB };
 }
@@ -139,7 +159,21 @@ export function maxCosines(aAD: Atoms, bBD: Atoms, opts: MaxCosOptions = {}): Ma
   for (let r0 = 0; r0 < nA; r0 += rowsPerBlock) {
     const t = Math.min(rowsPerBlock, nA - r0);
     const block = cosTB.subarray(0, t * nB);
-    engine.gemm(false, true, t, nB, D, 1, ua.data.subarray(r0 * D, (r0 + t) * D), Math.max(1, D), ub.data, Math.max(1, D), 0, block, nB);
+    engine.gemm(
+      false,
+      true,
+      t,
+      nB,
+      D,
+      1,
+      ua.data.subarray(r0 * D, (r0 + t) * D),
+      Math.max(1, D),
+      ub.data,
+      Math.max(1, D),
+      0,
+      block,
+      nB,
+    );
     for (let r = 0; r < t; r++) {
       const o = r * nB;
       const i = r0 + r;

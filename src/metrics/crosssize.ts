@@ -1,6 +1,6 @@
 /**
  * Cross-size comparison: atoms of a small SAE against a larger one trained on the same data
- * (SCIENCE.md §3, "Cross-size (feature splitting)"): PW-MCC (Song et al. 2025, via pairwise.ts on
+ * (docs/SCIENCE.md §3, "Cross-size (feature splitting)"): PW-MCC (Song et al. 2025, via pairwise.ts on
  * min(n_small, n_large) assigned pairs), the fraction of small atoms whose best large atom has
  * cos > 0.9 (Sharkey et al. 2022, signed max), and a one-to-many map parent → children:
  * children(i) = {j : C_ij ≥ τ} ∪ {j : masked activation correlation ρ^mask_ij ≥ τ_act} when an
@@ -61,7 +61,11 @@ export function crossSize(small: Atoms, large: Atoms, opts: CrossSizeOptions = {
   const tau = opts.tau ?? 0.7;
   const tauAct = opts.tauAct ?? tau;
   const thr = opts.sharkeyThreshold ?? 0.9;
-  for (const [name, v] of [['tau', tau], ['tauAct', tauAct], ['sharkeyThreshold', thr]] as const) {
+  for (const [name, v] of [
+    ['tau', tau],
+    ['tauAct', tauAct],
+    ['sharkeyThreshold', thr],
+  ] as const) {
     if (!(v >= -1 && v <= 1)) throw new ConfigError(`crossSize: ${name} = ${v}, expected a number in [−1, 1]`);
   }
   const cos = cosineMatrix(small, large, { nameA: 'small SAE', nameB: 'large SAE' });
@@ -71,7 +75,10 @@ export function crossSize(small: Atoms, large: Atoms, opts: CrossSizeOptions = {
   if (opts.activations) {
     const acc = opts.activations;
     if (acc.mA !== P || acc.mB !== L) {
-      throw new ShapeError(`crossSize: activations cover ${fmtShape(acc.mA, acc.mB)} latents but the atoms are ${fmtShape(P, L)} (small × large)`);
+      throw new ShapeError(
+        `crossSize: activations cover ${fmtShape(acc.mA, acc.mB)} latents but the atoms are ${fmtShape(P, L)} (small ` +
+          `× large)`,
+      );
     }
     masked = acc.maskedPearsonMatrix();
   }

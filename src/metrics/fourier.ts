@@ -1,5 +1,5 @@
 /**
- * Fourier analysis for the modular-arithmetic testbed (SCIENCE.md §5; Nanda et al. 2023, "Progress
+ * Fourier analysis for the modular-arithmetic testbed (docs/SCIENCE.md §5; Nanda et al. 2023, "Progress
  * measures for grokking via mechanistic interpretability"): a transformer trained on
  * c = (a + b) mod p computes with a handful of key frequencies k (cos/sin(2πka/p)), which gives SAE
  * latents a known meaning to check against. This file owns
@@ -8,7 +8,7 @@
  *   components, its dominant key frequency and its strongest component (the 2-D DFT itself, as
  *   engine GEMMs, lives in fouriergrid.ts);
  * - the fraction of latents that are Fourier features, and whether matched latents of two SAEs
- *   share their dominant frequency, against a shuffled-pairing permutation null (SCIENCE.md §4).
+ *   share their dominant frequency, against a shuffled-pairing permutation null (docs/SCIENCE.md §4).
  *
  * Conventions (those of numpy.fft; test/golden/fourier/make_fourier.py is the reference):
  * - Token spectrum: X_u = Σ_a w[a]·e^{−2πiua/p}; power[0] = |X_0|², power[k] = |X_k|² + |X_{p−k}|²
@@ -33,10 +33,10 @@ import { MIN_NULL_DRAWS, summarizeNull, type NullSummary } from './nulls.js';
 
 export { gridSpectrum, type GridOptions } from './fouriergrid.js';
 
-/** The key-power share from which a latent counts as a Fourier feature (SCIENCE.md §5). */
+/** The key-power share from which a latent counts as a Fourier feature (docs/SCIENCE.md §5). */
 export const FOURIER_THRESHOLD = 0.8;
 
-// ── token spectrum and key frequencies ──────────────────────────────────────────────────────
+// ── token spectrum and key frequencies ─────────────────────────
 
 /** Power of an embedding per frequency along its token axis. */
 export interface TokenSpectrum {
@@ -55,7 +55,10 @@ export function tokenSpectrum(wPD: Mat, p: number): TokenSpectrum {
   checkModulus(p, 'tokenSpectrum');
   const { rows, cols: D, data } = wPD;
   if (rows !== p || data.length !== rows * D) {
-    throw new ShapeError(`tokenSpectrum: wPD is ${fmtShape(rows, D)} (${data.length} values) but p = ${p}: wPD needs one row per token 0..p−1`);
+    throw new ShapeError(
+      `tokenSpectrum: wPD is ${fmtShape(rows, D)} (${data.length} values) but p = ${p}: wPD needs one row per token ` +
+        `0..p−1`,
+    );
   }
   const H = (p - 1) / 2;
   const [cosP, sinP] = unitCircle(p);
@@ -118,13 +121,18 @@ export function keyFrequencies(
 ): KeyFrequencies {
   const pw = 'power' in power ? power.power : power;
   const fraction = opts.fraction ?? 0.9;
-  if (!(fraction > 0 && fraction <= 1)) throw new ConfigError(`keyFrequencies: fraction = ${fraction}, expected a number in (0, 1]`);
-  if (pw.length < 2) throw new ShapeError(`keyFrequencies: power has ${pw.length} entries, expected (p + 1)/2 ≥ 2 (frequencies 0..(p − 1)/2)`);
+  if (!(fraction > 0 && fraction <= 1))
+    throw new ConfigError(`keyFrequencies: fraction = ${fraction}, expected a number in (0, 1]`);
+  if (pw.length < 2)
+    throw new ShapeError(
+      `keyFrequencies: power has ${pw.length} entries, expected (p + 1)/2 ≥ 2 (frequencies 0..(p − 1)/2)`,
+    );
   const first = opts.includeConstant ? 0 : 1;
   const cand: number[] = [];
   let total = 0;
   for (let k = first; k < pw.length; k++) {
-    if (!(pw[k] >= 0) || !Number.isFinite(pw[k])) throw new DataError('power', `frequency ${k}`, String(pw[k]), 'a finite power ≥ 0');
+    if (!(pw[k] >= 0) || !Number.isFinite(pw[k]))
+      throw new DataError('power', `frequency ${k}`, String(pw[k]), 'a finite power ≥ 0');
     cand.push(k);
     total += pw[k];
   }
@@ -143,7 +151,7 @@ export function keyFrequencies(
   return { keys, shares: keys.map((k) => pw[k] / total), ranked, covered: cum / total, top8: top8 / total, total };
 }
 
-// ── latents over the (a, b) grid ────────────────────────────────────────────────────────────
+// ── latents over the (a, b) grid ───────────────────────────
 
 export interface LatentFourierOptions extends GridOptions {
   /** keyShare from which a latent gets a dominant frequency (default FOURIER_THRESHOLD = 0.8). */
@@ -181,15 +189,22 @@ export interface LatentFourier {
  * power, key share, per-key shares, dominant key and strongest component (see LatentFourier).
  * keys: distinct integers in 1..(p − 1)/2, e.g. keyFrequencies(tokenSpectrum(W_E, p)).keys.
  */
-export function latentFourier(actsNL: Mat, p: number, keys: readonly number[], opts: LatentFourierOptions = {}): LatentFourier {
+export function latentFourier(
+  actsNL: Mat,
+  p: number,
+  keys: readonly number[],
+  opts: LatentFourierOptions = {},
+): LatentFourier {
   checkModulus(p, 'latentFourier');
   const H = (p - 1) / 2;
   const threshold = opts.threshold ?? FOURIER_THRESHOLD;
-  if (!(threshold >= 0 && threshold <= 1)) throw new ConfigError(`latentFourier: threshold = ${threshold}, expected a number in [0, 1]`);
+  if (!(threshold >= 0 && threshold <= 1))
+    throw new ConfigError(`latentFourier: threshold = ${threshold}, expected a number in [0, 1]`);
   const keyList = [...keys].sort((x, y) => x - y);
   const keyIdx = new Int32Array(p).fill(-1); // frequency index x → position of ±x in keyList
   for (const [i, k] of keyList.entries()) {
-    if (!Number.isInteger(k) || k < 1 || k > H) throw new ConfigError(`latentFourier: key ${k} is not a frequency in 1..${H} (p = ${p})`);
+    if (!Number.isInteger(k) || k < 1 || k > H)
+      throw new ConfigError(`latentFourier: key ${k} is not a frequency in 1..${H} (p = ${p})`);
     if (keyIdx[k] >= 0) throw new ConfigError(`latentFourier: key ${k} given twice in [${keys.join(', ')}]`);
     keyIdx[k] = keyIdx[p - k] = i;
   }
@@ -256,7 +271,21 @@ export function latentFourier(actsNL: Mat, p: number, keys: readonly number[], o
     }
     if (arg >= 0 && keyShare[l] >= threshold) dominant[l] = keyList[arg];
   }
-  return { p, keys: keyList, threshold, latents: L, total, keyShare, perKeyShareLK, dead, dominant, topU, topV, topSign, topShare };
+  return {
+    p,
+    keys: keyList,
+    threshold,
+    latents: L,
+    total,
+    keyShare,
+    perKeyShareLK,
+    dead,
+    dominant,
+    topU,
+    topV,
+    topSign,
+    topShare,
+  };
 }
 
 /** Fraction of live latents that are Fourier features (keyShare ≥ threshold); NaN with none live. */
@@ -274,7 +303,7 @@ export function fourierFeatureFraction(
   return { fraction: live === 0 ? NaN : count / live, count, live };
 }
 
-// ── matched latents across SAEs ─────────────────────────────────────────────────────────────
+// ── matched latents across SAEs ───────────────────────────
 
 /** Matched latent pairs: rowIdx[t] of A with colIdx[t] of B (an `Assignment` from assignment.ts fits). */
 export interface MatchedPairs {
@@ -310,23 +339,32 @@ export interface FrequencyAgreement {
  * frequency counts and breaks only the matching.
  */
 export function matchedFrequencyAgreement(
-  domA: Int32Array, domB: Int32Array, pairs: MatchedPairs, opts: AgreementOptions = {},
+  domA: Int32Array,
+  domB: Int32Array,
+  pairs: MatchedPairs,
+  opts: AgreementOptions = {},
 ): FrequencyAgreement {
   const draws = opts.draws ?? 1000;
   const seed = opts.seed ?? 0;
-  if (!Number.isInteger(draws) || draws < MIN_NULL_DRAWS) throw new ConfigError(`matchedFrequencyAgreement: draws = ${draws}, expected an integer ≥ ${MIN_NULL_DRAWS}`);
-  if (!Number.isSafeInteger(seed)) throw new ConfigError(`matchedFrequencyAgreement: seed = ${seed}, expected a safe integer`);
+  if (!Number.isInteger(draws) || draws < MIN_NULL_DRAWS)
+    throw new ConfigError(`matchedFrequencyAgreement: draws = ${draws}, expected an integer ≥ ${MIN_NULL_DRAWS}`);
+  if (!Number.isSafeInteger(seed))
+    throw new ConfigError(`matchedFrequencyAgreement: seed = ${seed}, expected a safe integer`);
   const { rowIdx, colIdx } = pairs;
   if (rowIdx.length !== colIdx.length) {
-    throw new ShapeError(`matchedFrequencyAgreement: pairs.rowIdx has ${rowIdx.length} entries but pairs.colIdx has ${colIdx.length}`);
+    throw new ShapeError(
+      `matchedFrequencyAgreement: pairs.rowIdx has ${rowIdx.length} entries but pairs.colIdx has ${colIdx.length}`,
+    );
   }
   const fa: number[] = [];
   const fb: number[] = [];
   for (let t = 0; t < rowIdx.length; t++) {
     const i = rowIdx[t];
     const j = colIdx[t];
-    if (!Number.isInteger(i) || i < 0 || i >= domA.length) throw new DataError('pairs', `rowIdx[${t}]`, String(i), `an index into domA (0..${domA.length - 1})`);
-    if (!Number.isInteger(j) || j < 0 || j >= domB.length) throw new DataError('pairs', `colIdx[${t}]`, String(j), `an index into domB (0..${domB.length - 1})`);
+    if (!Number.isInteger(i) || i < 0 || i >= domA.length)
+      throw new DataError('pairs', `rowIdx[${t}]`, String(i), `an index into domA (0..${domA.length - 1})`);
+    if (!Number.isInteger(j) || j < 0 || j >= domB.length)
+      throw new DataError('pairs', `colIdx[${t}]`, String(j), `an index into domB (0..${domB.length - 1})`);
     if (domA[i] >= 0 && domB[j] >= 0) {
       fa.push(domA[i]);
       fb.push(domB[j]);
@@ -346,8 +384,12 @@ export function matchedFrequencyAgreement(
     if (c >= agreeing) atLeast++;
   }
   return {
-    agreement: agreeing / n, agreeing, fourierPairs: n, pairs: rowIdx.length,
-    null: summarizeNull(values), pValue: (1 + atLeast) / (1 + draws),
+    agreement: agreeing / n,
+    agreeing,
+    fourierPairs: n,
+    pairs: rowIdx.length,
+    null: summarizeNull(values),
+    pValue: (1 + atLeast) / (1 + draws),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * The 2-D discrete Fourier transform of SAE latents over the p×p input grid (a, b) of the
- * modular-arithmetic testbed (SCIENCE.md §5), as engine GEMMs: the kernel behind fourier.ts.
+ * modular-arithmetic testbed (docs/SCIENCE.md §5), as engine GEMMs: the kernel behind fourier.ts.
  * Split out of fourier.ts so that file holds the metrics and this one the transform.
  *
  * For each latent x[a, b] = actsNL[a·p + b, l], mean removed in float64, F = fft2(x) (numpy's sign
@@ -33,7 +33,11 @@ export interface GridOptions {
  * for x_l[a, b] = actsNL[a·p + b, l]; (0, 0) is 0. Memory 8·L·p² bytes: meant for a few latents
  * (plots, tests); latentFourier summarises many without storing this.
  */
-export function gridSpectrum(actsNL: Mat, p: number, opts: GridOptions = {}): { p: number; latents: number; powerLUV: Float64Array } {
+export function gridSpectrum(
+  actsNL: Mat,
+  p: number,
+  opts: GridOptions = {},
+): { p: number; latents: number; powerLUV: Float64Array } {
   checkGrid(actsNL, p, 'gridSpectrum');
   const L = actsNL.cols;
   const powerLUV = new Float64Array(L * p * p);
@@ -53,7 +57,8 @@ export function gridSpectrum(actsNL: Mat, p: number, opts: GridOptions = {}): { 
 
 /** Throws a ConfigError naming `who` unless p is an odd integer ≥ 3. */
 export function checkModulus(p: number, who: string): void {
-  if (!Number.isInteger(p) || p < 3 || p % 2 === 0) throw new ConfigError(`${who}: p = ${p}, expected an odd integer ≥ 3 (a prime modulus)`);
+  if (!Number.isInteger(p) || p < 3 || p % 2 === 0)
+    throw new ConfigError(`${who}: p = ${p}, expected an odd integer ≥ 3 (a prime modulus)`);
 }
 
 /** Throws unless p is a valid modulus and actsNL has the p² grid rows. */
@@ -61,7 +66,10 @@ export function checkGrid(actsNL: Mat, p: number, who: string): void {
   checkModulus(p, who);
   const { rows: N, cols: L, data } = actsNL;
   if (N !== p * p || data.length !== N * L) {
-    throw new ShapeError(`${who}: actsNL is ${fmtShape(N, L)} (${data.length} values) but p = ${p} needs p² = ${p * p} rows (row a·p + b)`);
+    throw new ShapeError(
+      `${who}: actsNL is ${fmtShape(N, L)} (${data.length} values) but p = ${p} needs p² = ${p * p} rows (row a·p ` +
+        `+ b)`,
+    );
   }
 }
 
@@ -82,13 +90,17 @@ export function unitCircle(p: number): [Float64Array, Float64Array] {
  * −Im F[u, v] in rows p + v for latents l0..l0 + lb − 1.
  */
 export function gridTransform(
-  actsNL: Mat, p: number, opts: GridOptions, who: string,
+  actsNL: Mat,
+  p: number,
+  opts: GridOptions,
+  who: string,
   visit: (l0: number, lb: number, u: number, reImVB: Float32Array) => void,
 ): void {
   checkGrid(actsNL, p, who);
   const { rows: N, cols: L, data } = actsNL;
   const block = opts.blockLatents ?? 256;
-  if (!Number.isInteger(block) || block < 1) throw new ConfigError(`${who}: blockLatents = ${block}, expected an integer ≥ 1`);
+  if (!Number.isInteger(block) || block < 1)
+    throw new ConfigError(`${who}: blockLatents = ${block}, expected an integer ≥ 1`);
   const B = Math.min(L, block);
   const engine = opts.engine ?? getEngine();
   const H = (p - 1) / 2;
@@ -101,7 +113,8 @@ export function gridTransform(
     for (let l = 0; l < L; l++) mean[l] += data[o + l];
   }
   for (let l = 0; l < L; l++) {
-    if (!Number.isFinite(mean[l])) throw new DataError('actsNL', `latent ${l}`, 'a non-finite activation', 'finite numbers');
+    if (!Number.isFinite(mean[l]))
+      throw new DataError('actsNL', `latent ${l}`, 'a non-finite activation', 'finite numbers');
     mean[l] /= N;
   }
 

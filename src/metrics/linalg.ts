@@ -1,15 +1,16 @@
 /**
  * Dense float64 linear algebra the analysis metrics need and the Engine does not offer: the
- * symmetric eigendecomposition (subspaces, effective rank, SVCCA's PCA; SCIENCE.md §3 "Subspace")
+ * symmetric eigendecomposition (subspaces, effective rank, SVCCA's PCA; docs/SCIENCE.md §3 "Subspace")
  * and a thin SVD (principal angles, orthonormal bases, canonical correlations).
  *
  * Written by hand because no maintained TypeScript package gives float64 eigh/SVD with documented
- * accuracy and no native dependency (DESIGN.md, "Dependencies"); the matrices here are small
+ * accuracy and no native dependency (docs/ARCHITECTURE.md, "Dependencies"); the matrices here are small
  * (k × k overlaps, d × d Grams, live-latent covariances), so O(n³) in plain TypeScript is enough.
  *
  * - `symEig`: Householder tridiagonalisation + implicit QL with Wilkinson-like shifts (EISPACK
  *   tred2/tql2 in the public-domain JAMA form). Backward stable: the computed pairs are exact for
- *   A + E with ‖E‖₂ ≲ c·n·ε·‖A‖₂ (ε = 2⁻⁵²), so every eigenvalue is within ~n·ε·‖A‖₂ of the truth
+ * A + E with ‖E‖₂ ≲ c·n·ε·‖A‖₂ (ε = 2⁻⁵²), so every eigenvalue is within ~n·ε·‖A‖₂ of
+ * the truth
  *   and an eigenvector's angular error is ~n·ε·‖A‖₂ / gap. Small eigenvalues have only that
  *   *absolute* accuracy. Cost ≈ 9n³ flops with vectors, ≈ 1.3n³ without; measured in Node 20:
  *   0.7 s at n = 512, 7.4 s at n = 1024 with vectors (1.7 s without).
@@ -30,7 +31,10 @@ export interface SymEig {
   readonly n: number;
   /** Eigenvalues, descending. [N] */
   readonly values: Float64Array;
-  /** Row i is the unit eigenvector of values[i] (so this is Vᵀ for A = V·diag·Vᵀ). [N × N]; null when not requested. */
+  /**
+   * Row i is the unit eigenvector of values[i] (so this is Vᵀ for A = V·diag·Vᵀ). [N × N]; null when not
+   * requested.
+   */
   readonly vectorsNN: Float64Array | null;
 }
 
@@ -189,7 +193,10 @@ function tql2(w: Float64Array, n: number, d: Float64Array, e: Float64Array, want
     if (m > l) {
       let iter = 0;
       do {
-        if (++iter > 60) throw new NumericError(`symEig: implicit QL did not converge for eigenvalue ${l} of ${n} after 60 iterations`);
+        if (++iter > 60)
+          throw new NumericError(
+            `symEig: implicit QL did not converge for eigenvalue ${l} of ${n} after 60 iterations`,
+          );
         let g = d[l];
         let p = (d[l + 1] - g) / (2 * e[l]);
         let r = Math.hypot(p, 1);
@@ -249,7 +256,9 @@ export function thinSvd(aRC: ArrayLike<number>, rows: number, cols: number): Svd
   }
   for (let i = 0; i < aRC.length; i++) {
     if (!Number.isFinite(aRC[i])) {
-      throw new NumericError(`thinSvd: entry [${Math.floor(i / cols)}, ${i % cols}] of ${fmtShape(rows, cols)} is ${aRC[i]}`);
+      throw new NumericError(
+        `thinSvd: entry [${Math.floor(i / cols)}, ${i % cols}] of ${fmtShape(rows, cols)} is ${aRC[i]}`,
+      );
     }
   }
   // Work on the orientation with R ≥ C: the columns of that matrix are rotated until orthogonal.
@@ -310,7 +319,8 @@ export function thinSvd(aRC: ArrayLike<number>, rows: number, cols: number): Svd
     }
     converged = rotations === 0;
   }
-  if (!converged) throw new NumericError(`thinSvd: one-sided Jacobi did not converge in 80 sweeps for ${fmtShape(rows, cols)}`);
+  if (!converged)
+    throw new NumericError(`thinSvd: one-sided Jacobi did not converge in 80 sweeps for ${fmtShape(rows, cols)}`);
 
   const norms = new Float64Array(c);
   for (let j = 0; j < c; j++) {
@@ -338,7 +348,8 @@ export function thinSvd(aRC: ArrayLike<number>, rows: number, cols: number): Svd
   // applied to the caller's left vectors and carried to the right ones.
   const [uRows, vRows] = flip ? [right, left] : [left, right];
   for (let t = 0; t < c; t++) {
-    if (fixSign(uRows, t * rows, 1, rows) < 0) for (let k = 0; k < cols; k++) vRows[t * cols + k] = -vRows[t * cols + k];
+    if (fixSign(uRows, t * rows, 1, rows) < 0)
+      for (let k = 0; k < cols; k++) vRows[t * cols + k] = -vRows[t * cols + k];
   }
   const uRK = new Float64Array(rows * c);
   const vCK = new Float64Array(cols * c);

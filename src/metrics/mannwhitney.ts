@@ -1,5 +1,5 @@
 /**
- * The one-sided Mann–Whitney U test (SCIENCE.md §4: "Mann–Whitney U (one-sided) for trained-vs-null
+ * The one-sided Mann–Whitney U test (docs/SCIENCE.md §4: "Mann–Whitney U (one-sided) for trained-vs-null
  * pair values"), matching `scipy.stats.mannwhitneyu(x, y, alternative='greater')` in both its
  * asymptotic method (tie-corrected variance, continuity correction) and its exact method (no
  * ties), plus the standard-normal upper tail it needs, accurate to ~1e-14 relative so p-values
@@ -26,7 +26,9 @@ export interface MannWhitney {
  * available only without ties and while the count C(n₁+n₂, n₁) stays below 2^53.
  */
 export function mannWhitneyU(
-  x: ArrayLike<number>, y: ArrayLike<number>, opts: { method?: 'asymptotic' | 'exact' } = {},
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  opts: { method?: 'asymptotic' | 'exact' } = {},
 ): MannWhitney {
   const xs = checkFinite(x, 'x');
   const ys = checkFinite(y, 'y');
@@ -40,7 +42,8 @@ export function mannWhitneyU(
   const U = r1 - (n1 * (n1 + 1)) / 2;
   const method = opts.method ?? 'asymptotic';
   if (method === 'exact') {
-    if (tieTerm !== 0) throw new ConfigError('mannWhitneyU: the exact method needs samples without ties; use method "asymptotic"');
+    if (tieTerm !== 0)
+      throw new ConfigError('mannWhitneyU: the exact method needs samples without ties; use method "asymptotic"');
     return { U, p: exactUpperTail(n1, n2, U), z: NaN, method };
   }
   const mu = (n1 * n2) / 2;
@@ -93,7 +96,10 @@ function erfc(x: number): number {
 function exactUpperTail(n1: number, n2: number, u: number): number {
   let total = 1;
   for (let k = 1; k <= Math.min(n1, n2); k++) total = (total * (n1 + n2 - Math.min(n1, n2) + k)) / k;
-  if (total > 2 ** 53) throw new ConfigError(`mannWhitneyU: exact method too large (C(${n1 + n2}, ${n1}) ≈ ${total.toExponential(2)}); use "asymptotic"`);
+  if (total > 2 ** 53)
+    throw new ConfigError(
+      `mannWhitneyU: exact method too large (C(${n1 + n2}, ${n1}) ≈ ${total.toExponential(2)}); use "asymptotic"`,
+    );
   const maxU = n1 * n2;
   // counts[u] = #{rankings with U = u}: coefficients of the q-binomial [n1+n2 choose n1].
   const counts = new Float64Array(maxU + 1);
@@ -113,7 +119,7 @@ function rankWithTies(v: Float64Array): { ranks: Float64Array; tieTerm: number }
   const order = argsort(v);
   const ranks = new Float64Array(v.length);
   let tieTerm = 0;
-  for (let s = 0; s < v.length; ) {
+  for (let s = 0; s < v.length;) {
     let e = s + 1;
     while (e < v.length && v[order[e]] === v[order[s]]) e++;
     const r = (s + 1 + e) / 2; // mean of ranks s+1 … e

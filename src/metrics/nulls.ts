@@ -1,5 +1,5 @@
 /**
- * Chance levels for every similarity metric (SCIENCE.md §4, "never report a stability number
+ * Chance levels for every similarity metric (docs/SCIENCE.md §4, "never report a stability number
  * without them"): the random-dictionary null — the same metric between dictionaries of the same
  * shapes whose atoms are Gaussian rows, normalised, mean ± sd over ≥ 10 seeded draws — and the
  * untrained-SAE null — the metric between freshly initialised SAEs, whose atoms a caller-supplied
@@ -26,16 +26,16 @@ export interface NullSummary {
 }
 
 export interface NullOptions {
-  /** Number of draws (default 10; SCIENCE.md §4 requires at least 10). */
+  /** Number of draws (default 10; docs/SCIENCE.md §4 requires at least 10). */
   draws?: number;
   /** Base seed (default 0). */
   seed?: number;
 }
 
-/** The smallest number of null draws SCIENCE.md §4 accepts. */
+/** The smallest number of null draws docs/SCIENCE.md §4 accepts. */
 export const MIN_NULL_DRAWS = 10;
 
-/** N unit atoms in R^D: Gaussian rows, normalised (the random dictionary of SCIENCE.md §4). */
+/** N unit atoms in R^D: Gaussian rows, normalised (the random dictionary of docs/SCIENCE.md §4). */
 export function randomAtoms(n: number, d: number, rng: Rng, name = 'random atoms'): UnitAtoms {
   if (!Number.isInteger(n) || !Number.isInteger(d) || n < 0 || d < 1) {
     throw new ConfigError(`randomAtoms: need integers n ≥ 0 and d ≥ 1, got n = ${n}, d = ${d}`);
@@ -53,7 +53,7 @@ export interface NullShape {
 }
 
 /**
- * The random-dictionary null of `metric` for dictionaries of `shape` (SCIENCE.md §4), e.g.
+ * The random-dictionary null of `metric` for dictionaries of `shape` (docs/SCIENCE.md §4), e.g.
  * `randomNull((a, b) => pwmcc(a, b).value, { nA: 1024, nB: 1024, d: 128 })`.
  */
 export function randomNull(
@@ -73,7 +73,7 @@ export function randomNull(
 }
 
 /**
- * The untrained-SAE null (SCIENCE.md §4): `metric` between two fresh initialisations, draw k using
+ * The untrained-SAE null (docs/SCIENCE.md §4): `metric` between two fresh initialisations, draw k using
  * init seeds seed + 2k and seed + 2k + 1. `factory(initSeed)` returns what `metric` compares — a
  * decoder atom matrix, or `{ enc, dec }` for the shared fraction — built with the same init scheme
  * as the trained SAEs.
@@ -101,12 +101,12 @@ export function summarizeNull(values: ArrayLike<number>): NullSummary {
   return { mean, sd: n < 2 ? NaN : Math.sqrt(ss / (n - 1)), n, values: v };
 }
 
-/** value − null mean (SCIENCE.md §4). */
+/** value − null mean (docs/SCIENCE.md §4). */
 export function excess(value: number, nul: NullSummary | number): number {
   return value - (typeof nul === 'number' ? nul : nul.mean);
 }
 
-/** value / null mean (SCIENCE.md §4). */
+/** value / null mean (docs/SCIENCE.md §4). */
 export function ratio(value: number, nul: NullSummary | number): number {
   return value / (typeof nul === 'number' ? nul : nul.mean);
 }
@@ -140,7 +140,7 @@ function checkOptions(opts: NullOptions): { draws: number; seed: number } {
   const draws = opts.draws ?? MIN_NULL_DRAWS;
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(draws) || draws < MIN_NULL_DRAWS) {
-    throw new ConfigError(`null draws = ${draws}: SCIENCE.md §4 needs an integer ≥ ${MIN_NULL_DRAWS}`);
+    throw new ConfigError(`null draws = ${draws}: docs/SCIENCE.md §4 needs an integer ≥ ${MIN_NULL_DRAWS}`);
   }
   if (!Number.isSafeInteger(seed)) throw new ConfigError(`null seed = ${seed}: expected a safe integer`);
   return { draws, seed };

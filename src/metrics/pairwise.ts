@@ -1,12 +1,12 @@
 /**
  * Pairwise dictionary similarity between two SAEs, and between an SAE and the ground truth —
- * exactly the definitions of SCIENCE.md §3:
+ * exactly the definitions of docs/SCIENCE.md §3:
  * - MMCS (Sharkey et al. 2022): mmcs_ab = (1/N_A) Σ_i max_j C_ij and mmcs_ba, signed, asymmetric;
  *   `meanMaxAbsSym` = ½(mmcs_ab + mmcs_ba) on |C| — what HUSAI called "PWMCC", renamed here so it
  *   is never confused with the assignment-based PW-MCC.
  * - PW-MCC (Song et al. 2025): mean of C over an assignment σ of min(N_A, N_B) pairs maximising
  *   Σ C (signed), and `pwmccAbs`, the same on |C|. Song et al.'s code (sae-feature-consistency,
- *   `MCC`) minimises 1 − A·Bᵀ, i.e. the signed version; SCIENCE.md §4's Hungarian chance levels
+ *   `MCC`) minimises 1 − A·Bᵀ, i.e. the signed version; docs/SCIENCE.md §4's Hungarian chance levels
  *   (≈ 0.46 at d = 16, n = 32; ≈ 0.33 at d = 64, n = 256; ≈ 0.12 at d = 768, n = 2048) are those of
  *   the signed assignment too (on |C| they are 0.52 / 0.35 / 0.13) — checked in test/metrics.
  * - Shared fraction (Paulo & Belrose 2025): independent assignments on encoder and decoder cosines;
@@ -45,7 +45,7 @@ export interface MmcsResult {
   readonly bestForB: Int32Array;
 }
 
-/** Signed MMCS both ways in one blocked pass (SCIENCE.md §3, Sharkey et al. 2022). */
+/** Signed MMCS both ways in one blocked pass (docs/SCIENCE.md §3, Sharkey et al. 2022). */
 export function mmcs(aAD: Atoms, bBD: Atoms, opts: PairOptions = {}): MmcsResult {
   const m = maxCosines(aAD, bBD, opts);
   const empty = m.rowMax.length === 0 || m.colMax.length === 0;
@@ -60,8 +60,8 @@ export function mmcs(aAD: Atoms, bBD: Atoms, opts: PairOptions = {}): MmcsResult
 }
 
 /**
- * HUSAI's symmetric mean-max |cos|: ½(mmcs_ab + mmcs_ba) computed on |C| (SCIENCE.md §3). Chance
- * level (SCIENCE.md §4, "Gaussian 128 × 1024": 0.2985) is 1024 atoms in d = 128; 128 atoms in
+ * HUSAI's symmetric mean-max |cos|: ½(mmcs_ab + mmcs_ba) computed on |C| (docs/SCIENCE.md §3). Chance
+ * level (docs/SCIENCE.md §4, "Gaussian 128 × 1024": 0.2985) is 1024 atoms in d = 128; 128 atoms in
  * d = 1024 would give 0.088 — checked in test/metrics/nulls.test.ts.
  */
 export function meanMaxAbsSym(aAD: Atoms, bBD: Atoms, opts: PairOptions = {}): number {
@@ -89,7 +89,7 @@ export interface PwmccOptions extends PairOptions {
 }
 
 /**
- * PW-MCC (Song et al. 2025, SCIENCE.md §3): (1/min(N_A, N_B)) Σ_(i,j)∈σ C_ij with σ maximising
+ * PW-MCC (Song et al. 2025, docs/SCIENCE.md §3): (1/min(N_A, N_B)) Σ_(i,j)∈σ C_ij with σ maximising
  * Σ C. With `abs`, σ maximises Σ |C| and the score is the mean |C| (= {@link pwmccAbs}).
  */
 export function pwmcc(aAD: Atoms, bBD: Atoms, opts: PwmccOptions = {}): MatchResult {
@@ -97,7 +97,7 @@ export function pwmcc(aAD: Atoms, bBD: Atoms, opts: PwmccOptions = {}): MatchRes
   return matchCosines(cosAB, opts.abs === true, `cos(${opts.nameA ?? 'A'}, ${opts.nameB ?? 'B'})`);
 }
 
-/** PW-MCC on |C|: σ maximises Σ|C_ij|, score = mean matched |C| (SCIENCE.md §3, `pwmcc_abs`). */
+/** PW-MCC on |C|: σ maximises Σ|C_ij|, score = mean matched |C| (docs/SCIENCE.md §3, `pwmcc_abs`). */
 export function pwmccAbs(aAD: Atoms, bBD: Atoms, opts: PairOptions = {}): MatchResult {
   return pwmcc(aAD, bBD, { ...opts, abs: true });
 }
@@ -152,7 +152,7 @@ export interface SharedFractionResult {
 /** The default τ grid 0, 0.05, …, 1 (21 points, exact multiples). */
 export const DEFAULT_TAUS: readonly number[] = Array.from({ length: 21 }, (_, k) => k / 20);
 
-/** Shared fraction of A's latents with B (Paulo & Belrose 2025; SCIENCE.md §3) and its τ-sweep. */
+/** Shared fraction of A's latents with B (Paulo & Belrose 2025; docs/SCIENCE.md §3) and its τ-sweep. */
 export function sharedFraction(a: SaeAtoms, b: SaeAtoms, opts: SharedOptions = {}): SharedFractionResult {
   const tau = opts.tau ?? 0.7;
   checkTau(tau, 'tau');
@@ -160,9 +160,15 @@ export function sharedFraction(a: SaeAtoms, b: SaeAtoms, opts: SharedOptions = {
   taus.forEach((t, k) => checkTau(t, `taus[${k}]`));
   const nameA = opts.nameA ?? 'A';
   const nameB = opts.nameB ?? 'B';
-  for (const [s, n] of [[a, nameA], [b, nameB]] as const) {
+  for (const [s, n] of [
+    [a, nameA],
+    [b, nameB],
+  ] as const) {
     if (s.enc.rows !== s.dec.rows || s.enc.cols !== s.dec.cols) {
-      throw new ShapeError(`${n}: encoder atoms ${fmtShape(s.enc.rows, s.enc.cols)} and decoder atoms ${fmtShape(s.dec.rows, s.dec.cols)} must have the same shape [m × d_in]`);
+      throw new ShapeError(
+        `${n}: encoder atoms ${fmtShape(s.enc.rows, s.enc.cols)} and decoder atoms ` +
+          `${fmtShape(s.dec.rows, s.dec.cols)} must have the same shape [m × d_in]`,
+      );
     }
   }
   const enc = pwmcc(a.enc, b.enc, { nameA: `${nameA}.enc`, nameB: `${nameB}.enc` });
@@ -224,7 +230,7 @@ export interface GtResult {
   readonly match: MatchResult;
 }
 
-/** Ground-truth recovery metrics of SCIENCE.md §3 for true directions G [N_G × D]. */
+/** Ground-truth recovery metrics of docs/SCIENCE.md §3 for true directions G [N_G × D]. */
 export function gtMetrics(gGD: Atoms, decAD: Atoms, opts: GtOptions = {}): GtResult {
   const taus = [...(opts.taus ?? [0.9, 0.7])];
   taus.forEach((t, k) => checkTau(t, `taus[${k}]`));
@@ -268,7 +274,8 @@ function perRow(m: MatchResult, nA: number): Float64Array {
 }
 
 function checkTau(t: number, field: string): void {
-  if (!Number.isFinite(t) || t < -1 || t > 1) throw new ConfigError(`${field} = ${t}: a cosine threshold must lie in [−1, 1]`);
+  if (!Number.isFinite(t) || t < -1 || t > 1)
+    throw new ConfigError(`${field} = ${t}: a cosine threshold must lie in [−1, 1]`);
 }
 
 function meanOf(xs: Float64Array): number {

@@ -1,5 +1,5 @@
 /**
- * Stability across S seeds of one configuration (SCIENCE.md §3, "Per-feature stability over S
+ * Stability across S seeds of one configuration (docs/SCIENCE.md §3, "Per-feature stability over S
  * seeds" and "Consensus features"). Every seed pair (s, s') is matched once, by default with the
  * exact maximum-weight assignment (assignment.ts) on the signed cosines C = A_s·A_s'ᵀ (cosine.ts);
  * latent i of seed s is *present* in s' iff its partner there has cos ≥ τ. From that:
@@ -37,7 +37,7 @@ export interface PairMatch {
 /** Matches the unit atoms of one seed to another's. */
 export type MatchFn = (a: UnitAtoms, b: UnitAtoms) => PairMatch;
 
-/** Default matcher: maximum-weight assignment on the signed cosines (SCIENCE.md §3, σ). */
+/** Default matcher: maximum-weight assignment on the signed cosines (docs/SCIENCE.md §3, σ). */
 export function assignmentMatch(a: UnitAtoms, b: UnitAtoms): PairMatch {
   const cosAB = cosineMatrix(a, b);
   const asg = linearSumAssignment(cosAB, { maximize: true, name: `cos(${a.name}, ${b.name})` });
@@ -90,7 +90,7 @@ export interface SeedStability {
   readonly histogram: Int32Array;
   /**
    * pwmcc[s][t]: PW-MCC between seeds s and t from the same matches (Σ matched cos / min(N_s, N_t),
-   * SCIENCE.md §3) — with the default matcher exactly pairwise.ts `pwmcc`; 1 on the diagonal.
+   * docs/SCIENCE.md §3) — with the default matcher exactly pairwise.ts `pwmcc`; 1 on the diagonal.
    */
   readonly pwmcc: number[][];
   /** Mean stab over all latents of all seeds. */
@@ -116,13 +116,17 @@ export function seedStability(atomsPerSeed: readonly Atoms[], opts: SeedStabilit
   const maxSubsets = opts.maxSubsets ?? 64;
   if (S < 2) throw new ConfigError(`seedStability: needs at least 2 seeds, got ${S}`);
   if (!(tau >= -1 && tau <= 1)) throw new ConfigError(`seedStability: tau = ${tau}, expected a number in [−1, 1]`);
-  if (!Number.isInteger(minSeeds) || minSeeds < 1) throw new ConfigError(`seedStability: minSeeds = ${minSeeds}, expected an integer ≥ 1`);
-  if (!(linkFraction > 0 && linkFraction <= 1)) throw new ConfigError(`seedStability: linkFraction = ${linkFraction}, expected a number in (0, 1]`);
-  if (!Number.isInteger(maxSubsets) || maxSubsets < 1) throw new ConfigError(`seedStability: maxSubsets = ${maxSubsets}, expected an integer ≥ 1`);
+  if (!Number.isInteger(minSeeds) || minSeeds < 1)
+    throw new ConfigError(`seedStability: minSeeds = ${minSeeds}, expected an integer ≥ 1`);
+  if (!(linkFraction > 0 && linkFraction <= 1))
+    throw new ConfigError(`seedStability: linkFraction = ${linkFraction}, expected a number in (0, 1]`);
+  if (!Number.isInteger(maxSubsets) || maxSubsets < 1)
+    throw new ConfigError(`seedStability: maxSubsets = ${maxSubsets}, expected an integer ≥ 1`);
   const atoms = atomsPerSeed.map((a, s) => unitAtoms(a, `atoms of seed ${s}`));
   const D = atoms[0].cols;
   atoms.forEach((a, s) => {
-    if (a.cols !== D) throw new ShapeError(`seedStability: atoms of seed ${s} are ${fmtShape(a.rows, a.cols)}, seed 0 has d_in = ${D}`);
+    if (a.cols !== D)
+      throw new ShapeError(`seedStability: atoms of seed ${s} are ${fmtShape(a.rows, a.cols)}, seed 0 has d_in = ${D}`);
   });
   const n = atoms.map((a) => a.rows);
 
@@ -145,12 +149,15 @@ export function seedStability(atomsPerSeed: readonly Atoms[], opts: SeedStabilit
     for (let t = s + 1; t < S; t++) {
       const m = match(atoms[s], atoms[t]);
       if (m.colForRow.length !== n[s] || m.cosForRow.length !== n[s]) {
-        throw new ShapeError(`seedStability: match(seed ${s}, seed ${t}) returned ${m.colForRow.length} partners for ${n[s]} atoms`);
+        throw new ShapeError(
+          `seedStability: match(seed ${s}, seed ${t}) returned ${m.colForRow.length} partners for ${n[s]} atoms`,
+        );
       }
       for (let i = 0; i < n[s]; i++) {
         const j = m.colForRow[i];
         if (j < 0) continue;
-        if (j >= n[t] || partner[t][s][j] >= 0) throw new ShapeError(`seedStability: match(seed ${s}, seed ${t}) is not one-to-one at atom ${i} → ${j}`);
+        if (j >= n[t] || partner[t][s][j] >= 0)
+          throw new ShapeError(`seedStability: match(seed ${s}, seed ${t}) is not one-to-one at atom ${i} → ${j}`);
         const c = m.cosForRow[i];
         partner[s][t][i] = j;
         partner[t][s][j] = i;
@@ -191,21 +198,35 @@ export function seedStability(atomsPerSeed: readonly Atoms[], opts: SeedStabilit
   const uniqueCurve = uniqueness(S, n, present, maxSubsets, Rng.from(opts.seed ?? 0, 'seed-subsets'));
   const { consensus, clusterSizes } = clusterConsensus(atoms, n, partner, pcos, present, minSeeds, linkFraction);
   return {
-    seeds: S, tau, stab, presentIn, histogram, pwmcc: pwmccSS,
+    seeds: S,
+    tau,
+    stab,
+    presentIn,
+    histogram,
+    pwmcc: pwmccSS,
     meanStability: total > 0 ? stabSum / total : NaN,
-    uniqueCurve, consensus, clusterSizes,
+    uniqueCurve,
+    consensus,
+    clusterSizes,
   };
 }
 
 /** The fraction of latents unique to their seed within subsets of S' seeds, S' = 2..S. */
-function uniqueness(S: number, n: number[], present: Uint8Array[][], maxSubsets: number, rng: Rng): SeedStability['uniqueCurve'] {
+function uniqueness(
+  S: number,
+  n: number[],
+  present: Uint8Array[][],
+  maxSubsets: number,
+  rng: Rng,
+): SeedStability['uniqueCurve'] {
   const seeds: number[] = [];
   const fractionUnique: number[] = [];
   const subsetsUsed: number[] = [];
   for (let k = 2; k <= S; k++) {
     const subsets: number[][] = binomial(S, k) <= maxSubsets ? combinations(S, k) : [];
     if (subsets.length === 0) {
-      for (let r = 0; r < maxSubsets; r++) subsets.push(Array.from(rng.permutation(S).subarray(0, k)).sort((a, b) => a - b));
+      for (let r = 0; r < maxSubsets; r++)
+        subsets.push(Array.from(rng.permutation(S).subarray(0, k)).sort((a, b) => a - b));
     }
     let acc = 0;
     for (const sub of subsets) {
@@ -255,8 +276,13 @@ function combinations(n: number, k: number): number[][] {
 
 /** Greedy clique-linkage clustering of the match graph (see the file header). */
 function clusterConsensus(
-  atoms: UnitAtoms[], n: number[], partner: Int32Array[][], pcos: Float64Array[][], present: Uint8Array[][],
-  minSeeds: number, linkFraction: number,
+  atoms: UnitAtoms[],
+  n: number[],
+  partner: Int32Array[][],
+  pcos: Float64Array[][],
+  present: Uint8Array[][],
+  minSeeds: number,
+  linkFraction: number,
 ): { consensus: ConsensusFeature[]; clusterSizes: Int32Array } {
   const S = atoms.length;
   const D = atoms[0].cols;
@@ -264,7 +290,8 @@ function clusterConsensus(
   const edges: { s: number; i: number; t: number; j: number; c: number }[] = [];
   for (let s = 0; s < S; s++) {
     for (let t = s + 1; t < S; t++) {
-      for (let i = 0; i < n[s]; i++) if (present[s][t][i]) edges.push({ s, i, t, j: partner[s][t][i], c: pcos[s][t][i] });
+      for (let i = 0; i < n[s]; i++)
+        if (present[s][t][i]) edges.push({ s, i, t, j: partner[s][t][i], c: pcos[s][t][i] });
     }
   }
   edges.sort((x, y) => y.c - x.c || x.s - y.s || x.i - y.i || x.t - y.t);
@@ -278,7 +305,8 @@ function clusterConsensus(
       clusters.push([{ seed: s, latent: i }]);
     }
   }
-  const linked = (x: SeedLatent, y: SeedLatent): boolean => x.seed !== y.seed && partner[x.seed][y.seed][x.latent] === y.latent && present[x.seed][y.seed][x.latent] === 1;
+  const linked = (x: SeedLatent, y: SeedLatent): boolean =>
+    x.seed !== y.seed && partner[x.seed][y.seed][x.latent] === y.latent && present[x.seed][y.seed][x.latent] === 1;
   for (const e of edges) {
     const cu = clusterOf[e.s][e.i];
     const cv = clusterOf[e.t][e.j];
@@ -328,6 +356,12 @@ function clusterConsensus(
     });
     consensus.push({ members: c, direction: dir, spread: spread / c.length });
   }
-  consensus.sort((x, y) => y.members.length - x.members.length || y.spread - x.spread || x.members[0].seed - y.members[0].seed || x.members[0].latent - y.members[0].latent);
+  consensus.sort(
+    (x, y) =>
+      y.members.length - x.members.length ||
+      y.spread - x.spread ||
+      x.members[0].seed - y.members[0].seed ||
+      x.members[0].latent - y.members[0].latent,
+  );
   return { consensus, clusterSizes };
 }

@@ -1,5 +1,5 @@
 /**
- * Statistics for stability claims (SCIENCE.md §4, "Chance and statistics"): seed-level bootstrap
+ * Statistics for stability claims (docs/SCIENCE.md §4, "Chance and statistics"): seed-level bootstrap
  * percentile CIs (resampling seeds, never latents — latents of one SAE are not independent),
  * permutation p-values p = (1 + #{null ≥ obs}) / (1 + N), Cohen's d with the pooled sd, and Holm /
  * Benjamini–Hochberg adjusted p-values (returned like statsmodels' `multipletests`). The one-sided
@@ -54,7 +54,7 @@ export function bootstrapSeedsCI(perSeed: ArrayLike<number>, opts: BootstrapOpti
 }
 
 /**
- * Percentile CI of the mean pairwise metric over seed pairs, resampling seeds (SCIENCE.md §4).
+ * Percentile CI of the mean pairwise metric over seed pairs, resampling seeds (docs/SCIENCE.md §4).
  * `pairSS[a][b]` is the metric between seeds a and b; the diagonal is ignored, and an entry that is
  * NaN or missing is read from its mirror [b][a], so an upper triangle alone describes a symmetric
  * metric. The estimate is the mean over ordered pairs a ≠ b (for a symmetric metric, the mean over
@@ -93,7 +93,8 @@ export function resampledPairMean(pairSS: ReadonlyArray<ArrayLike<number>>, draw
   const counts = new Float64Array(S);
   for (let k = 0; k < drawnSeeds.length; k++) {
     const s = drawnSeeds[k];
-    if (!Number.isInteger(s) || s < 0 || s >= S) throw new ConfigError(`resampledPairMean: seed index ${s} is not in [0, ${S})`);
+    if (!Number.isInteger(s) || s < 0 || s >= S)
+      throw new ConfigError(`resampledPairMean: seed index ${s} is not in [0, ${S})`);
     counts[s]++;
   }
   return weightedPairMean(m, S, counts);
@@ -121,7 +122,8 @@ function readPairMatrix(pairSS: ReadonlyArray<ArrayLike<number>>): Float64Array 
   if (S < 2) throw new ConfigError(`pair matrix: needs at least 2 seeds, got ${S}`);
   const m = new Float64Array(S * S);
   for (let a = 0; a < S; a++) {
-    if (pairSS[a].length !== S) throw new ConfigError(`pair matrix: row ${a} has ${pairSS[a].length} entries, expected ${S}`);
+    if (pairSS[a].length !== S)
+      throw new ConfigError(`pair matrix: row ${a} has ${pairSS[a].length} entries, expected ${S}`);
     for (let b = 0; b < S; b++) {
       if (a === b) continue;
       let v = pairSS[a][b];
@@ -135,7 +137,7 @@ function readPairMatrix(pairSS: ReadonlyArray<ArrayLike<number>>): Float64Array 
   return m;
 }
 
-/** Permutation p-value (SCIENCE.md §4): (1 + #{null ≥ observed}) / (1 + N). */
+/** Permutation p-value (docs/SCIENCE.md §4): (1 + #{null ≥ observed}) / (1 + N). */
 export function permutationPValue(observed: number, nullValues: ArrayLike<number>): number {
   if (Number.isNaN(observed)) throw new ConfigError('permutationPValue: observed value is NaN');
   const nul = checkFinite(nullValues, 'null values');
@@ -150,13 +152,16 @@ export function permutationPValue(observed: number, nullValues: ArrayLike<number
  * p = (1 + #{perm stat ≥ observed}) / (1 + N). Ties within 1e-12 relative count as ≥.
  */
 export function permutationTest(
-  x: ArrayLike<number>, y: ArrayLike<number>, opts: { permutations?: number; seed?: number } = {},
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  opts: { permutations?: number; seed?: number } = {},
 ): { statistic: number; p: number; permutations: number } {
   const xs = checkFinite(x, 'x');
   const ys = checkFinite(y, 'y');
   const N = opts.permutations ?? 9999;
   if (!Number.isInteger(N) || N < 1) throw new ConfigError(`permutations = ${N}: expected an integer ≥ 1`);
-  if (xs.length === 0 || ys.length === 0) throw new ConfigError('permutationTest: both samples need at least one value');
+  if (xs.length === 0 || ys.length === 0)
+    throw new ConfigError('permutationTest: both samples need at least one value');
   const pooled = new Float64Array([...xs, ...ys]);
   const n1 = xs.length;
   const n2 = ys.length;
@@ -180,13 +185,16 @@ export function permutationTest(
   return { statistic: observed, p: (1 + ge) / (1 + N), permutations: N };
 }
 
-/** Cohen's d = (mean(x) − mean(y)) / pooled sd, pooled sd² = ((n₁−1)s₁² + (n₂−1)s₂²)/(n₁+n₂−2). */
+/**
+ * Cohen's d = (mean(x) − mean(y)) / pooled sd, pooled sd² = ((n₁−1)s₁² + (n₂−1)s₂²)/(n₁+n₂−2).
+ */
 export function cohensD(x: ArrayLike<number>, y: ArrayLike<number>): number {
   const xs = checkFinite(x, 'x');
   const ys = checkFinite(y, 'y');
   const n1 = xs.length;
   const n2 = ys.length;
-  if (n1 + n2 < 3 || n1 === 0 || n2 === 0) throw new ConfigError(`cohensD: needs n₁, n₂ ≥ 1 and n₁ + n₂ ≥ 3, got ${n1}, ${n2}`);
+  if (n1 + n2 < 3 || n1 === 0 || n2 === 0)
+    throw new ConfigError(`cohensD: needs n₁, n₂ ≥ 1 and n₁ + n₂ ≥ 3, got ${n1}, ${n2}`);
   const m1 = meanOf(xs);
   const m2 = meanOf(ys);
   let ss = 0;
@@ -250,7 +258,8 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 function checkBootstrap(opts: BootstrapOptions): { resamples: number; seed: number; level: number } {
   const resamples = opts.resamples ?? 10_000;
   const level = opts.level ?? 0.95;
-  if (!Number.isInteger(resamples) || resamples < 1) throw new ConfigError(`resamples = ${resamples}: expected an integer ≥ 1`);
+  if (!Number.isInteger(resamples) || resamples < 1)
+    throw new ConfigError(`resamples = ${resamples}: expected an integer ≥ 1`);
   if (!(level > 0 && level < 1)) throw new ConfigError(`level = ${level}: expected a confidence level in (0, 1)`);
   return { resamples, seed: opts.seed ?? 0, level };
 }
@@ -266,7 +275,8 @@ function checkFinite(x: ArrayLike<number>, name: string): Float64Array {
 function checkPValues(p: ArrayLike<number>): Float64Array {
   const out = Float64Array.from(p);
   for (let k = 0; k < out.length; k++) {
-    if (!(out[k] >= 0 && out[k] <= 1)) throw new DataError('p-values', `value ${k}`, String(out[k]), 'a probability in [0, 1]');
+    if (!(out[k] >= 0 && out[k] <= 1))
+      throw new DataError('p-values', `value ${k}`, String(out[k]), 'a probability in [0, 1]');
   }
   return out;
 }

@@ -1,10 +1,10 @@
 /**
- * Subspace-level comparisons of two SAEs (SCIENCE.md §3, "Subspace"): the top-k left singular
+ * Subspace-level comparisons of two SAEs (docs/SCIENCE.md §3, "Subspace"): the top-k left singular
  * subspace of each decoder (atoms as columns, i.e. of W_decᵀ [d_in × m]) with its overlap
  * ‖U_Aᵀ U_B‖²_F / k (≈ k/d for random subspaces) and principal angles; SVCCA (Raghu et al. 2017:
  * PCA to 99% of the variance, then CCA, mean canonical correlation); and RSA of paired atoms
  * (Lan et al. 2024: Spearman correlation of the upper triangles of the two pairwise-cosine matrices
- * among paired atoms) with a shuffled-pairing permutation null (SCIENCE.md §4: p = (1 + #{null ≥
+ * among paired atoms) with a shuffled-pairing permutation null (docs/SCIENCE.md §4: p = (1 + #{null ≥
  * obs}) / (1 + N)).
  *
  * Decisions:
@@ -24,7 +24,7 @@
  * - Spearman uses average ranks for ties (as scipy.stats.spearmanr). The RSA null permutes the
  *   pairing; ranks of a permuted upper triangle are a permutation of the same multiset, so each
  *   draw costs one O(n²) dot product. Many pairs are subsampled (seeded) to `maxPairs`.
- * Written by hand: numeric code with no TypeScript library fit (DESIGN.md, "Dependencies").
+ * Written by hand: numeric code with no TypeScript library fit (docs/ARCHITECTURE.md, "Dependencies").
  *
  * Letter legend: D = d_in, M = atoms per SAE, K = subspace dimension, N = observations (tokens),
  * P, Q = variables (latents) of the two sides, n = number of atom pairs.
@@ -55,13 +55,15 @@ export interface DecoderSubspace extends Basis {
 
 /**
  * Top-k left singular subspace of the decoder with atoms as columns (W_decᵀ [D × M]); pass the
- * atoms as rows `atomsMD` [M × D] (unit atoms, SCIENCE.md §3). 1 ≤ k ≤ min(M, D).
+ * atoms as rows `atomsMD` [M × D] (unit atoms, docs/SCIENCE.md §3). 1 ≤ k ≤ min(M, D).
  */
 export function decoderSubspace(atomsMD: Mat, k: number, name = 'decoder atoms'): DecoderSubspace {
   const { rows: M, cols: D, data } = atomsMD;
   if (data.length !== M * D) throw new ShapeError(`${name}: ${data.length} values cannot be shaped ${fmtShape(M, D)}`);
   if (!Number.isInteger(k) || k < 1 || k > Math.min(M, D)) {
-    throw new ConfigError(`decoderSubspace(${name} ${fmtShape(M, D)}): k = ${k}, expected an integer in [1, min(M, D) = ${Math.min(M, D)}]`);
+    throw new ConfigError(
+      `decoderSubspace(${name} ${fmtShape(M, D)}): k = ${k}, expected an integer in [1, min(M, D) = ${Math.min(M, D)}]`,
+    );
   }
   const engine = getEngine();
   const gramDD = new Float64Array(D * D);
@@ -69,7 +71,21 @@ export function decoderSubspace(atomsMD: Mat, k: number, name = 'decoder atoms')
   const BLOCK = 4096; // atoms per float32 GEMM; blocks are summed in float64
   for (let r0 = 0; r0 < M; r0 += BLOCK) {
     const t = Math.min(BLOCK, M - r0);
-    engine.gemm(true, false, D, D, t, 1, data.subarray(r0 * D, (r0 + t) * D), D, data.subarray(r0 * D, (r0 + t) * D), D, 0, blockDD, D);
+    engine.gemm(
+      true,
+      false,
+      D,
+      D,
+      t,
+      1,
+      data.subarray(r0 * D, (r0 + t) * D),
+      D,
+      data.subarray(r0 * D, (r0 + t) * D),
+      D,
+      0,
+      blockDD,
+      D,
+    );
     for (let x = 0; x < D * D; x++) gramDD[x] += blockDD[x];
   }
   // Symmetrise (the float32 GEMM is symmetric up to rounding).
@@ -160,7 +176,7 @@ export function principalAngles(a: Basis, b: Basis): Float64Array {
   return out;
 }
 
-// ── SVCCA ─────────────────────────────────────────────────────────────────────────────────
+// ── SVCCA ──────────────────────────────────
 
 export interface SvccaOptions {
   /** Fraction of the variance each side's PCA keeps (default 0.99). */
@@ -190,7 +206,10 @@ export interface DataMatrix {
  */
 export function svcca(xNP: DataMatrix, yNQ: DataMatrix, opts: SvccaOptions = {}): SvccaResult {
   if (xNP.rows !== yNQ.rows) {
-    throw new ShapeError(`svcca: x ${fmtShape(xNP.rows, xNP.cols)} and y ${fmtShape(yNQ.rows, yNQ.cols)} must have the same rows (observations)`);
+    throw new ShapeError(
+      `svcca: x ${fmtShape(xNP.rows, xNP.cols)} and y ${fmtShape(yNQ.rows, yNQ.cols)} must have the same rows ` +
+        `(observations)`,
+    );
   }
   const cx = centredCross(xNP, xNP);
   const cy = centredCross(yNQ, yNQ);
@@ -202,8 +221,10 @@ export function svcca(xNP: DataMatrix, yNQ: DataMatrix, opts: SvccaOptions = {})
 function centredCross(x: DataMatrix, y: DataMatrix): Float64Array {
   const { rows: N, cols: P } = x;
   const Q = y.cols;
-  if (x.data.length !== N * P) throw new ShapeError(`svcca: ${x.data.length} values cannot be shaped ${fmtShape(N, P)}`);
-  if (y.data.length !== N * Q) throw new ShapeError(`svcca: ${y.data.length} values cannot be shaped ${fmtShape(N, Q)}`);
+  if (x.data.length !== N * P)
+    throw new ShapeError(`svcca: ${x.data.length} values cannot be shaped ${fmtShape(N, P)}`);
+  if (y.data.length !== N * Q)
+    throw new ShapeError(`svcca: ${y.data.length} values cannot be shaped ${fmtShape(N, Q)}`);
   const mx = colMeans(x);
   const my = colMeans(y);
   const out = new Float64Array(P * Q);
@@ -234,12 +255,19 @@ function colMeans(x: DataMatrix): Float64Array {
  * data (whose covariances are Λ_X, Λ_Y) without ever forming it. Cost O(P³ + Q³ + P·Q·K).
  */
 export function svccaFromCovariance(
-  covPP: ArrayLike<number>, p: number, covQQ: ArrayLike<number>, q: number, covPQ: ArrayLike<number>,
+  covPP: ArrayLike<number>,
+  p: number,
+  covQQ: ArrayLike<number>,
+  q: number,
+  covPQ: ArrayLike<number>,
   opts: SvccaOptions = {},
 ): SvccaResult {
-  if (covPP.length !== p * p) throw new ShapeError(`svcca: covariance of x has ${covPP.length} values, expected ${fmtShape(p, p)}`);
-  if (covQQ.length !== q * q) throw new ShapeError(`svcca: covariance of y has ${covQQ.length} values, expected ${fmtShape(q, q)}`);
-  if (covPQ.length !== p * q) throw new ShapeError(`svcca: cross-covariance has ${covPQ.length} values, expected ${fmtShape(p, q)}`);
+  if (covPP.length !== p * p)
+    throw new ShapeError(`svcca: covariance of x has ${covPP.length} values, expected ${fmtShape(p, p)}`);
+  if (covQQ.length !== q * q)
+    throw new ShapeError(`svcca: covariance of y has ${covQQ.length} values, expected ${fmtShape(q, q)}`);
+  if (covPQ.length !== p * q)
+    throw new ShapeError(`svcca: cross-covariance has ${covPQ.length} values, expected ${fmtShape(p, q)}`);
   checkKeep(opts.varianceKept ?? 0.99);
   return svccaFromEig(symEig(covPP, p), symEig(covQQ, q), covPQ, opts);
 }
@@ -250,12 +278,19 @@ export function svccaFromCovariance(
  * The canonical correlations are √eig(KᵀK) (or of KKᵀ, the smaller): absolute accuracy ~1e-8,
  * ample for correlations in [0, 1], at a fraction of an SVD's cost.
  */
-export function svccaFromEig(eigP: SymEig, eigQ: SymEig, covPQ: ArrayLike<number>, opts: SvccaOptions = {}): SvccaResult {
+export function svccaFromEig(
+  eigP: SymEig,
+  eigQ: SymEig,
+  covPQ: ArrayLike<number>,
+  opts: SvccaOptions = {},
+): SvccaResult {
   const keep = checkKeep(opts.varianceKept ?? 0.99);
   const p = eigP.n;
   const q = eigQ.n;
-  if (covPQ.length !== p * q) throw new ShapeError(`svcca: cross-covariance has ${covPQ.length} values, expected ${fmtShape(p, q)}`);
-  if (!eigP.vectorsNN || !eigQ.vectorsNN) throw new ConfigError('svccaFromEig: eigendecompositions must include eigenvectors');
+  if (covPQ.length !== p * q)
+    throw new ShapeError(`svcca: cross-covariance has ${covPQ.length} values, expected ${fmtShape(p, q)}`);
+  if (!eigP.vectorsNN || !eigQ.vectorsNN)
+    throw new ConfigError('svccaFromEig: eigendecompositions must include eigenvectors');
   const pa = pcaKeep(eigP, keep);
   const pb = pcaKeep(eigQ, keep);
   const ka = pa.k;
@@ -335,7 +370,7 @@ function pcaKeep(eig: SymEig, keep: number): { k: number; vals: Float64Array; ve
   return { k, vals: values.slice(0, k), vecs: k > 0 ? vectorsNN!.slice(0, k * n) : new Float64Array(0) };
 }
 
-// ── Spearman and RSA ──────────────────────────────────────────────────────────────────────
+// ── Spearman and RSA ───────────────────────────────
 
 /** 1-based ranks with ties given the average of the ranks they span (scipy.stats.rankdata). NaN throws. */
 export function averageRanks(x: ArrayLike<number>): Float64Array {
@@ -343,7 +378,7 @@ export function averageRanks(x: ArrayLike<number>): Float64Array {
   for (let i = 0; i < n; i++) if (Number.isNaN(x[i])) throw new ConfigError(`averageRanks: value ${i} is NaN`);
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a] - x[b]);
   const ranks = new Float64Array(n);
-  for (let s = 0; s < n; ) {
+  for (let s = 0; s < n;) {
     let e = s + 1;
     while (e < n && x[order[e]] === x[order[s]]) e++;
     const r = (s + 1 + e) / 2;
@@ -412,12 +447,18 @@ export interface RsaResult {
  * that shuffles which B atom goes with which A atom. Atoms are rows (normalised on use).
  */
 export function rsaPairedAtoms(
-  atomsA: Mat, atomsB: Mat, pairsA: ArrayLike<number>, pairsB: ArrayLike<number>, opts: RsaOptions = {},
+  atomsA: Mat,
+  atomsB: Mat,
+  pairsA: ArrayLike<number>,
+  pairsB: ArrayLike<number>,
+  opts: RsaOptions = {},
 ): RsaResult {
   const N = opts.nullDraws ?? 999;
   const maxPairs = opts.maxPairs ?? 2048;
-  if (!Number.isInteger(N) || N < 0) throw new ConfigError(`rsaPairedAtoms: nullDraws = ${N}, expected an integer ≥ 0`);
-  if (!Number.isInteger(maxPairs) || maxPairs < 3) throw new ConfigError(`rsaPairedAtoms: maxPairs = ${maxPairs}, expected an integer ≥ 3`);
+  if (!Number.isInteger(N) || N < 0)
+    throw new ConfigError(`rsaPairedAtoms: nullDraws = ${N}, expected an integer ` + `≥ 0`);
+  if (!Number.isInteger(maxPairs) || maxPairs < 3)
+    throw new ConfigError(`rsaPairedAtoms: maxPairs = ${maxPairs}, expected an integer ≥ 3`);
   if (pairsA.length !== pairsB.length) {
     throw new ShapeError(`rsaPairedAtoms: pairsA has ${pairsA.length} entries, pairsB has ${pairsB.length}`);
   }
@@ -428,8 +469,14 @@ export function rsaPairedAtoms(
   let use = Array.from({ length: pairsA.length }, (_, t) => t);
   if (use.length > maxPairs) use = Array.from(rng.permutation(use.length).subarray(0, maxPairs)).sort((a, b) => a - b);
   const n = use.length;
-  const gA = cosineMatrix(gatherRows(atomsA, pairsA, use), gatherRows(atomsA, pairsA, use), { nameA: 'A (paired)', nameB: 'A (paired)' });
-  const gB = cosineMatrix(gatherRows(atomsB, pairsB, use), gatherRows(atomsB, pairsB, use), { nameA: 'B (paired)', nameB: 'B (paired)' });
+  const gA = cosineMatrix(gatherRows(atomsA, pairsA, use), gatherRows(atomsA, pairsA, use), {
+    nameA: 'A (paired)',
+    nameB: 'A (paired)',
+  });
+  const gB = cosineMatrix(gatherRows(atomsB, pairsB, use), gatherRows(atomsB, pairsB, use), {
+    nameA: 'B (paired)',
+    nameB: 'B (paired)',
+  });
   const E = (n * (n - 1)) / 2;
   const upA = new Float64Array(E);
   const upB = new Float64Array(E);
@@ -498,7 +545,8 @@ export function rsaPairedAtoms(
 function checkIndices(idx: ArrayLike<number>, n: number, what: string): void {
   for (let t = 0; t < idx.length; t++) {
     const v = idx[t];
-    if (!Number.isInteger(v) || v < 0 || v >= n) throw new ShapeError(`rsaPairedAtoms: ${what}[${t}] = ${v}, expected an atom index in [0, ${n})`);
+    if (!Number.isInteger(v) || v < 0 || v >= n)
+      throw new ShapeError(`rsaPairedAtoms: ${what}[${t}] = ${v}, expected an atom index in [0, ${n})`);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Causal multi-head self-attention on short fixed-length sequences, forward and hand-written
- * backward (SCIENCE.md §5: the modular-arithmetic transformer, sequences [a, b, =]). The Q/K/V and
+ * backward (docs/SCIENCE.md §5: the modular-arithmetic transformer, sequences [a, b, =]). The Q/K/V and
  * output projections are GEMMs done by the caller; this file owns the part between them — scores,
  * causal mask, softmax and the weighted sum of values — which for S = 3 is a few hundred flops per
  * sequence, so plain loops beat any kernel launch.
@@ -25,18 +25,68 @@ export function scoreTable(e: Engine, qkvT3: F32, T: number, H: number, Dh: numb
   const HD = H * Dh;
   const scale = 1 / Math.sqrt(Dh);
   for (let h = 0; h < H; h++) {
-    e.gemm(false, true, T, T, Dh, scale, qkvT3.subarray(h * Dh), 3 * HD, qkvT3.subarray(HD + h * Dh), 3 * HD, 0, scoresHTT.subarray(h * T * T, (h + 1) * T * T), T);
+    e.gemm(
+      false,
+      true,
+      T,
+      T,
+      Dh,
+      scale,
+      qkvT3.subarray(h * Dh),
+      3 * HD,
+      qkvT3.subarray(HD + h * Dh),
+      3 * HD,
+      0,
+      scoresHTT.subarray(h * T * T, (h + 1) * T * T),
+      T,
+    );
   }
 }
 
 /** Adds the q and k gradients implied by score gradients gScoresHTT (∂L/∂score) into gQkvT3. */
-export function scoreTableBackward(e: Engine, qkvT3: F32, gScoresHTT: F32, T: number, H: number, Dh: number, gQkvT3: F32): void {
+export function scoreTableBackward(
+  e: Engine,
+  qkvT3: F32,
+  gScoresHTT: F32,
+  T: number,
+  H: number,
+  Dh: number,
+  gQkvT3: F32,
+): void {
   const HD = H * Dh;
   const scale = 1 / Math.sqrt(Dh);
   for (let h = 0; h < H; h++) {
     const gS = gScoresHTT.subarray(h * T * T, (h + 1) * T * T);
-    e.gemm(false, false, T, Dh, T, scale, gS, T, qkvT3.subarray(HD + h * Dh), 3 * HD, 1, gQkvT3.subarray(h * Dh), 3 * HD);
-    e.gemm(true, false, T, Dh, T, scale, gS, T, qkvT3.subarray(h * Dh), 3 * HD, 1, gQkvT3.subarray(HD + h * Dh), 3 * HD);
+    e.gemm(
+      false,
+      false,
+      T,
+      Dh,
+      T,
+      scale,
+      gS,
+      T,
+      qkvT3.subarray(HD + h * Dh),
+      3 * HD,
+      1,
+      gQkvT3.subarray(h * Dh),
+      3 * HD,
+    );
+    e.gemm(
+      true,
+      false,
+      T,
+      Dh,
+      T,
+      scale,
+      gS,
+      T,
+      qkvT3.subarray(h * Dh),
+      3 * HD,
+      1,
+      gQkvT3.subarray(HD + h * Dh),
+      3 * HD,
+    );
   }
 }
 
@@ -53,9 +103,17 @@ export interface AttentionShape {
   Dh: number;
 }
 
-/** Scores q·k/√Dh over keys t ≤ s (looked up in scoresHTT when given), softmax, z = Σ_t p_t v_t. Writes zRC and probNHQS. */
+/**
+ * Scores q·k/√Dh over keys t ≤ s (looked up in scoresHTT when given), softmax, z = Σ_t p_t v_t. Writes zRC and
+ * probNHQS.
+ */
 export function attentionForward(
-  sh: AttentionShape, qkvRC: F32, zRC: F32, probNHQS: F32, rowOf: Int32Array | null = null, scoresHTT: F32 | null = null,
+  sh: AttentionShape,
+  qkvRC: F32,
+  zRC: F32,
+  probNHQS: F32,
+  rowOf: Int32Array | null = null,
+  scoresHTT: F32 | null = null,
 ): void {
   const { N, S, Sq, H, Dh } = sh;
   const HD = H * Dh;
@@ -74,7 +132,9 @@ export function attentionForward(
         let max = -Infinity;
         for (let t = 0; t <= s; t++) {
           if (T > 0) {
-            sc[t] = (scoresHTT as F32)[(h * T + (rowOf as Int32Array)[n * S + s]) * T + (rowOf as Int32Array)[n * S + t]];
+            sc[t] = (scoresHTT as F32)[
+              (h * T + (rowOf as Int32Array)[n * S + s]) * T + (rowOf as Int32Array)[n * S + t]
+            ];
           } else {
             const kOff = off[t] + HD + h * Dh;
             let dot = 0;
@@ -110,7 +170,13 @@ export function attentionForward(
  * caller finishes with scoreTableBackward.
  */
 export function attentionBackward(
-  sh: AttentionShape, qkvRC: F32, probNHQS: F32, gZRC: F32, gQkvRC: F32, rowOf: Int32Array | null = null, gScoresHTT: F32 | null = null,
+  sh: AttentionShape,
+  qkvRC: F32,
+  probNHQS: F32,
+  gZRC: F32,
+  gQkvRC: F32,
+  rowOf: Int32Array | null = null,
+  gScoresHTT: F32 | null = null,
 ): void {
   const { N, S, Sq, H, Dh } = sh;
   const HD = H * Dh;
@@ -146,7 +212,8 @@ export function attentionBackward(
         const qOff = off[s] + h * Dh;
         if (T > 0) {
           const base = (h * T + (rowOf as Int32Array)[n * S + s]) * T;
-          for (let t = 0; t <= s; t++) (gScoresHTT as F32)[base + (rowOf as Int32Array)[n * S + t]] += probNHQS[pOff + t] * (gP[t] - pg);
+          for (let t = 0; t <= s; t++)
+            (gScoresHTT as F32)[base + (rowOf as Int32Array)[n * S + t]] += probNHQS[pOff + t] * (gP[t] - pg);
           continue;
         }
         for (let t = 0; t <= s; t++) {

@@ -1,5 +1,5 @@
 /**
- * AuxK auxiliary loss (Gao et al. 2024; SCIENCE.md §2, TopK): take the k_aux largest
+ * AuxK auxiliary loss (Gao et al. 2024; docs/SCIENCE.md §2, TopK): take the k_aux largest
  * pre-activations among *dead* latents, ReLU them, decode them without b_dec as ê, and penalise
  * α·s·mean_b‖ê − (x − x̂)‖² with the residual x − x̂ detached and s = min(n_dead / k_aux, 1).
  * It gives dead latents a gradient towards whatever the live ones fail to explain.

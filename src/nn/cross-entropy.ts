@@ -1,6 +1,6 @@
 /**
  * Softmax cross-entropy over class logits, its gradient and accuracy (the modular-arithmetic
- * transformer's loss, SCIENCE.md §5). The log-sum-exp is taken in float64: a grokked model drives
+ * transformer's loss, docs/SCIENCE.md §5). The log-sum-exp is taken in float64: a grokked model drives
  * the training loss below 1e-7, where float32 log-softmax rounds the correct class's probability
  * to exactly 1 and the loss (and its gradient) to 0 — the "slingshot" artefact Nanda et al. avoid
  * the same way.
@@ -21,7 +21,12 @@ export interface CrossEntropyResult {
  * (multiplied by `gradScale`, e.g. to weight a sub-batch).
  */
 export function crossEntropy(
-  logitsNC: F32, N: number, C: number, targetsN: Int32Array, gLogitsNC: F32 | null = null, gradScale = 1,
+  logitsNC: F32,
+  N: number,
+  C: number,
+  targetsN: Int32Array,
+  gLogitsNC: F32 | null = null,
+  gradScale = 1,
 ): CrossEntropyResult {
   let loss = 0;
   let correct = 0;
@@ -45,7 +50,7 @@ export function crossEntropy(
       if (c !== arg) others += ex[c];
     }
     const t = targetsN[n];
-    loss += (max - logitsNC[o + t]) + Math.log1p(others);
+    loss += max - logitsNC[o + t] + Math.log1p(others);
     if (arg === t) correct++;
     if (gLogitsNC) {
       const inv = gs / (1 + others);

@@ -1,5 +1,5 @@
 /**
- * The affine encoder every SAE shares (SCIENCE.md §1): centre the input on b_dec, then
+ * The affine encoder every SAE shares (docs/SCIENCE.md §1): centre the input on b_dec, then
  * h = (x − b_dec)·W_enc + b_enc — forward and hand-written backward on engine ops.
  *
  * Sparse codes (TopK family): when ∂L/∂h is non-zero only at B·k entries, W_enc's gradient
@@ -24,7 +24,14 @@ export function centre(e: Engine, xBD: F32, bDecD: F32, xcBD: F32, B: number, D:
 
 /** hBM ← xcBD·wDM + bM (bM may be null: no bias). */
 export function linearForward(
-  e: Engine, xcBD: F32, wDM: F32, bM: F32 | null, hBM: F32, B: number, D: number, M: number,
+  e: Engine,
+  xcBD: F32,
+  wDM: F32,
+  bM: F32 | null,
+  hBM: F32,
+  B: number,
+  D: number,
+  M: number,
 ): void {
   e.gemm(false, false, B, M, D, 1, xcBD, D, wDM, M, 0, hBM, M);
   if (bM) e.addRowVec(hBM, B, M, bM, 1);
@@ -37,8 +44,16 @@ export function linearForward(
  * writes its part first).
  */
 export function encoderBackward(
-  e: Engine, xcBD: F32, gHBM: F32, wDM: F32, gWDM: F32, gSumM: F32, gBDecD: F32,
-  B: number, D: number, M: number,
+  e: Engine,
+  xcBD: F32,
+  gHBM: F32,
+  wDM: F32,
+  gWDM: F32,
+  gSumM: F32,
+  gBDecD: F32,
+  B: number,
+  D: number,
+  M: number,
 ): void {
   e.gemm(true, false, D, M, B, 1, xcBD, D, gHBM, M, 0, gWDM, M);
   e.colSum(gHBM, B, M, gSumM, 1, 0);
@@ -57,8 +72,17 @@ export interface SparseGrad {
  * overwritten, gBDecD −= W_enc·gb_enc. gWEncTMD is [M, D] scratch.
  */
 export function sparseEncoderBackward(
-  e: Engine, xcBD: F32, codes: readonly SparseGrad[], wEncDM: F32, gWEncTMD: F32, gWEncDM: F32, gBEncM: F32, gBDecD: F32,
-  B: number, D: number, M: number,
+  e: Engine,
+  xcBD: F32,
+  codes: readonly SparseGrad[],
+  wEncDM: F32,
+  gWEncTMD: F32,
+  gWEncDM: F32,
+  gBEncM: F32,
+  gBDecD: F32,
+  B: number,
+  D: number,
+  M: number,
 ): void {
   gWEncTMD.fill(0);
   gBEncM.fill(0);

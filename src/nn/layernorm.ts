@@ -1,6 +1,6 @@
 /**
  * LayerNorm over the last axis with learned gain and bias, forward and hand-written backward
- * (Ba et al. 2016; the optional normalisation of the modular-arithmetic transformer, SCIENCE.md §5 —
+ * (Ba et al. 2016; the optional normalisation of the modular-arithmetic transformer, docs/SCIENCE.md §5 —
  * Nanda et al.'s grokking recipe runs without it). Statistics in float64 per row; ε = 1e-5 as in
  * PyTorch and TransformerLens.
  *
@@ -16,7 +16,15 @@ export interface LayerNormCache {
 }
 
 /** y = (x − mean)/√(var + ε) · gain + bias, per row. Fills the cache. y may not alias x. */
-export function layerNormForward(xRD: F32, R: number, D: number, gainD: F32, biasD: F32, yRD: F32, cache: LayerNormCache): void {
+export function layerNormForward(
+  xRD: F32,
+  R: number,
+  D: number,
+  gainD: F32,
+  biasD: F32,
+  yRD: F32,
+  cache: LayerNormCache,
+): void {
   for (let r = 0; r < R; r++) {
     const o = r * D;
     let mean = 0;
@@ -39,7 +47,14 @@ export function layerNormForward(xRD: F32, R: number, D: number, gainD: F32, bia
  * accumulate too. gX[r] += rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), ĝ = gY ⊙ gain.
  */
 export function layerNormBackward(
-  gYRD: F32, R: number, D: number, gainD: F32, cache: LayerNormCache, gXRD: F32, gGainD: F32, gBiasD: F32,
+  gYRD: F32,
+  R: number,
+  D: number,
+  gainD: F32,
+  cache: LayerNormCache,
+  gXRD: F32,
+  gGainD: F32,
+  gBiasD: F32,
 ): void {
   for (let r = 0; r < R; r++) {
     const o = r * D;

@@ -1,5 +1,5 @@
 /**
- * Optimiser pieces shared by every architecture (SCIENCE.md §2, "Training defaults"): Adam moments
+ * Optimiser pieces shared by every architecture (docs/SCIENCE.md §2, "Training defaults"): Adam moments
  * held per named tensor and stepped through engine.adam, and global-norm gradient clipping.
  */
 import type { AdamOptions, Engine } from '../engine/types.js';

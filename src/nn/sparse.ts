@@ -1,6 +1,6 @@
 /**
  * Sparse codes: TopK selection per row, BatchTopK selection over a whole batch, and the padded
- * per-row layout that lets the engine's sparse decode kernels (B·k entries instead of B·m, SCIENCE.md
+ * per-row layout that lets the engine's sparse decode kernels (B·k entries instead of B·m, docs/SCIENCE.md
  * §2 "our main speed lever") serve selections whose size varies from row to row.
  *
  * Letters: B batch rows, D d_in, M d_sae, K k (entries per row), W padded width of a row.

@@ -1,5 +1,5 @@
 /**
- * BatchTopK SAE (Bussmann et al. 2024; SCIENCE.md §2 "BatchTopK"), and the engine of Matryoshka
+ * BatchTopK SAE (Bussmann et al. 2024; docs/SCIENCE.md §2 "BatchTopK"), and the engine of Matryoshka
  * BatchTopK (Bussmann et al. 2025; matryoshka.ts), which is this step with nested prefix groups.
  *
  * Training: keep the k·B largest ReLU(h) over the whole batch (rows get varying counts), decode
@@ -27,8 +27,22 @@ import { GroupedCodes, countSparse, maskByPositive } from '../nn/sparse.js';
 import { encodeBatchTopk } from './infer.js';
 import { DEFAULT_AUXK_COEFF, initTopkFamily, pickTensors, resolveAuxK } from './topk.js';
 import {
-  type Architecture, type LossParts, type Sae, type SaeConfig, type SaeConfigInput, type SaeLensExport, type SaeStep,
-  type SaeField, type SaeLensForm, type StepOptions, type TensorMap, baseConfig, checkInt, checkNum, rejectFields, topkFamilyLr,
+  type Architecture,
+  type LossParts,
+  type Sae,
+  type SaeConfig,
+  type SaeConfigInput,
+  type SaeLensExport,
+  type SaeStep,
+  type SaeField,
+  type SaeLensForm,
+  type StepOptions,
+  type TensorMap,
+  baseConfig,
+  checkInt,
+  checkNum,
+  rejectFields,
+  topkFamilyLr,
 } from './types.js';
 
 /** Fraction of training after which the θ EMA starts. */
@@ -113,7 +127,8 @@ export class BatchTopKStep implements SaeStep {
       prev = rg;
     }
     const mse = e.sumSqDiff(this.recon, x.subarray(0, B * D)) / B;
-    const aux = opts.mode === 'train' ? this.aux.forward(e, this.hBM, opts.dead, x, this.recon, p.W_dec, auxKCoeff as number) : 0;
+    const aux =
+      opts.mode === 'train' ? this.aux.forward(e, this.hBM, opts.dead, x, this.recon, p.W_dec, auxKCoeff as number) : 0;
     return { loss: loss + aux, mse, sparsity: 0, aux: loss - mse + aux, l0: codes.active() / B };
   }
 
@@ -184,11 +199,18 @@ export class BatchTopKStep implements SaeStep {
 export const BATCHTOPK_FIELDS: readonly SaeField[] = ['k', 'auxKCoeff', 'kAux', 'thresholdDecay'];
 export const BATCHTOPK_DEFAULTS = { auxKCoeff: DEFAULT_AUXK_COEFF, thresholdDecay: 0.999 } as const;
 
-/** The SAELens form of BatchTopK and Matryoshka under `name`: a per-latent `threshold` (exports; SAELens training checkpoints a scalar topk_threshold). */
+/**
+ * The SAELens form of BatchTopK and Matryoshka under `name`: a per-latent `threshold` (exports; SAELens training
+ * checkpoints a scalar topk_threshold).
+ */
 export function batchTopKForm<S extends string>(name: S): SaeLensForm<S> {
   return {
     name,
-    tensors: [{ name: 'b_enc', required: true }, { name: 'threshold', required: false }, { name: 'topk_threshold', scalar: true, required: false }],
+    tensors: [
+      { name: 'b_enc', required: true },
+      { name: 'threshold', required: false },
+      { name: 'topk_threshold', scalar: true, required: false },
+    ],
     k: 'number',
     encode: encodeBatchTopk,
   };
@@ -199,14 +221,21 @@ export function resolveBatchTopK(input: SaeConfigInput, fields: readonly SaeFiel
   rejectFields(input, fields);
   const base = baseConfig(input);
   const k = checkInt(input.arch, 'k', input.k, 1, base.dSae);
-  const thresholdDecay = input.thresholdDecay === undefined ? BATCHTOPK_DEFAULTS.thresholdDecay : checkNum(input.arch, 'thresholdDecay', input.thresholdDecay, 0, 1, true);
+  const thresholdDecay =
+    input.thresholdDecay === undefined
+      ? BATCHTOPK_DEFAULTS.thresholdDecay
+      : checkNum(input.arch, 'thresholdDecay', input.thresholdDecay, 0, 1, true);
   if (thresholdDecay >= 1) checkNum(input.arch, 'thresholdDecay', thresholdDecay, 0, 0.999999999);
   return { ...base, k, thresholdDecay, ...resolveAuxK(input, base.dIn) };
 }
 
 /** Tensors + the θ buffers (threshold [M], uniform; threshold_ema [2] = raw EMA, decay^n). */
 export function initBatchTopK(cfg: SaeConfig, rng: import('../core/rng.js').Rng): Sae {
-  return { cfg, params: initTopkFamily(cfg, rng), buffers: { threshold: new Float32Array(cfg.dSae), threshold_ema: new Float32Array(2) } };
+  return {
+    cfg,
+    params: initTopkFamily(cfg, rng),
+    buffers: { threshold: new Float32Array(cfg.dSae), threshold_ema: new Float32Array(2) },
+  };
 }
 
 export function exportBatchTopK(sae: Sae): SaeLensExport {

@@ -1,5 +1,5 @@
 /**
- * Dead-latent and firing-frequency tracking (SCIENCE.md §1: a latent is dead when it has not been
+ * Dead-latent and firing-frequency tracking (docs/SCIENCE.md §1: a latent is dead when it has not been
  * non-zero over the last N tokens).
  *
  * Window rule: dead ⇔ tokens since the latent last fired ≥ min(N, tokens seen so far). So early in
@@ -68,7 +68,8 @@ export class DeadTracker {
   /** Fraction of latents firing on more than `rate` of the window's tokens; starts a new window. */
   takeDenseFraction(rate = 0.1): number {
     let n = 0;
-    if (this.windowTokens > 0) for (let i = 0; i < this.M; i++) if (this.windowCounts[i] > rate * this.windowTokens) n++;
+    if (this.windowTokens > 0)
+      for (let i = 0; i < this.M; i++) if (this.windowCounts[i] > rate * this.windowTokens) n++;
     this.windowCounts.fill(0);
     this.windowTokens = 0;
     return n / this.M;

@@ -1,6 +1,8 @@
 /**
  * Evaluation of a training step on a fixed set of inputs: MSE, explained variance, L0 and firing
- * rates (SCIENCE.md §1). EV = 1 − Σ_b‖x_b − x̂_b‖² / Σ_b‖x_b − x̄‖² with x̄ the per-dimension mean
+ * rates (docs/SCIENCE.md §1). EV = 1 − Σ_b‖x_b − x̂_b‖² / Σ_b‖x_b − x̄‖² with x̄ the
+ * per-dimension
+ * mean
  * over the evaluation set — not centred at zero (SAELens had that wrong before v6.45.1).
  *
  * Letters: N rows of the evaluation set, B batch rows, D d_in, M d_sae.
@@ -22,7 +24,7 @@ export function totalVariance(xND: ArrayLike<number>, N: number, D: number): num
   return s;
 }
 
-/** EV of a reconstruction (SCIENCE.md §1): 1 − Σ‖x − x̂‖² / Σ‖x − x̄‖². */
+/** EV of a reconstruction (docs/SCIENCE.md §1): 1 − Σ‖x − x̂‖² / Σ‖x − x̄‖². */
 export function explainedVariance(xND: ArrayLike<number>, xHatND: ArrayLike<number>, N: number, D: number): number {
   let sse = 0;
   for (let i = 0; i < N * D; i++) sse += (xND[i] - xHatND[i]) ** 2;
@@ -45,7 +47,14 @@ export interface EvalResult {
  * Runs `step` in eval mode over the first ⌊N/B⌋·B rows of xND (B = step.batch). `totalVar` may be
  * passed when already known for those rows.
  */
-export function evaluateStep(step: SaeStep, xND: Float32Array, N: number, D: number, M: number, totalVar?: number): EvalResult {
+export function evaluateStep(
+  step: SaeStep,
+  xND: Float32Array,
+  N: number,
+  D: number,
+  M: number,
+  totalVar?: number,
+): EvalResult {
   const B = step.batch;
   const nb = Math.floor(N / B);
   const rows = nb * B;

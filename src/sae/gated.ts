@@ -1,6 +1,7 @@
 /**
- * Gated SAE (Rajamanoharan et al. 2024a; SCIENCE.md §2 "Gated"):
- *   P = (x − b_dec)·W_enc, π = P + b_gate, r = P ⊙ exp(r_mag) + b_mag (= (x − b_dec)(W_enc ⊙ exp(r_mag)) + b_mag),
+ * Gated SAE (Rajamanoharan et al. 2024a; docs/SCIENCE.md §2 "Gated"):
+ * P = (x − b_dec)·W_enc, π = P + b_gate, r = P ⊙ exp(r_mag) + b_mag (= (x − b_dec)(W_enc ⊙ exp(r_mag)) +
+ * b_mag),
  *   f = 1[π > 0]·ReLU(r), x̂ = f·W_dec + b_dec,
  *   loss = MSE + λ·mean_b Σ_i ReLU(π_i)‖W_dec,i‖ + mean_b‖ReLU(π)·sg(W_dec) + sg(b_dec) − x‖².
  * The gate's indicator has no gradient: π learns only through the penalty and the auxiliary
@@ -15,15 +16,32 @@ import type { Mat } from '../core/mat.js';
 import { ScratchPool } from '../nn/scratch.js';
 import type { Engine, F32 } from '../engine/types.js';
 import type { SaeWeights } from './checkpoint/types.js';
-import { denseDecode, denseDecodeBackward, normPenaltyGradW, projectDecoderGrad, renormDecoder } from '../nn/decoder.js';
+import {
+  denseDecode,
+  denseDecodeBackward,
+  normPenaltyGradW,
+  projectDecoderGrad,
+  renormDecoder,
+} from '../nn/decoder.js';
 import { centre, encoderBackward, linearForward } from '../nn/encoder.js';
 import { centredInputs, tensorOf } from './infer.js';
 import { randomDecoder, transposeToEncoder } from './init.js';
 import { DEFAULT_L1 } from './relu.js';
 import { pickTensors } from './topk.js';
 import {
-  type Architecture, type LossParts, type Sae, type SaeConfig, type SaeConfigInput, type SaeLensExport, type SaeStep,
-  type StepOptions, type TensorMap, baseConfig, checkNum, rejectFields, reluFamilyLr,
+  type Architecture,
+  type LossParts,
+  type Sae,
+  type SaeConfig,
+  type SaeConfigInput,
+  type SaeLensExport,
+  type SaeStep,
+  type StepOptions,
+  type TensorMap,
+  baseConfig,
+  checkNum,
+  rejectFields,
+  reluFamilyLr,
 } from './types.js';
 
 class GatedStep implements SaeStep {
@@ -172,7 +190,8 @@ class GatedStep implements SaeStep {
   /** bit 0: f ≠ 0; bit 1: π > 0; bit 2: r > 0. */
   activePattern(): Uint8Array {
     const pat = new Uint8Array(this.piBM.length);
-    for (let t = 0; t < pat.length; t++) pat[t] = (this.fBM[t] !== 0 ? 1 : 0) | (this.piBM[t] > 0 ? 2 : 0) | (this.rBM[t] > 0 ? 4 : 0);
+    for (let t = 0; t < pat.length; t++)
+      pat[t] = (this.fBM[t] !== 0 ? 1 : 0) | (this.piBM[t] > 0 ? 2 : 0) | (this.rBM[t] > 0 ? 4 : 0);
     return pat;
   }
 }
@@ -211,7 +230,10 @@ export const gated: Architecture<'gated', 'gated'> = {
   },
   resolve(input: SaeConfigInput): SaeConfig {
     rejectFields(input, gated.fields);
-    const sparsityCoeff = input.sparsityCoeff === undefined ? DEFAULT_L1 : checkNum('gated', 'sparsityCoeff', input.sparsityCoeff, 0, Infinity, true);
+    const sparsityCoeff =
+      input.sparsityCoeff === undefined
+        ? DEFAULT_L1
+        : checkNum('gated', 'sparsityCoeff', input.sparsityCoeff, 0, Infinity, true);
     return { ...baseConfig(input), sparsityCoeff };
   },
   defaultLr: (cfg) => reluFamilyLr(cfg.dSae),
@@ -221,7 +243,14 @@ export const gated: Architecture<'gated', 'gated'> = {
     const zM = () => new Float32Array(M);
     return {
       cfg,
-      params: { W_enc: transposeToEncoder(wDecMD, M, D), b_gate: zM(), r_mag: zM(), b_mag: zM(), W_dec: wDecMD, b_dec: new Float32Array(D) },
+      params: {
+        W_enc: transposeToEncoder(wDecMD, M, D),
+        b_gate: zM(),
+        r_mag: zM(),
+        b_mag: zM(),
+        W_dec: wDecMD,
+        b_dec: new Float32Array(D),
+      },
       buffers: {},
     };
   },

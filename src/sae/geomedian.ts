@@ -1,5 +1,5 @@
 /**
- * Geometric median by Weiszfeld's algorithm (SCIENCE.md §2: b_dec is initialised to the geometric
+ * Geometric median by Weiszfeld's algorithm (docs/SCIENCE.md §2: b_dec is initialised to the geometric
  * median of a data sample, ≤ 100 iterations; Bricken et al. 2023). Float64 throughout; the
  * iteration starts at the coordinate-wise mean and stops when the step is below `tol`·(1 + ‖y‖).
  * A data point that coincides with the iterate is skipped (weight capped via `minDist`), the standard
@@ -14,7 +14,13 @@ export interface GeoMedianResult {
   converged: boolean;
 }
 
-export function geometricMedian(xND: ArrayLike<number>, N: number, D: number, maxIter = 100, tol = 1e-7): GeoMedianResult {
+export function geometricMedian(
+  xND: ArrayLike<number>,
+  N: number,
+  D: number,
+  maxIter = 100,
+  tol = 1e-7,
+): GeoMedianResult {
   const y = new Float64Array(D);
   for (let n = 0; n < N; n++) for (let d = 0; d < D; d++) y[d] += xND[n * D + d];
   for (let d = 0; d < D; d++) y[d] /= Math.max(N, 1);

@@ -1,6 +1,6 @@
 /**
  * The inference rules on SAELens-named weights (SaeWeights, whatever library wrote them) that the
- * architectures' `saeLens.encode` are built from (SCIENCE.md §2; SAELens' semantics):
+ * architectures' `saeLens.encode` are built from (docs/SCIENCE.md §2; SAELens' semantics):
  *   pre = (x − b_dec·[apply_b_dec_to_input]) W_enc + b_enc
  *   ReLU        f = ReLU(pre)
  *   top-k       f = ReLU(top-k of pre per row), the rest 0

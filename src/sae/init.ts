@@ -1,5 +1,5 @@
 /**
- * Seed-only initialisation shared by the architectures (SCIENCE.md §2, "Seeds": init from a seed
+ * Seed-only initialisation shared by the architectures (docs/SCIENCE.md §2, "Seeds": init from a seed
  * depends on nothing else — plain TypeScript over `Rng`, never the engine, so no thread count or
  * backend can change a bit). Decoder rows are Gaussian directions at a fixed norm and the encoder is
  * their transpose (Gao et al. 2024; Anthropic April 2024; Conerly et al.); biases start at zero (b_dec

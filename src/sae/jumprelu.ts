@@ -1,5 +1,5 @@
 /**
- * JumpReLU SAE (Rajamanoharan et al. 2024b; SCIENCE.md §2 "JumpReLU"):
+ * JumpReLU SAE (Rajamanoharan et al. 2024b; docs/SCIENCE.md §2 "JumpReLU"):
  *   f = h·1[h > θ_i], θ = exp(log θ) (trained as `log_threshold`, exported as `threshold`),
  *   loss = MSE + λ·mean_b Σ_i H(h_i − θ_i).
  * The step function has zero gradient almost everywhere, so θ learns through straight-through
@@ -8,7 +8,7 @@
  * while ∂f/∂h = H(h − θ) and ∂H/∂h = 0 (no gradient through the jump into the encoder). The chain
  * rule through θ = exp(log θ) multiplies by θ.
  *
- * Defaults: ε = 0.05 (top of SCIENCE.md §2's 0.001–0.05), θ₀ = 0.1 — ABOVE SCIENCE.md §2's
+ * Defaults: ε = 0.05 (top of docs/SCIENCE.md §2's 0.001–0.05), θ₀ = 0.1 — ABOVE docs/SCIENCE.md §2's
  * 0.001–0.01, on measurement: husai trains on inputs scaled to E‖x‖² = d, where pre-activations are
  * O(1); a θ₀ of 0.01 sits below the bulk of them, few pre-activations fall in its kernel window, and
  * θ never climbs (exactly-k acceptance data, d 64, 128 features, k 4, width 128, 8192 steps: θ₀ 0.01
@@ -27,8 +27,20 @@ import { randomDecoder, transposeToEncoder } from './init.js';
 import { encodeThreshold } from './infer.js';
 import { pickTensors } from './topk.js';
 import {
-  type Architecture, type LossParts, type Sae, type SaeConfig, type SaeConfigInput, type SaeLensExport, type SaeStep,
-  type StepOptions, type TensorMap, baseConfig, checkNum, rejectFields, reluFamilyLr, tensorShape,
+  type Architecture,
+  type LossParts,
+  type Sae,
+  type SaeConfig,
+  type SaeConfigInput,
+  type SaeLensExport,
+  type SaeStep,
+  type StepOptions,
+  type TensorMap,
+  baseConfig,
+  checkNum,
+  rejectFields,
+  reluFamilyLr,
+  tensorShape,
 } from './types.js';
 
 export const JUMPRELU_DEFAULTS = { initThreshold: 0.1, bandwidth: 0.05, sparsityCoeff: 1 } as const;
@@ -144,14 +156,28 @@ export const jumprelu: Architecture<'jumprelu', 'jumprelu'> = {
   name: 'jumprelu',
   fields: ['sparsityCoeff', 'initThreshold', 'bandwidth'],
   defaults: JUMPRELU_DEFAULTS,
-  saeLens: { name: 'jumprelu', tensors: [{ name: 'b_enc', required: true }, { name: 'threshold', required: true }], k: null, encode: encodeThreshold },
+  saeLens: {
+    name: 'jumprelu',
+    tensors: [
+      { name: 'b_enc', required: true },
+      { name: 'threshold', required: true },
+    ],
+    k: null,
+    encode: encodeThreshold,
+  },
   resolve(input: SaeConfigInput): SaeConfig {
     rejectFields(input, jumprelu.fields);
     const d = JUMPRELU_DEFAULTS;
     return {
       ...baseConfig(input),
-      sparsityCoeff: input.sparsityCoeff === undefined ? d.sparsityCoeff : checkNum('jumprelu', 'sparsityCoeff', input.sparsityCoeff, 0, Infinity, true),
-      initThreshold: input.initThreshold === undefined ? d.initThreshold : checkNum('jumprelu', 'initThreshold', input.initThreshold, 0),
+      sparsityCoeff:
+        input.sparsityCoeff === undefined
+          ? d.sparsityCoeff
+          : checkNum('jumprelu', 'sparsityCoeff', input.sparsityCoeff, 0, Infinity, true),
+      initThreshold:
+        input.initThreshold === undefined
+          ? d.initThreshold
+          : checkNum('jumprelu', 'initThreshold', input.initThreshold, 0),
       bandwidth: input.bandwidth === undefined ? d.bandwidth : checkNum('jumprelu', 'bandwidth', input.bandwidth, 0),
     };
   },
@@ -162,7 +188,13 @@ export const jumprelu: Architecture<'jumprelu', 'jumprelu'> = {
     const logThresholdM = new Float32Array(M).fill(Math.log(cfg.initThreshold as number));
     return {
       cfg,
-      params: { W_enc: transposeToEncoder(wDecMD, M, D), b_enc: new Float32Array(M), W_dec: wDecMD, b_dec: new Float32Array(D), log_threshold: logThresholdM },
+      params: {
+        W_enc: transposeToEncoder(wDecMD, M, D),
+        b_enc: new Float32Array(M),
+        W_dec: wDecMD,
+        b_dec: new Float32Array(D),
+        log_threshold: logThresholdM,
+      },
       buffers: {},
     };
   },

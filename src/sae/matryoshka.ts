@@ -1,5 +1,5 @@
 /**
- * Matryoshka BatchTopK SAE (Bussmann et al. 2025; SCIENCE.md §2 "Matryoshka BatchTopK"): BatchTopK
+ * Matryoshka BatchTopK SAE (Bussmann et al. 2025; docs/SCIENCE.md §2 "Matryoshka BatchTopK"): BatchTopK
  * whose latents are split into nested prefixes; loss = Σ over prefixes of the MSE of reconstructing
  * x from that prefix alone (+ α·AuxK). The step is BatchTopKStep with `prefixEnds` (batchtopk.ts
  * explains the prefix gradient). Default group fractions 1/32, 1/16, 1/8, 1/4 and the rest, so the
@@ -7,7 +7,15 @@
  * JumpReLU-style uniform `threshold`.
  */
 import { ConfigError } from '../core/errors.js';
-import { BATCHTOPK_DEFAULTS, BATCHTOPK_FIELDS, BatchTopKStep, batchTopKForm, exportBatchTopK, initBatchTopK, resolveBatchTopK } from './batchtopk.js';
+import {
+  BATCHTOPK_DEFAULTS,
+  BATCHTOPK_FIELDS,
+  BatchTopKStep,
+  batchTopKForm,
+  exportBatchTopK,
+  initBatchTopK,
+  resolveBatchTopK,
+} from './batchtopk.js';
 import { type Architecture, type SaeConfig, type SaeConfigInput, type SaeField, topkFamilyLr } from './types.js';
 
 export const DEFAULT_GROUP_FRACTIONS = [1 / 32, 1 / 16, 1 / 8, 1 / 4];
@@ -19,7 +27,10 @@ export function prefixEnds(dSae: number, fractions: readonly number[]): number[]
   for (const f of fractions) {
     if (!(f > 0 && f < 1)) throw new ConfigError(`matryoshka: groupFractions entry ${f}: expected a number in (0, 1)`);
     at += Math.max(1, Math.round(f * dSae));
-    if (at >= dSae) throw new ConfigError(`matryoshka: groupFractions [${fractions.join(', ')}] leave no latents for the last group at dSae = ${dSae}`);
+    if (at >= dSae)
+      throw new ConfigError(
+        `matryoshka: groupFractions [${fractions.join(', ')}] leave no latents for the last group at dSae = ${dSae}`,
+      );
     ends.push(at);
   }
   ends.push(dSae);

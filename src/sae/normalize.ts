@@ -1,10 +1,10 @@
 /**
- * Input scaling (SCIENCE.md §2): train on s·x with s chosen so that E‖s·x‖² = d on a sample, then
+ * Input scaling (docs/SCIENCE.md §2): train on s·x with s chosen so that E‖s·x‖² = d on a sample, then
  * fold s back into the saved weights so the exported SAE works on raw activations. The fold follows
  * SAELens' `fold_activation_norm_scaling_factor`: W_enc ← s·W_enc, W_dec ← W_dec/s, b_dec ← b_dec/s.
  * Then (x − b_dec/s)·s·W_enc = (s·x − b_dec)·W_enc, so every pre-activation, latent value and
  * threshold (b_enc, threshold, b_gate, b_mag, r_mag) is unchanged, and x̂_raw = x̂_scaled / s.
- * (Decoder rows then have norm 1/s; every similarity metric normalises atoms anyway, SCIENCE.md §1.)
+ * (Decoder rows then have norm 1/s; every similarity metric normalises atoms anyway, docs/SCIENCE.md §1.)
  *
  * Letters: N sample rows, D dimensions.
  */
@@ -15,7 +15,8 @@ import type { Sae, TensorMap } from './types.js';
 export function estimateInputScale(xND: ArrayLike<number>, N: number, D: number): number {
   let s = 0;
   for (let i = 0; i < N * D; i++) s += xND[i] * xND[i];
-  if (!Number.isFinite(s)) throw new DataError('activations', 'sample used for input scaling', 'non-finite values', 'finite activations');
+  if (!Number.isFinite(s))
+    throw new DataError('activations', 'sample used for input scaling', 'non-finite values', 'finite activations');
   const meanSq = s / Math.max(N, 1);
   return meanSq > 0 ? Math.sqrt(D / meanSq) : 1;
 }

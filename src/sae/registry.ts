@@ -1,5 +1,5 @@
 /**
- * The architecture registry (DESIGN.md: "one architecture per file under sae/ registered by name"):
+ * The architecture registry (docs/ARCHITECTURE.md: "one architecture per file under sae/ registered by name"):
  * the one place the architectures are listed (names.ts holds their names, checked against this map
  * at compile time, so that types.ts can name them without an import cycle); so are the parameters each
  * architecture uses (study/params.ts), the inference rule on loaded checkpoints
@@ -46,7 +46,10 @@ export function getArch(name: string): Architecture {
 /** The architecture whose SAELens form is `saeLensName`; ConfigError listing the known names otherwise. */
 export function archBySaeLens(saeLensName: string): Architecture {
   const a = ENTRIES.find((e) => e.saeLens.name === saeLensName);
-  if (!a) throw new ConfigError(`unknown SAELens architecture '${saeLensName}': expected one of ${saeLensNames().join(', ')}`);
+  if (!a)
+    throw new ConfigError(
+      `unknown SAELens architecture '${saeLensName}': expected one of ${saeLensNames().join(', ')}`,
+    );
   return a;
 }
 

@@ -1,5 +1,5 @@
 /**
- * ReLU + L1 SAE (SCIENCE.md §2), two variants:
+ * ReLU + L1 SAE (docs/SCIENCE.md §2), two variants:
  * - 'constrained-2023' (Bricken et al., "Towards Monosemanticity"): f = ReLU(h), loss = MSE +
  *   λ·mean_b Σ_i f_i, decoder rows at unit norm (gradient projected, rows renormalised), optional
  *   resampling of dead latents (`resample`, Bricken-style: dead latents are re-pointed at inputs the
@@ -15,15 +15,33 @@
  */
 import { ScratchPool } from '../nn/scratch.js';
 import type { Engine, F32 } from '../engine/types.js';
-import { denseDecode, denseDecodeBackward, normPenaltyGradW, projectDecoderGrad, renormDecoder } from '../nn/decoder.js';
+import {
+  denseDecode,
+  denseDecodeBackward,
+  normPenaltyGradW,
+  projectDecoderGrad,
+  renormDecoder,
+} from '../nn/decoder.js';
 import { centre, encoderBackward, linearForward, sparseEncoderBackward } from '../nn/encoder.js';
 import { GroupedCodes } from '../nn/sparse.js';
 import { randomDecoder, transposeToEncoder } from './init.js';
 import { encodeRelu } from './infer.js';
 import { pickTensors } from './topk.js';
 import {
-  type Architecture, type LossParts, type ResampleContext, type Sae, type SaeConfig, type SaeConfigInput, type SaeLensExport,
-  type SaeStep, type StepOptions, type TensorMap, baseConfig, checkNum, rejectFields, reluFamilyLr,
+  type Architecture,
+  type LossParts,
+  type ResampleContext,
+  type Sae,
+  type SaeConfig,
+  type SaeConfigInput,
+  type SaeLensExport,
+  type SaeStep,
+  type StepOptions,
+  type TensorMap,
+  baseConfig,
+  checkNum,
+  rejectFields,
+  reluFamilyLr,
 } from './types.js';
 import { ConfigError } from '../core/errors.js';
 
@@ -42,7 +60,10 @@ export function setReluPath(p: ReluPath): void {
   reluPath = p;
 }
 
-/** Default λ. In husai's scaled units (E‖x‖² = d) a typical active latent has magnitude ~√(d/L0) ≈ 3–5, so λ = 1 shrinks it by ~½: sweep it. */
+/**
+ * Default λ. In husai's scaled units (E‖x‖² = d) a typical active latent has magnitude ~√(d/L0) ≈ 3–5, so
+ * λ = 1 shrinks it by ~½: sweep it.
+ */
 export const DEFAULT_L1 = 1;
 
 class ReluStep implements SaeStep {
@@ -144,7 +165,19 @@ class ReluStep implements SaeStep {
       e.sparseDecodeGradVals(this.gReconBD, idx, B, W, p.W_dec, M, D, gVals);
       for (let t = 0; t < B * W; t++) gVals[t] = vals[t] > 0 ? gVals[t] + this.colAddM[idx[t]] : 0;
       if (this.april) normPenaltyGradW(p.W_dec, this.normsM, this.sumFM, c, grads.W_dec, M, D);
-      sparseEncoderBackward(e, this.xcBD, [{ gVals, idx, W }], p.W_enc, this.gWEncTMD, grads.W_enc, grads.b_enc, grads.b_dec, B, D, M);
+      sparseEncoderBackward(
+        e,
+        this.xcBD,
+        [{ gVals, idx, W }],
+        p.W_enc,
+        this.gWEncTMD,
+        grads.W_enc,
+        grads.b_enc,
+        grads.b_dec,
+        B,
+        D,
+        M,
+      );
       return;
     }
     denseDecodeBackward(e, this.fBM, this.gReconBD, p.W_dec, grads.W_dec, this.gBM, grads.b_dec, B, M, D);
@@ -158,7 +191,8 @@ class ReluStep implements SaeStep {
   }
 
   constrainGrads(grads: TensorMap): void {
-    if (!this.april) projectDecoderGrad(this.e, this.sae.params.W_dec, grads.W_dec, this.sae.cfg.dSae, this.sae.cfg.dIn);
+    if (!this.april)
+      projectDecoderGrad(this.e, this.sae.params.W_dec, grads.W_dec, this.sae.cfg.dSae, this.sae.cfg.dIn);
   }
 
   afterUpdate(): void {
@@ -235,14 +269,26 @@ export const relu: Architecture<'relu', 'standard'> = {
     if (variant !== 'april-2024' && variant !== 'constrained-2023') {
       throw new ConfigError(`relu: variant = ${String(variant)}: expected 'april-2024' or 'constrained-2023'`);
     }
-    const sparsityCoeff = input.sparsityCoeff === undefined ? DEFAULT_L1 : checkNum('relu', 'sparsityCoeff', input.sparsityCoeff, 0, Infinity, true);
+    const sparsityCoeff =
+      input.sparsityCoeff === undefined
+        ? DEFAULT_L1
+        : checkNum('relu', 'sparsityCoeff', input.sparsityCoeff, 0, Infinity, true);
     return { ...base, variant, sparsityCoeff };
   },
   defaultLr: (cfg) => reluFamilyLr(cfg.dSae),
   init(cfg, rng): Sae {
     const { dIn: D, dSae: M } = cfg;
     const wDecMD = randomDecoder(rng, M, D, cfg.variant === 'april-2024' ? 0.1 : 1);
-    return { cfg, params: { W_enc: transposeToEncoder(wDecMD, M, D), b_enc: new Float32Array(M), W_dec: wDecMD, b_dec: new Float32Array(D) }, buffers: {} };
+    return {
+      cfg,
+      params: {
+        W_enc: transposeToEncoder(wDecMD, M, D),
+        b_enc: new Float32Array(M),
+        W_dec: wDecMD,
+        b_dec: new Float32Array(D),
+      },
+      buffers: {},
+    };
   },
   createStep: (sae, batch, engine, pool) => new ReluStep(sae, batch, engine, pool),
   exportSaeLens: (sae: Sae): SaeLensExport => pickTensors(sae, ['W_enc', 'b_enc', 'W_dec', 'b_dec']),

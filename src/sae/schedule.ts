@@ -1,5 +1,5 @@
 /**
- * Training schedules (SCIENCE.md §2, "Training defaults"): linear lr warm-up over the first
+ * Training schedules (docs/SCIENCE.md §2, "Training defaults"): linear lr warm-up over the first
  * min(1000, 5%) steps, constant, then linear decay to zero over the last 20%; sparsity coefficient
  * warm-up (λ·min(1, step / (5% of steps))). Pure functions of the 1-based step.
  */

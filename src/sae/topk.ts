@@ -1,5 +1,5 @@
 /**
- * TopK SAE (Gao et al. 2024; SCIENCE.md §1–§2 "TopK"):
+ * TopK SAE (Gao et al. 2024; docs/SCIENCE.md §1–§2 "TopK"):
  *   h = (x − b_dec)·W_enc + b_enc,  f = scatter(ReLU(topk_k(h))),  x̂ = f·W_dec + b_dec,
  *   loss = MSE + α·AuxK (α = 1/32, k_aux = d_in/2 among dead latents, nn/auxk.ts),
  * with a unit-norm decoder (gradient projected before the step, rows renormalised after).
@@ -21,8 +21,21 @@ import { countSparse, maskByPositive, topkRelu } from '../nn/sparse.js';
 import { encodeTopk } from './infer.js';
 import { randomDecoder, transposeToEncoder } from './init.js';
 import {
-  type Architecture, type LossParts, type Sae, type SaeConfig, type SaeConfigInput, type SaeLensExport, type SaeStep,
-  type StepOptions, type TensorMap, baseConfig, checkInt, checkNum, rejectFields, tensorShape, topkFamilyLr,
+  type Architecture,
+  type LossParts,
+  type Sae,
+  type SaeConfig,
+  type SaeConfigInput,
+  type SaeLensExport,
+  type SaeStep,
+  type StepOptions,
+  type TensorMap,
+  baseConfig,
+  checkInt,
+  checkNum,
+  rejectFields,
+  tensorShape,
+  topkFamilyLr,
 } from './types.js';
 
 /** AuxK weight α by default (Gao et al. 2024, §A.2). */
@@ -30,8 +43,12 @@ export const DEFAULT_AUXK_COEFF = 1 / 32;
 
 /** AuxK defaults shared by the TopK family (Gao et al. 2024, §A.2). */
 export function resolveAuxK(input: SaeConfigInput, dIn: number): { auxKCoeff: number; kAux: number } {
-  const auxKCoeff = input.auxKCoeff === undefined ? DEFAULT_AUXK_COEFF : checkNum(input.arch, 'auxKCoeff', input.auxKCoeff, 0, Infinity, true);
-  const kAux = input.kAux === undefined ? Math.max(1, Math.floor(dIn / 2)) : checkInt(input.arch, 'kAux', input.kAux, 1);
+  const auxKCoeff =
+    input.auxKCoeff === undefined
+      ? DEFAULT_AUXK_COEFF
+      : checkNum(input.arch, 'auxKCoeff', input.auxKCoeff, 0, Infinity, true);
+  const kAux =
+    input.kAux === undefined ? Math.max(1, Math.floor(dIn / 2)) : checkInt(input.arch, 'kAux', input.kAux, 1);
   return { auxKCoeff, kAux };
 }
 
@@ -39,7 +56,12 @@ export function resolveAuxK(input: SaeConfigInput, dIn: number): { auxKCoeff: nu
 export function initTopkFamily(cfg: SaeConfig, rng: Rng): TensorMap {
   const { dIn: D, dSae: M } = cfg;
   const wDecMD = randomDecoder(rng, M, D, 1);
-  return { W_enc: transposeToEncoder(wDecMD, M, D), b_enc: new Float32Array(M), W_dec: wDecMD, b_dec: new Float32Array(D) };
+  return {
+    W_enc: transposeToEncoder(wDecMD, M, D),
+    b_enc: new Float32Array(M),
+    W_dec: wDecMD,
+    b_dec: new Float32Array(D),
+  };
 }
 
 /** SAELens tensors with shapes for the given names. */
@@ -98,7 +120,8 @@ class TopKStep implements SaeStep {
     e.sparseDecode(this.valsBK, this.idxBK, B, K, p.W_dec, M, D, this.recon, 0);
     e.addRowVec(this.recon, B, D, p.b_dec, 1);
     const mse = e.sumSqDiff(this.recon, x.subarray(0, B * D)) / B;
-    const aux = opts.mode === 'train' ? this.aux.forward(e, this.hBM, opts.dead, x, this.recon, p.W_dec, auxKCoeff as number) : 0;
+    const aux =
+      opts.mode === 'train' ? this.aux.forward(e, this.hBM, opts.dead, x, this.recon, p.W_dec, auxKCoeff as number) : 0;
     let active = 0;
     for (let t = 0; t < B * K; t++) if (this.valsBK[t] > 0) active++;
     return { loss: mse + aux, mse, sparsity: 0, aux, l0: active / B };
@@ -121,7 +144,19 @@ class TopKStep implements SaeStep {
     maskByPositive(this.valsBK, this.gValsBK, B * K);
     const main = { gVals: this.gValsBK, idx: this.idxBK, W: K };
     const aux = this.aux.backward(e, p.W_dec, grads.W_dec, null);
-    sparseEncoderBackward(e, this.xcBD, aux ? [main, aux] : [main], p.W_enc, this.gWEncTMD, grads.W_enc, grads.b_enc, grads.b_dec, B, D, M);
+    sparseEncoderBackward(
+      e,
+      this.xcBD,
+      aux ? [main, aux] : [main],
+      p.W_enc,
+      this.gWEncTMD,
+      grads.W_enc,
+      grads.b_enc,
+      grads.b_dec,
+      B,
+      D,
+      M,
+    );
   }
 
   countFiring(counts: Int32Array): void {

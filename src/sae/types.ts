@@ -1,6 +1,6 @@
 /**
- * What an SAE is to the rest of husai (DESIGN.md "The flow"; SCIENCE.md §1–§2): a resolved config
- * plus named float32 tensors whose names are SAELens' (FORMATS.md: W_enc [d_in, d_sae], b_enc, W_dec
+ * What an SAE is to the rest of husai (docs/ARCHITECTURE.md "The flow"; docs/SCIENCE.md §1–§2): a resolved config
+ * plus named float32 tensors whose names are SAELens' (docs/FORMATS.md: W_enc [d_in, d_sae], b_enc, W_dec
  * [d_sae, d_in], b_dec, threshold, b_gate, b_mag, r_mag; training-only ones such as log_threshold
  * are never exported under their own name). An `Architecture` is the registry entry that knows how
  * to validate a config, initialise the tensors from a seed, build a training step with every
@@ -23,7 +23,7 @@ export type { TensorMap } from '../nn/optim.js';
 
 export type { ArchName, SaeArchitecture } from './names.js';
 
-/** ReLU + L1 flavours (SCIENCE.md §2). */
+/** ReLU + L1 flavours (docs/SCIENCE.md §2). */
 export type ReluVariant = 'constrained-2023' | 'april-2024';
 
 /** What a user writes; each architecture fills its defaults and rejects fields that do not apply. */
@@ -96,7 +96,7 @@ export interface StepOptions {
 export interface LossParts {
   /** Total objective that backward differentiates. */
   loss: number;
-  /** mean_b Σ_d (x̂ − x)² of the full reconstruction (SCIENCE.md §2). */
+  /** mean_b Σ_d (x̂ − x)² of the full reconstruction (docs/SCIENCE.md §2). */
   mse: number;
   /** Sparsity penalty as it enters the loss (λ·scale·…; 0 for the TopK family). */
   sparsity: number;
@@ -132,7 +132,7 @@ export interface SaeStep {
   activePattern(): Uint8Array;
 }
 
-/** SAELens export of one SAE (FORMATS.md, "SAE directories"), tensors in raw-activation units. */
+/** SAELens export of one SAE (docs/FORMATS.md, "SAE directories"), tensors in raw-activation units. */
 export interface SaeLensExport {
   tensors: TensorMap;
   /** Tensor shapes, same keys as `tensors`. */
@@ -149,7 +149,7 @@ export interface SaeLensTensor {
 }
 
 /**
- * How one architecture appears in SAELens files (FORMATS.md): the cfg.json `architecture` name it
+ * How one architecture appears in SAELens files (docs/FORMATS.md): the cfg.json `architecture` name it
  * writes and reads (S), its tensors, whether cfg.json carries k (then also
  * `rescale_acts_by_decoder_norm: false`), and the inference rule on loaded weights — the same rule
  * the training step's eval forward applies (test/sae/eval-encode.test.ts holds them equal).
@@ -176,7 +176,7 @@ export interface Architecture<N extends string = string, S extends string = stri
   readonly saeLens: SaeLensForm<S>;
   /** Fills defaults and validates; errors name the field. */
   resolve(input: SaeConfigInput): SaeConfig;
-  /** Default learning rate for this family and width (SCIENCE.md §2, "Training defaults"). */
+  /** Default learning rate for this family and width (docs/SCIENCE.md §2, "Training defaults"). */
   defaultLr(cfg: SaeConfig): number;
   /** Fresh tensors from the seed stream alone (not the engine, not the thread count). */
   init(cfg: SaeConfig, rng: Rng): Sae;
@@ -204,7 +204,7 @@ export interface ResampleContext {
   resetMomentsColumn(name: string, col: number, rows: number, cols: number): void;
 }
 
-// ── config validation helpers shared by the architecture files ─────────────────────────────
+// ── config validation helpers shared by the architecture files ─────────────────
 
 /** Throws a ConfigError naming `field` unless v is an integer in [lo, hi]. */
 export function checkInt(arch: string, field: string, v: unknown, lo: number, hi = Infinity): number {
@@ -217,7 +217,9 @@ export function checkInt(arch: string, field: string, v: unknown, lo: number, hi
 /** Throws a ConfigError naming `field` unless v is a finite number in (lo, hi] (or [lo, hi] when closed). */
 export function checkNum(arch: string, field: string, v: unknown, lo: number, hi = Infinity, closedLo = false): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || (closedLo ? v < lo : v <= lo) || v > hi) {
-    throw new ConfigError(`${arch}: ${field} = ${String(v)}: expected a number in ${closedLo ? '[' : '('}${lo}, ${hi}]`);
+    throw new ConfigError(
+      `${arch}: ${field} = ${String(v)}: expected a number in ${closedLo ? '[' : '('}${lo}, ${hi}]`,
+    );
   }
   return v;
 }
@@ -228,7 +230,9 @@ export function rejectFields(input: SaeConfigInput, allowed: readonly SaeField[]
     if (input[key] === undefined) continue;
     if (key === 'arch' || key === 'dIn' || key === 'dSae') continue;
     if (!(allowed as ReadonlyArray<keyof SaeConfigInput>).includes(key)) {
-      throw new ConfigError(`${input.arch}: field '${key}' does not apply to this architecture (it uses: ${allowed.join(', ') || 'none'})`);
+      throw new ConfigError(
+        `${input.arch}: field '${key}' does not apply to this architecture (it uses: ${allowed.join(', ') || 'none'})`,
+      );
     }
   }
 }
@@ -251,17 +255,17 @@ export function baseConfig(input: SaeConfigInput): SaeConfig {
   };
 }
 
-/** lr 2e-4/√(m/2^14) (SCIENCE.md §2, TopK family; Gao et al. 2024). */
+/** lr 2e-4/√(m/2^14) (docs/SCIENCE.md §2, TopK family; Gao et al. 2024). */
 export function topkFamilyLr(m: number): number {
   return 2e-4 / Math.sqrt(m / 2 ** 14);
 }
 
-/** The TopK-family lr rule clamped into SCIENCE.md §2's ReLU range [5e-5, 1e-3]. */
+/** The TopK-family lr rule clamped into docs/SCIENCE.md §2's ReLU range [5e-5, 1e-3]. */
 export function reluFamilyLr(m: number): number {
   return Math.min(1e-3, Math.max(5e-5, topkFamilyLr(m)));
 }
 
-/** The shape of each SAELens tensor name for a config (FORMATS.md). */
+/** The shape of each SAELens tensor name for a config (docs/FORMATS.md). */
 export function tensorShape(name: string, cfg: SaeConfig): number[] {
   const { dIn: D, dSae: M } = cfg;
   switch (name) {

@@ -12,7 +12,18 @@ import { readIdx } from './idx.js';
 import type { ImageSet, Split } from './types.js';
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
-export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+] as const;
 const COUNTS: Record<Split, number> = { train: 60000, test: 10000 };
 
 /** The folder the IDX files are read from. */
@@ -24,7 +35,13 @@ export function fashionMnistDir(): string {
 function fashionFile(split: Split, what: 'images-idx3' | 'labels-idx1'): string {
   const base = path.join(fashionMnistDir(), `${split === 'train' ? 'train' : 't10k'}-${what}-ubyte`);
   for (const f of [`${base}.gz`, base]) if (fs.existsSync(f)) return f;
-  throw new DataError(`${base}.gz`, 'file', 'nothing there', 'the Fashion-MNIST IDX file', 'install the Debian package: apt-get install dataset-fashion-mnist (or set HUSAI_FASHION_MNIST_DIR)');
+  throw new DataError(
+    `${base}.gz`,
+    'file',
+    'nothing there',
+    'the Fashion-MNIST IDX file',
+    'install the Debian package: apt-get install dataset-fashion-mnist (or set HUSAI_FASHION_MNIST_DIR)',
+  );
 }
 
 /** Only the labels of one split (cheap: 60 kB). */

@@ -17,7 +17,14 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
-const TYPE_NAMES: Record<number, string> = { 0x08: 'uint8', 0x09: 'int8', 0x0b: 'int16', 0x0c: 'int32', 0x0d: 'float32', 0x0e: 'float64' };
+const TYPE_NAMES: Record<number, string> = {
+  0x08: 'uint8',
+  0x09: 'int8',
+  0x0b: 'int16',
+  0x0c: 'int32',
+  0x0d: 'float32',
+  0x0e: 'float64',
+};
 
 /**
  * Parses IDX bytes (gzip or raw). `expectDims` checks the shape: one entry per dimension, null for
@@ -29,26 +36,54 @@ export function parseIdx(bytes: Uint8Array, file: string, expectDims?: ReadonlyA
     try {
       raw = zlib.gunzipSync(raw);
     } catch (e) {
-      throw new DataError(file, 'gzip', `a corrupt gzip stream (${(e as Error).message})`, 'a complete .gz file', 'the download or package install was interrupted: reinstall it');
+      throw new DataError(
+        file,
+        'gzip',
+        `a corrupt gzip stream (${(e as Error).message})`,
+        'a complete .gz file',
+        'the download or package install was interrupted: reinstall it',
+      );
     }
   }
   if (raw.length < 4 || raw[0] !== 0 || raw[1] !== 0) {
     const head = Array.from(raw.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new DataError(file, 'magic', raw.length < 4 ? `${raw.length}-byte file` : `bytes ${head}`, '00 00 08 RANK (an IDX file of unsigned bytes)');
+    throw new DataError(
+      file,
+      'magic',
+      raw.length < 4 ? `${raw.length}-byte file` : `bytes ${head}`,
+      '00 00 08 RANK (an IDX file of unsigned bytes)',
+    );
   }
   const type = raw[2];
   const rank = raw[3];
   if (type !== 0x08) {
-    throw new DataError(file, 'magic type byte', `0x${type.toString(16).padStart(2, '0')} (${TYPE_NAMES[type] ?? 'unknown'})`, '0x08 (uint8)');
+    throw new DataError(
+      file,
+      'magic type byte',
+      `0x${type.toString(16).padStart(2, '0')} (${TYPE_NAMES[type] ?? 'unknown'})`,
+      '0x08 (uint8)',
+    );
   }
-  if (rank < 1 || raw.length < 4 + 4 * rank) throw new DataError(file, 'rank', `${rank} dimensions in a ${raw.length}-byte file`, 'at least one dimension and room for the header');
+  if (rank < 1 || raw.length < 4 + 4 * rank)
+    throw new DataError(
+      file,
+      'rank',
+      `${rank} dimensions in a ${raw.length}-byte file`,
+      'at least one dimension and room for the header',
+    );
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
   const header = 4 + 4 * rank;
   const n = dims.reduce((a, b) => a * b, 1);
   if (raw.length - header !== n) {
-    throw new DataError(file, 'data', `${raw.length - header} bytes after the header`, `${n} bytes for shape ${fmtShape(...dims)}`, raw.length - header < n ? 'the file is truncated' : undefined);
+    throw new DataError(
+      file,
+      'data',
+      `${raw.length - header} bytes after the header`,
+      `${n} bytes for shape ${fmtShape(...dims)}`,
+      raw.length - header < n ? 'the file is truncated' : undefined,
+    );
   }
   if (expectDims !== undefined) {
     const ok = expectDims.length === dims.length && expectDims.every((e, i) => e === null || e === dims[i]);

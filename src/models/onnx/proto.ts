@@ -106,7 +106,12 @@ export function decodeMessage<T>(bytes: Uint8Array, typeName: string, file: stri
   try {
     return type.toObject(type.decode(bytes), TO_OBJECT) as T;
   } catch (err) {
-    throw new DataError(file, typeName, `bytes protobufjs cannot decode (${(err as Error).message})`, `a valid ONNX ${typeName} protobuf`);
+    throw new DataError(
+      file,
+      typeName,
+      `bytes protobufjs cannot decode (${(err as Error).message})`,
+      `a valid ONNX ${typeName} protobuf`,
+    );
   }
 }
 
@@ -114,7 +119,13 @@ export function decodeMessage<T>(bytes: Uint8Array, typeName: string, file: stri
 export function decodeModel(bytes: Uint8Array, file = 'model.onnx'): ModelProto {
   const model = decodeMessage<ModelProto>(bytes, 'ModelProto', file);
   if (model.graph === undefined) {
-    throw new DataError(file, 'ModelProto.graph', 'no graph', 'an ONNX model with a graph (field 7)', 'Is this an ONNX model file? A .onnx_data or .ort file is not.');
+    throw new DataError(
+      file,
+      'ModelProto.graph',
+      'no graph',
+      'an ONNX model with a graph (field 7)',
+      'Is this an ONNX model file? A .onnx_data or .ort file is not.',
+    );
   }
   return model;
 }

@@ -50,7 +50,13 @@ type Feed = (B: number, T: number, idsBT: Int32Array, lengths: Int32Array) => or
 
 const PAST = /^past_key_values\./;
 
-function intTensor(elem: number, values: (i: number) => number, dims: number[], file: string, name: string): ort.Tensor {
+function intTensor(
+  elem: number,
+  values: (i: number) => number,
+  dims: number[],
+  file: string,
+  name: string,
+): ort.Tensor {
   const n = dims.reduce((p, s) => p * s, 1);
   if (elem === DataType.INT64 || elem === 0) {
     const a = new BigInt64Array(n);
@@ -73,7 +79,8 @@ function feedFor(v: ValueInfoProto, spec: RunnerSpec): Feed {
     case 'input_ids':
       return (B, T, ids) => intTensor(elem, (i) => ids[i], [B, T], file, name);
     case 'attention_mask':
-      return (B, T, _ids, lengths) => intTensor(elem, (i) => (i % T < lengths[Math.floor(i / T)] ? 1 : 0), [B, T], file, name);
+      return (B, T, _ids, lengths) =>
+        intTensor(elem, (i) => (i % T < lengths[Math.floor(i / T)] ? 1 : 0), [B, T], file, name);
     case 'position_ids':
       return (B, T) => intTensor(elem, (i) => i % T, [B, T], file, name);
     case 'token_type_ids':
@@ -83,15 +90,23 @@ function feedFor(v: ValueInfoProto, spec: RunnerSpec): Feed {
     const dims = valueDims(v);
     const heads = typeof dims?.[1] === 'number' ? dims[1] : spec.config.nHead;
     const headDim = typeof dims?.[3] === 'number' ? dims[3] : spec.config.nEmbd / spec.config.nHead;
-    if (elem === DataType.FLOAT || elem === 0) return (B) => new ort.Tensor('float32', new Float32Array(0), [B, heads, 0, headDim]);
+    if (elem === DataType.FLOAT || elem === 0)
+      return (B) => new ort.Tensor('float32', new Float32Array(0), [B, heads, 0, headDim]);
     if (elem === DataType.FLOAT16) return (B) => new ort.Tensor('float16', new Uint16Array(0), [B, heads, 0, headDim]);
     throw new DataError(file, `input ${name}`, `element type ${elem}`, 'float32 or float16');
   }
   const hint =
     name === 'use_cache_branch'
-      ? 'This is a merged decoder (an If node picks the with-past branch): use onnx/decoder_model.onnx or a model.onnx exported without merging.'
+      ? 'This is a merged decoder (an If node picks the with-past branch): use onnx/decoder_model.onnx or a ' +
+        'model.onnx exported without merging.'
       : 'husai feeds GPT-2-family decoders only.';
-  throw new DataError(file, 'graph input', JSON.stringify(name), 'one of input_ids, attention_mask, position_ids, token_type_ids, past_key_values.*', hint);
+  throw new DataError(
+    file,
+    'graph input',
+    JSON.stringify(name),
+    'one of input_ids, attention_mask, position_ids, token_type_ids, past_key_values.*',
+    hint,
+  );
 }
 
 export class LmRunner {
@@ -109,11 +124,20 @@ export class LmRunner {
     let tapped: string | null = null;
     try {
       if (spec.externalDataDir !== undefined) {
-        tapped = path.join(spec.externalDataDir, `.husai-tapped-${process.pid}-${crypto.randomBytes(4).toString('hex')}.onnx`);
+        tapped = path.join(
+          spec.externalDataDir,
+          `.husai-tapped-${process.pid}-${crypto.randomBytes(4).toString('hex')}.onnx`,
+        );
         try {
           fs.writeFileSync(tapped, spec.modelBytes);
         } catch (err) {
-          throw new DataError(spec.externalDataDir, 'folder', `not writable (${(err as Error).message})`, 'a writable model folder', 'A model with external data is tapped through a temporary copy beside its data files.');
+          throw new DataError(
+            spec.externalDataDir,
+            'folder',
+            `not writable (${(err as Error).message})`,
+            'a writable model folder',
+            'A model with external data is tapped through a temporary copy beside its data files.',
+          );
         }
         session = await ort.InferenceSession.create(tapped, options);
       } else {
@@ -121,7 +145,12 @@ export class LmRunner {
       }
     } catch (err) {
       if (err instanceof DataError) throw err;
-      throw new DataError(spec.file, 'model', `a graph onnxruntime cannot load (${(err as Error).message.split('\n')[0]})`, 'an ONNX model onnxruntime-node runs on CPU');
+      throw new DataError(
+        spec.file,
+        'model',
+        `a graph onnxruntime cannot load (${(err as Error).message.split('\n')[0]})`,
+        'an ONNX model onnxruntime-node runs on CPU',
+      );
     } finally {
       if (tapped !== null) fs.rmSync(tapped, { force: true });
     }
@@ -138,7 +167,14 @@ export class LmRunner {
     if (dims.length >= 3 && dims[0] === B && dims[1] === T) d = dims.slice(2).reduce((p, s) => p * s, 1);
     else if (dims.length === 2 && dims[0] === B * T) d = dims[1];
     else {
-      throw new DataError(this.spec.file, `tensor ${this.spec.tensor}`, `shape [${dims.join('×')}] for ${B} windows of ${T} tokens`, `[${B}×${T}×…] or [${B * T}×D] (one row per token)`, 'Tap a tensor laid out per token (batch, sequence, features…); attention scores and per-head tensors transposed to [B, heads, T, …] are not.');
+      throw new DataError(
+        this.spec.file,
+        `tensor ${this.spec.tensor}`,
+        `shape [${dims.join('×')}] for ${B} windows of ${T} tokens`,
+        `[${B}×${T}×…] or [${B * T}×D] (one row per token)`,
+        'Tap a tensor laid out per token (batch, sequence, features…); attention scores and per-head tensors ' +
+          'transposed to [B, heads, T, …] are not.',
+      );
     }
     let xRD: Float32Array;
     if (out.type === 'float32') xRD = out.data as Float32Array;
@@ -146,7 +182,13 @@ export class LmRunner {
       xRD = new Float32Array(out.size);
       f16ArrayToF32(out.data as Uint16Array, xRD);
     } else if (out.type === 'float64') xRD = Float32Array.from(out.data as Float64Array);
-    else throw new DataError(this.spec.file, `tensor ${this.spec.tensor}`, `type ${out.type}`, 'float32, float16 or float64 activations');
+    else
+      throw new DataError(
+        this.spec.file,
+        `tensor ${this.spec.tensor}`,
+        `type ${out.type}`,
+        'float32, float16 or float64 activations',
+      );
     return { xRD, d };
   }
 

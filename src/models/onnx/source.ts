@@ -68,11 +68,19 @@ export function openModel(modelDir: string): OpenedModel {
       'graph',
       'a merged decoder (an If node on use_cache_branch; its layers live in subgraphs)',
       'a plain decoder graph',
-      'Use onnx/decoder_model.onnx from the same export, or re-export unmerged (optimum-cli export onnx --no-post-process).',
+      'Use onnx/decoder_model.onnx from the same export, or re-export unmerged (optimum-cli export onnx ' +
+        '--no-post-process).',
     );
   }
   const external = (model.graph?.initializer ?? []).some((t) => t.data_location === 1);
-  return { folder, bytes, sha256: crypto.createHash('sha256').update(bytes).digest('hex'), idx, hooks: gpt2Hooks(idx, folder.config.nLayer), external };
+  return {
+    folder,
+    bytes,
+    sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
+    idx,
+    hooks: gpt2Hooks(idx, folder.config.nLayer),
+    external,
+  };
 }
 
 export interface OnnxTensorList {
@@ -89,7 +97,8 @@ export function listOnnxTensors(modelDir: string): OnnxTensorList {
   const m = openModel(modelDir);
   const hooks: OnnxTensorList['hooks'] = [];
   if (m.hooks !== null) {
-    for (let L = 0; L < m.hooks.nLayer; L++) for (const k of HOOK_KINDS) hooks.push({ hook: `${k}.${L}`, tensor: m.hooks.hooks.get(`${k}.${L}`) as string });
+    for (let L = 0; L < m.hooks.nLayer; L++)
+      for (const k of HOOK_KINDS) hooks.push({ hook: `${k}.${L}`, tensor: m.hooks.hooks.get(`${k}.${L}`) as string });
   }
   return { modelFile: m.folder.modelPath, hookMethod: m.hooks?.method ?? null, hooks, tensors: tappableTensors(m.idx) };
 }
@@ -131,8 +140,10 @@ function positiveInt(name: string, v: number): number {
 
 /** Opens a GPT-2-family ONNX model as an activation source (see the file header). */
 export async function openOnnxSource(opts: OnnxSourceOptions): Promise<ExtractionSource> {
-  if (typeof opts.text !== 'string' || opts.text === '') throw new ConfigError(`--text is required for onnx sources: ${CORPORA.join(', ')} or a UTF-8 FILE`);
-  if (opts.limit === undefined) throw new ConfigError('--limit is required for onnx sources (number of text tokens to extract)');
+  if (typeof opts.text !== 'string' || opts.text === '')
+    throw new ConfigError(`--text is required for onnx sources: ${CORPORA.join(', ')} or a UTF-8 FILE`);
+  if (opts.limit === undefined)
+    throw new ConfigError('--limit is required for onnx sources (number of text tokens to extract)');
   const limit = positiveInt('limit', opts.limit);
   const batch = positiveInt('batch', opts.batch ?? 8);
   const m = openModel(opts.modelDir);
@@ -140,7 +151,10 @@ export async function openOnnxSource(opts: OnnxSourceOptions): Promise<Extractio
   const ctx = positiveInt('ctx', opts.ctx ?? Math.min(128, cfg.nPositions));
   const bos = opts.bos ?? true;
   const lead = bos ? 1 : 0;
-  if (ctx > cfg.nPositions) throw new ConfigError(`ctx ${ctx} exceeds the model's n_positions ${cfg.nPositions} (config.json); use ctx ≤ ${cfg.nPositions}`);
+  if (ctx > cfg.nPositions)
+    throw new ConfigError(
+      `ctx ${ctx} exceeds the model's n_positions ${cfg.nPositions} (config.json); use ctx ≤ ${cfg.nPositions}`,
+    );
   if (ctx <= lead) throw new ConfigError(`ctx ${ctx} leaves no room for text after the BOS token; use ctx ≥ 2`);
   const { tensor, hook } = resolveLayer(m, opts.layer);
 
@@ -248,7 +262,12 @@ export async function openOnnxSource(opts: OnnxSourceOptions): Promise<Extractio
       }
       const n = end - start;
       const xND = new Float32Array(n * d);
-      const cols = { doc: new Int32Array(n), position: new Int32Array(n), offset: new Int32Array(n), token: new Int32Array(n) };
+      const cols = {
+        doc: new Int32Array(n),
+        position: new Int32Array(n),
+        offset: new Int32Array(n),
+        token: new Int32Array(n),
+      };
       // First window containing `start` (binary search on firstUnit).
       let lo = 0;
       let hi = windows.length - 1;

@@ -14,7 +14,14 @@
  * (small) while initializers are only read for their name.
  */
 import { ConfigError, DataError } from '../../core/errors.js';
-import { decodeMessage, encodeMessage, type AttributeProto, type GraphProto, type NodeProto, type ValueInfoProto } from './proto.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  type AttributeProto,
+  type GraphProto,
+  type NodeProto,
+  type ValueInfoProto,
+} from './proto.js';
 import { concatBytes, lenPrefix, wireFields, wireString, WIRE_LEN, type WireField } from './wire.js';
 
 export interface ExposeOptions {
@@ -85,7 +92,9 @@ export function exposeTensors(modelBytes: Uint8Array, names: readonly string[], 
   }
   for (const name of names) {
     if (!produced.has(name) && !declared.has(name)) {
-      throw new ConfigError(`exposeTensors ${file}: no tensor named "${name}" in the graph (it is neither a node output nor a graph input)`);
+      throw new ConfigError(
+        `exposeTensors ${file}: no tensor named "${name}" in the graph (it is neither a node output nor a graph input)`,
+      );
     }
   }
 
@@ -151,5 +160,10 @@ export function exposeTensors(modelBytes: Uint8Array, names: readonly string[], 
     parts.push(lenPrefix(G_OUTPUT, bytes.length), bytes);
   }
   const graphLength = parts.reduce((s, p) => s + p.length, 0);
-  return concatBytes([modelBytes.subarray(0, gField.start), lenPrefix(F_GRAPH, graphLength), ...parts, modelBytes.subarray(gField.end)]);
+  return concatBytes([
+    modelBytes.subarray(0, gField.start),
+    lenPrefix(F_GRAPH, graphLength),
+    ...parts,
+    modelBytes.subarray(gField.end),
+  ]);
 }

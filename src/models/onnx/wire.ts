@@ -65,7 +65,8 @@ export function wireFields(buf: Uint8Array, file: string, start = 0, end = buf.l
       default:
         throw wireError(file, fieldStart, `wire type ${wire} (field ${no})`);
     }
-    if (fieldEnd > end) throw wireError(file, fieldStart, `field ${no} running ${fieldEnd - end} bytes past the end of its message`);
+    if (fieldEnd > end)
+      throw wireError(file, fieldStart, `field ${no} running ${fieldEnd - end} bytes past the end of its message`);
     out.push({ no, wire, start: fieldStart, valueStart, end: fieldEnd });
     pos = fieldEnd;
   }
@@ -75,14 +76,16 @@ export function wireFields(buf: Uint8Array, file: string, start = 0, end = buf.l
 /** The first length-delimited field `no` of a message, decoded as UTF-8 (e.g. a tensor's name), or null. */
 export function wireString(buf: Uint8Array, field: WireField, no: number, file: string): string | null {
   for (const f of wireFields(buf, file, field.valueStart, field.end)) {
-    if (f.no === no && f.wire === WIRE_LEN) return Buffer.from(buf.buffer, buf.byteOffset + f.valueStart, f.end - f.valueStart).toString('utf8');
+    if (f.no === no && f.wire === WIRE_LEN)
+      return Buffer.from(buf.buffer, buf.byteOffset + f.valueStart, f.end - f.valueStart).toString('utf8');
   }
   return null;
 }
 
 /** The bytes of a varint. */
 export function varintBytes(value: number): Uint8Array {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`varintBytes: ${value} is not a non-negative safe integer`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`varintBytes: ${value} is not a non-negative safe integer`);
   const bytes: number[] = [];
   let v = value;
   while (v >= 128) {
@@ -116,5 +119,11 @@ export function concatBytes(parts: ReadonlyArray<Uint8Array>): Uint8Array {
 }
 
 function wireError(file: string, pos: number, found: string): DataError {
-  return new DataError(file, `protobuf at byte ${pos}`, found, 'a valid ONNX protobuf', 'The file may be truncated or not an ONNX model.');
+  return new DataError(
+    file,
+    `protobuf at byte ${pos}`,
+    found,
+    'a valid ONNX protobuf',
+    'The file may be truncated or not an ONNX model.',
+  );
 }

@@ -2,7 +2,7 @@
  * The TensorFlow.js backend the vision models run on: @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD,
  * single-threaded in Node), whose .wasm binaries are read from the installed package folder — no
  * network. tfjs-node would be faster but downloads libtensorflow at install time, which husai's
- * offline install cannot do (DESIGN.md, "The engine"). Initialised once per process.
+ * offline install cannot do (docs/ARCHITECTURE.md, "The engine"). Initialised once per process.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';

@@ -10,5 +10,8 @@ export type VisionModelName = (typeof VISION_MODELS)[number];
 /** Checks a --source model name, listing the choices otherwise. */
 export function checkVisionModel(name: string): VisionModelName {
   if ((VISION_MODELS as readonly string[]).includes(name)) return name as VisionModelName;
-  throw new ConfigError(`nsfwjs model ${JSON.stringify(name)}: expected one of ${VISION_MODELS.join(', ')} (e.g. --source nsfwjs:MobileNetV2)`);
+  throw new ConfigError(
+    `nsfwjs model ${JSON.stringify(name)}: expected one of ${VISION_MODELS.join(', ')} (e.g. --source ` +
+      `nsfwjs:MobileNetV2)`,
+  );
 }

@@ -40,7 +40,9 @@ const MODELS: Record<VisionModelName, ModelEntry> = {
     dir: 'mobilenet_v2_mid',
     def: MobileNetV2MidModel,
     inputSize: 224,
-    graphPrefix: 'StatefulPartitionedCall/sequential/keras_layer/StatefulPartitionedCall/StatefulPartitionedCall/StatefulPartitionedCall/predict/',
+    graphPrefix:
+      'StatefulPartitionedCall/sequential/keras_layer/' +
+      'StatefulPartitionedCall/StatefulPartitionedCall/StatefulPartitionedCall/predict/',
   },
   InceptionV3: { dir: 'inception_v3', def: InceptionV3Model, inputSize: 299 },
 };
@@ -61,11 +63,18 @@ export type LoadedModel = {
 export function modelFiles(name: VisionModelName, shards: number): string[] {
   const require = createRequire(import.meta.url);
   // nsfwjs exports dist/cjs/models/NAME.js; the bundles live in dist/models/NAME/.
-  const dir = path.resolve(path.dirname(require.resolve(`nsfwjs/models/${MODELS[name].dir}`)), '..', '..', 'models', MODELS[name].dir);
+  const dir = path.resolve(
+    path.dirname(require.resolve(`nsfwjs/models/${MODELS[name].dir}`)),
+    '..',
+    '..',
+    'models',
+    MODELS[name].dir,
+  );
   const files = [path.join(dir, 'model.min.js')];
   for (let i = 1; i <= shards; i++) files.push(path.join(dir, `group1-shard${i}of${shards}.min.js`));
   for (const f of files) {
-    if (!fs.existsSync(f)) throw new DataError(f, 'file', 'nothing there', `nsfwjs's ${name} bundle`, 'reinstall dependencies: npm ci');
+    if (!fs.existsSync(f))
+      throw new DataError(f, 'file', 'nothing there', `nsfwjs's ${name} bundle`, 'reinstall dependencies: npm ci');
   }
   return files;
 }
@@ -78,7 +87,13 @@ function hashFiles(files: string[]): string {
 
 function nsfwjsVersion(): string {
   const require = createRequire(import.meta.url);
-  const pkg = path.resolve(path.dirname(require.resolve('nsfwjs/models/mobilenet_v2')), '..', '..', '..', 'package.json');
+  const pkg = path.resolve(
+    path.dirname(require.resolve('nsfwjs/models/mobilenet_v2')),
+    '..',
+    '..',
+    '..',
+    'package.json',
+  );
   return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
@@ -89,7 +104,9 @@ export async function loadVisionModel(name: VisionModelName): Promise<LoadedMode
   const def = entry.def;
   const files = modelFiles(name, def.numOfWeightBundles);
   const json = (await def.modelJson()).default;
-  const shards = await Promise.all(def.weightBundles.map(async (load) => Buffer.from((await load()).default, 'base64')));
+  const shards = await Promise.all(
+    def.weightBundles.map(async (load) => Buffer.from((await load()).default, 'base64')),
+  );
   const weightData = new Uint8Array(shards.reduce((a, s) => a + s.length, 0));
   let at = 0;
   for (const s of shards) {
@@ -105,7 +122,14 @@ export async function loadVisionModel(name: VisionModelName): Promise<LoadedMode
     weightData: weightData.buffer,
   };
   const handler: tf.io.IOHandler = { load: async () => artifacts };
-  const common = { name, inputSize: def.options?.size ?? entry.inputSize, files, sha256: hashFiles(files), nsfwjsVersion: nsfwjsVersion(), graphPrefix: entry.graphPrefix ?? '' };
+  const common = {
+    name,
+    inputSize: def.options?.size ?? entry.inputSize,
+    files,
+    sha256: hashFiles(files),
+    nsfwjsVersion: nsfwjsVersion(),
+    graphPrefix: entry.graphPrefix ?? '',
+  };
   if (def.options?.type === 'graph') {
     const model = await tf.loadGraphModel(handler);
     return { ...common, kind: 'graph', model, dispose: () => model.dispose() };

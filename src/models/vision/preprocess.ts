@@ -11,8 +11,16 @@ import * as tf from '@tensorflow/tfjs';
 import { ShapeError, fmtShape } from '../../core/errors.js';
 
 /** A batch of uint8 images [B, H, W, C] (C = 1 or 3) → the model input [B, S, S, 3], float32. */
-export function preprocessImages(pixelsBHWC: Uint8Array, b: number, h: number, w: number, c: number, size: number): tf.Tensor4D {
-  if (pixelsBHWC.length !== b * h * w * c) throw new ShapeError(`preprocessImages: ${pixelsBHWC.length} bytes cannot be shaped ${fmtShape(b, h, w, c)}`);
+export function preprocessImages(
+  pixelsBHWC: Uint8Array,
+  b: number,
+  h: number,
+  w: number,
+  c: number,
+  size: number,
+): tf.Tensor4D {
+  if (pixelsBHWC.length !== b * h * w * c)
+    throw new ShapeError(`preprocessImages: ${pixelsBHWC.length} bytes cannot be shaped ${fmtShape(b, h, w, c)}`);
   if (c !== 1 && c !== 3) throw new ShapeError(`preprocessImages: ${c} channels; expected 1 (grey) or 3 (RGB)`);
   return tf.tidy(() => {
     let img = tf.tensor4d(Int32Array.from(pixelsBHWC), [b, h, w, c], 'int32');

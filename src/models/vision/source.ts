@@ -42,20 +42,28 @@ export interface VisionSourceOptions {
   batch?: number;
 }
 
-export const PREPROCESS = 'nsfwjs: float(x) / 255, bilinear resize (align corners) to S×S when not S×S, grey → RGB by repeating the channel';
+export const PREPROCESS =
+  'nsfwjs: float(x) / 255, bilinear resize (align corners) to S×S when not S×S, grey → RGB by repeating the ' +
+  'channel';
 
 /** Opens the model and the images and taps the layer; `close()` frees the model. */
-export async function openVisionSource(opts: VisionSourceOptions): Promise<ExtractionSource & { readonly layerShape: number[] }> {
+export async function openVisionSource(
+  opts: VisionSourceOptions,
+): Promise<ExtractionSource & { readonly layerShape: number[] }> {
   const modelName = checkVisionModel(opts.model);
-  if (opts.pool !== 'mean' && opts.pool !== 'tokens') throw new ConfigError(`--pool ${JSON.stringify(opts.pool)}: expected mean or tokens`);
+  if (opts.pool !== 'mean' && opts.pool !== 'tokens')
+    throw new ConfigError(`--pool ${JSON.stringify(opts.pool)}: expected mean or tokens`);
   const split = opts.split ?? 'train';
-  if (split !== 'train' && split !== 'test') throw new ConfigError(`--split ${JSON.stringify(split)}: expected train or test`);
+  if (split !== 'train' && split !== 'test')
+    throw new ConfigError(`--split ${JSON.stringify(split)}: expected train or test`);
   const batch = opts.batch ?? 16;
   if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`batch = ${batch}: expected an integer ≥ 1`);
   const set = openImageSet(opts.images, split);
   const limit = opts.limit ?? set.count;
   if (!Number.isInteger(limit) || limit < 1 || limit > set.count) {
-    throw new ConfigError(`--limit ${limit}: expected an integer in [1, ${set.count}] (${set.name} ${split} has ${set.count} images)`);
+    throw new ConfigError(
+      `--limit ${limit}: expected an integer in [1, ${set.count}] (${set.name} ${split} has ${set.count} images)`,
+    );
   }
   const model = await loadVisionModel(modelName);
   let tap: Tap;
@@ -103,7 +111,14 @@ export async function openVisionSource(opts: VisionSourceOptions): Promise<Extra
         throw new ConfigError(`extract(${start}, ${end}): expected 0 ≤ start ≤ end ≤ ${units}`);
       }
       const b = end - start;
-      const x = preprocessImages(set.pixelsNHWC.subarray(start * pixelsPerImage, end * pixelsPerImage), b, set.height, set.width, set.channels, model.inputSize);
+      const x = preprocessImages(
+        set.pixelsNHWC.subarray(start * pixelsPerImage, end * pixelsPerImage),
+        b,
+        set.height,
+        set.width,
+        set.channels,
+        model.inputSize,
+      );
       const y = tf.tidy(() => {
         const out = tap.run(x);
         if (out.shape.length === 4 && opts.pool === 'mean') return tf.mean(out, [1, 2]);
@@ -144,7 +159,9 @@ export async function openVisionSource(opts: VisionSourceOptions): Promise<Extra
         source_index: Array.from(set.sourceIndex.subarray(0, units)),
         model_input_size: model.inputSize,
         layer_grid: grid,
-        note: 'token row (image, y, x) sits over image rows [y·H/Hf, (y+1)·H/Hf) and cols [x·W/Wf, (x+1)·W/Wf), [Hf, Wf] = layer_grid',
+        note:
+          'token row (image, y, x) sits over image rows [y·H/Hf, (y+1)·H/Hf) and cols [x·W/Wf, (x+1)·W/Wf), ' +
+          '[Hf, Wf] = layer_grid',
       };
       return {
         'images.u8': set.pixelsNHWC.slice(0, units * pixelsPerImage),

@@ -2,7 +2,8 @@
  * Tapping a named internal layer of a vision model: for a layers model (MobileNetV2, InceptionV3), a
  * second tfjs model from the same input to that layer's output,
  * `tf.model({inputs: m.inputs, outputs: m.getLayer(name).output})` (the weights are shared, nothing
- * is copied — and never dispose it: that disposes the shared layers, as nsfwjs's own dispose() finds); for a graph model (MobileNetV2Mid), `model.execute(input, [node])`, which runs only the
+ * is copied — and never dispose it: that disposes the shared layers, as nsfwjs's own dispose() finds); for a graph
+ * model (MobileNetV2Mid), `model.execute(input, [node])`, which runs only the
  * part of the graph the node needs. Tappable: every layer or node with one output of rank 2
  * ([B, C]) or rank 4 ([B, H, W, C]) — e.g. MobileNetV2's residual sums `block_N_add` and its last
  * feature map `out_relu`, InceptionV3's `mixedN`, MobileNetV2Mid's `MobilenetV2/expanded_conv_N/add`.
@@ -46,7 +47,8 @@ export function listLayers(m: LoadedModel): LayerInfo[] {
       }
       if (!Array.isArray(shape) || Array.isArray(shape[0])) continue;
       const dims = (shape as Array<number | null>).slice(1);
-      if ((dims.length === 1 || dims.length === 3) && dims.every((d) => typeof d === 'number')) out.push({ name: layer.name, shape: dims as number[] });
+      if ((dims.length === 1 || dims.length === 3) && dims.every((d) => typeof d === 'number'))
+        out.push({ name: layer.name, shape: dims as number[] });
     }
     return out;
   }
@@ -72,8 +74,16 @@ export function tapLayer(m: LoadedModel, layer: string): Tap {
     const layers = listLayers(m);
     const info = layers.find((l) => l.name === layer);
     if (info === undefined) throw unknownLayer(m, layer, layers);
-    const tapped = tf.model({ inputs: m.model.inputs, outputs: m.model.getLayer(info.name).output as tf.SymbolicTensor });
-    return { layer: info.name, shape: info.shape, run: (x) => tapped.predict(x) as tf.Tensor, dispose: () => undefined };
+    const tapped = tf.model({
+      inputs: m.model.inputs,
+      outputs: m.model.getLayer(info.name).output as tf.SymbolicTensor,
+    });
+    return {
+      layer: info.name,
+      shape: info.shape,
+      run: (x) => tapped.predict(x) as tf.Tensor,
+      dispose: () => undefined,
+    };
   }
   // Graph model: find the node by name and run the graph up to it once for its shape (listing every
   // node's shape would keep every intermediate tensor alive at once; only an error needs that).
@@ -86,13 +96,21 @@ export function tapLayer(m: LoadedModel, layer: string): Tap {
   const shape = y.shape.slice(1);
   tf.dispose([xs, y]);
   if (rank !== 2 && rank !== 4) throw unknownLayer(m, layer, listLayers(m));
-  return { layer: displayName(m, node), shape, run: (x) => graph.execute(x, node) as tf.Tensor, dispose: () => undefined };
+  return {
+    layer: displayName(m, node),
+    shape,
+    run: (x) => graph.execute(x, node) as tf.Tensor,
+    dispose: () => undefined,
+  };
 }
 
 function graphNodes(m: LoadedModel & { kind: 'graph' }): string[] {
   // The executor's node table is not in tfjs's public types; its names are what execute() takes.
-  const nodes = (m.model as unknown as { executor: { graph: { nodes: Record<string, { op: string }> } } }).executor.graph.nodes;
-  return Object.entries(nodes).filter(([, n]) => !SKIP_OPS.has(n.op)).map(([name]) => name);
+  const nodes = (m.model as unknown as { executor: { graph: { nodes: Record<string, { op: string }> } } }).executor
+    .graph.nodes;
+  return Object.entries(nodes)
+    .filter(([, n]) => !SKIP_OPS.has(n.op))
+    .map(([name]) => name);
 }
 
 function displayName(m: LoadedModel, node: string): string {
@@ -108,7 +126,8 @@ function unknownLayer(m: LoadedModel, layer: string, layers: LayerInfo[]): Confi
   const notable = layers.filter((l) => NOTABLE.test(l.name)).map((l) => l.name);
   return new ConfigError(
     `--layer ${JSON.stringify(layer)}: ${m.name} has no tappable layer of that name; closest: ${near.join(', ')}; ` +
-      `residual and block outputs: ${notable.join(' ')} (all ${layers.length}: husai extract --source nsfwjs:${m.name} --list-layers)`,
+      `residual and block outputs: ${notable.join(' ')} (all ${layers.length}: husai extract --source ` +
+      `nsfwjs:${m.name} --list-layers)`,
   );
 }
 
@@ -117,7 +136,8 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    for (let j = 1; j <= b.length; j++)
+      cur.push(Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
     prev = cur;
   }
   return prev[b.length];

@@ -1,5 +1,5 @@
 /**
- * SAE directory layouts on disk (FORMATS.md, "SAE directories"): which files make a SAELens or a
+ * SAE directory layouts on disk (docs/FORMATS.md, "SAE directories"): which files make a SAELens or a
  * sparsify directory, reading their cfg.json, and finding every loadable SAE directory under a
  * root — sparsify runs hold one subfolder per hookpoint, seed sweeps one `seedN` folder per seed.
  * Errors name the file and list what the directory does hold, so a wrong path is obvious.
@@ -17,7 +17,7 @@ export const SPARSIFY_WEIGHTS = 'sae.safetensors';
 export type Layout = 'saelens' | 'sparsify';
 
 export const LAYOUTS_EXPECTED =
-  `an SAE directory: SAELens (${CFG_FILE} + ${SAELENS_WEIGHTS}) or sparsify (${CFG_FILE} + ${SPARSIFY_WEIGHTS})`;
+  `an SAE directory: SAELens (${CFG_FILE} + ${SAELENS_WEIGHTS}) or sparsify ` + `(${CFG_FILE} + ${SPARSIFY_WEIGHTS})`;
 
 /** Entries of `dir`, sorted, folders marked with a trailing "/"; "(empty)" when none. For messages. */
 export function describeDir(dir: string): string {
@@ -53,8 +53,13 @@ export function requireDir(dir: string): void {
 export function readCfgJson(dir: string, weightsFile: string): Record<string, unknown> {
   const file = path.join(dir, CFG_FILE);
   if (!fs.existsSync(file)) {
-    throw new DataError(file, CFG_FILE, `missing (${dir} holds: ${describeDir(dir)})`, `${CFG_FILE} next to ${weightsFile}`,
-      'an SAE directory needs its cfg.json: it gives d_in, d_sae and the architecture');
+    throw new DataError(
+      file,
+      CFG_FILE,
+      `missing (${dir} holds: ${describeDir(dir)})`,
+      `${CFG_FILE} next to ${weightsFile}`,
+      'an SAE directory needs its cfg.json: it gives d_in, d_sae and the architecture',
+    );
   }
   const text = fs.readFileSync(file, 'utf8');
   let parsed: unknown;
@@ -64,16 +69,28 @@ export function readCfgJson(dir: string, weightsFile: string): Record<string, un
     throw new DataError(file, CFG_FILE, `invalid JSON (${(e as Error).message})`, 'a JSON object');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new DataError(file, CFG_FILE, Array.isArray(parsed) ? 'a JSON array' : `JSON ${String(parsed)}`, 'a JSON object');
+    throw new DataError(
+      file,
+      CFG_FILE,
+      Array.isArray(parsed) ? 'a JSON array' : `JSON ${String(parsed)}`,
+      'a JSON object',
+    );
   }
   const dup = findDuplicateKey(text);
   if (dup !== null) {
-    throw new DataError(file, [...dup.path, dup.key].join('.'), 'the key twice', 'unique keys (JSON.parse would keep the last silently)');
+    throw new DataError(
+      file,
+      [...dup.path, dup.key].join('.'),
+      'the key twice',
+      'unique keys (JSON.parse would keep the last silently)',
+    );
   }
   return parsed as Record<string, unknown>;
 }
 
-/** Which layout `dir` holds, from the files present and, when both weight files exist, the cfg keys; null if neither. */
+/**
+ * Which layout `dir` holds, from the files present and, when both weight files exist, the cfg keys; null if neither.
+ */
 export function detectLayout(dir: string): Layout | null {
   const has = (f: string): boolean => fs.existsSync(path.join(dir, f));
   const saelens = has(SAELENS_WEIGHTS);
@@ -113,7 +130,10 @@ export function listSaeDirs(root: string, maxDepth = 3): string[] {
     } catch {
       return;
     }
-    const subdirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort(naturalCompare);
+    const subdirs = entries
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort(naturalCompare);
     for (const name of subdirs) walk(path.join(dir, name), depth + 1);
   };
   walk(root, 0);

@@ -1,5 +1,5 @@
 /**
- * One entry point for any SAE checkpoint directory (FORMATS.md, "SAE directories"): detects the
+ * One entry point for any SAE checkpoint directory (docs/FORMATS.md, "SAE directories"): detects the
  * layout from the files present (and cfg.json keys when both weight files exist) and dispatches to
  * the SAELens or sparsify reader. A root holding several SAE folders (sparsify's one subfolder per
  * hookpoint, seed sweeps' `seedN`) needs `hookpoint`, a path relative to the root; without it the
@@ -34,7 +34,12 @@ export function loadSae(dir: string, opts: LoadSaeOptions = {}): SaeWeights {
   if (opts.hookpoint !== undefined) {
     target = path.join(dir, opts.hookpoint);
     if (!fs.existsSync(target) || !fs.statSync(target).isDirectory()) {
-      throw new DataError(dir, 'hookpoint', `${JSON.stringify(opts.hookpoint)}, which is not a folder there`, `one of ${choices(dir)}`);
+      throw new DataError(
+        dir,
+        'hookpoint',
+        `${JSON.stringify(opts.hookpoint)}, which is not a folder there`,
+        `one of ${choices(dir)}`,
+      );
     }
   }
   const layout = detectLayout(target);
@@ -42,21 +47,32 @@ export function loadSae(dir: string, opts: LoadSaeOptions = {}): SaeWeights {
   if (layout === 'sparsify') return readSparsify(target);
 
   if (fs.existsSync(path.join(target, CFG_FILE))) {
-    throw new DataError(path.join(target, SAELENS_WEIGHTS), 'weights file', `missing (${target} holds: ${describeDir(target)})`,
-      `${SAELENS_WEIGHTS} (SAELens) or ${SPARSIFY_WEIGHTS} (sparsify) next to ${CFG_FILE}`);
+    throw new DataError(
+      path.join(target, SAELENS_WEIGHTS),
+      'weights file',
+      `missing (${target} holds: ${describeDir(target)})`,
+      `${SAELENS_WEIGHTS} (SAELens) or ${SPARSIFY_WEIGHTS} (sparsify) next to ${CFG_FILE}`,
+    );
   }
   const below = listSaeDirs(target).filter((d) => d !== target);
   if (below.length === 1) return loadSae(below[0]);
   if (below.length > 1) {
     const first = path.relative(target, below[0]);
-    throw new DataError(target, 'hookpoint', `no hookpoint chosen, and ${below.length} SAE folders below`, `one of ${choices(target)}`,
-      `choose one: loadSae(${JSON.stringify(target)}, { hookpoint: ${JSON.stringify(first)} })`);
+    throw new DataError(
+      target,
+      'hookpoint',
+      `no hookpoint chosen, and ${below.length} SAE folders below`,
+      `one of ${choices(target)}`,
+      `choose one: loadSae(${JSON.stringify(target)}, { hookpoint: ${JSON.stringify(first)} })`,
+    );
   }
   throw new DataError(target, 'directory', `neither layout (holds: ${describeDir(target)})`, LAYOUTS_EXPECTED);
 }
 
 /** The SAE folders below `root`, relative to it, for messages. */
 function choices(root: string): string {
-  const dirs = listSaeDirs(root).filter((d) => d !== root).map((d) => path.relative(root, d));
+  const dirs = listSaeDirs(root)
+    .filter((d) => d !== root)
+    .map((d) => path.relative(root, d));
   return dirs.length === 0 ? '(no SAE folders below it)' : dirs.join(', ');
 }

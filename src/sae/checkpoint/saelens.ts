@@ -1,6 +1,6 @@
 /**
- * SAELens checkpoint directories (FORMATS.md, "SAE directories"): `sae_weights.safetensors` +
- * `cfg.json`, W_enc [d_in, d_sae], W_dec [d_sae, d_in] (SCIENCE.md §1).
+ * SAELens checkpoint directories (docs/FORMATS.md, "SAE directories"): `sae_weights.safetensors` +
+ * `cfg.json`, W_enc [d_in, d_sae], W_dec [d_sae, d_in] (docs/SCIENCE.md §1).
  *
  * Writing: the v6 layout, which is what husai saves — cfg.json with `architecture`, d_in, d_sae and
  * a nested `metadata` whose `sae_lens_version` "6.0.0" marks the layout version it follows (SAELens'
@@ -42,7 +42,7 @@ export const SAELENS_LAYOUT_VERSION = '6.0.0';
 const REPLACEABLE = new Set([CFG_FILE, SAELENS_WEIGHTS, 'sparsity.safetensors']);
 
 /**
- * What husai records in cfg.json `metadata` (FORMATS.md). All optional, any further JSON value
+ * What husai records in cfg.json `metadata` (docs/FORMATS.md). All optional, any further JSON value
  * allowed; `sae_lens_version` and `husai_version` are always set by the writer.
  */
 export interface SaeLensMetadata {
@@ -71,7 +71,11 @@ interface TensorSpec {
   required: boolean;
 }
 
-/** The tensors a SAELens SAE of `arch` holds (FORMATS.md), in checking order: the common three, then the architecture's (registry.ts `saeLens.tensors`). */
+/**
+ * The tensors a SAELens SAE of `arch` holds (docs/FORMATS.md), in checking order: the common three, then the
+ * architecture's
+ * (registry.ts `saeLens.tensors`).
+ */
 export function saeLensTensorSpec(arch: SaeArchitecture, dIn: number, dSae: number): TensorSpec[] {
   const D: Dim = { size: dIn, name: 'd_in' };
   const M: Dim = { size: dSae, name: 'd_sae' };
@@ -79,7 +83,11 @@ export function saeLensTensorSpec(arch: SaeArchitecture, dIn: number, dSae: numb
     { name: 'W_enc', dims: [D, M], required: true },
     { name: 'W_dec', dims: [M, D], required: true },
     { name: 'b_dec', dims: [D], required: true },
-    ...archBySaeLens(arch).saeLens.tensors.map((t) => ({ name: t.name, dims: t.scalar ? [] : [M], required: t.required })),
+    ...archBySaeLens(arch).saeLens.tensors.map((t) => ({
+      name: t.name,
+      dims: t.scalar ? [] : [M],
+      required: t.required,
+    })),
   ];
 }
 
@@ -88,18 +96,39 @@ function kRule(arch: SaeArchitecture): 'integer' | 'number' | null {
   return archBySaeLens(arch).saeLens.k;
 }
 
-/** Checks `tensors` against the spec; hints at a transposed matrix or a cfg.json whose d_in/d_sae disagree with the tensors. */
-function checkTensors(file: string, tensors: Record<string, Tensor>, spec: TensorSpec[], from: string, dIn: number, dSae: number): void {
-  const hint = (name: string, dims: Dim[]) => (found: readonly number[]): string | undefined => {
-    const t = transposedHint(name, dims, found, 'SAELens');
-    if (t !== undefined) return t;
-    const enc = tensors.W_enc?.shape;
-    const dec = tensors.W_dec?.shape;
-    if (enc?.length === 2 && dec?.length === 2 && enc[0] === dec[1] && enc[1] === dec[0] && (enc[0] !== dIn || enc[1] !== dSae)) {
-      return `W_enc and W_dec agree on d_in = ${enc[0]}, d_sae = ${enc[1]}, but ${from} says d_in = ${dIn}, d_sae = ${dSae}: ${from} is probably wrong`;
-    }
-    return undefined;
-  };
+/**
+ * Checks `tensors` against the spec; hints at a transposed matrix or a cfg.json whose d_in/d_sae disagree with the
+ * tensors.
+ */
+function checkTensors(
+  file: string,
+  tensors: Record<string, Tensor>,
+  spec: TensorSpec[],
+  from: string,
+  dIn: number,
+  dSae: number,
+): void {
+  const hint =
+    (name: string, dims: Dim[]) =>
+    (found: readonly number[]): string | undefined => {
+      const t = transposedHint(name, dims, found, 'SAELens');
+      if (t !== undefined) return t;
+      const enc = tensors.W_enc?.shape;
+      const dec = tensors.W_dec?.shape;
+      if (
+        enc?.length === 2 &&
+        dec?.length === 2 &&
+        enc[0] === dec[1] &&
+        enc[1] === dec[0] &&
+        (enc[0] !== dIn || enc[1] !== dSae)
+      ) {
+        return (
+          `W_enc and W_dec agree on d_in = ${enc[0]}, d_sae = ${enc[1]}, but ${from} says d_in = ${dIn}, d_sae ` +
+          `= ${dSae}: ${from} is probably wrong`
+        );
+      }
+      return undefined;
+    };
   for (const s of spec) expectTensor(file, tensors, s.name, s.dims, from, s.required, hint(s.name, s.dims));
 }
 
@@ -137,18 +166,31 @@ export function writeSaeLens(dir: string, weights: SaeWeightsToWrite, metadata: 
   const file = path.join(target, SAELENS_WEIGHTS);
   const from = 'the weights being written';
   if (!SAE_ARCHITECTURES.includes(weights.architecture)) {
-    throw new ConfigError(`writeSaeLens ${target}: architecture ${JSON.stringify(weights.architecture)} is not one of ${SAE_ARCHITECTURES.join(', ')}`);
+    throw new ConfigError(
+      `writeSaeLens ${target}: architecture ${JSON.stringify(weights.architecture)} is not one of ` +
+        `${SAE_ARCHITECTURES.join(', ')}`,
+    );
   }
-  for (const [key, v] of [['dIn', weights.dIn], ['dSae', weights.dSae]] as const) {
-    if (!Number.isSafeInteger(v) || v <= 0) throw new ConfigError(`writeSaeLens ${target}: ${key} must be a positive integer, got ${v}`);
+  for (const [key, v] of [
+    ['dIn', weights.dIn],
+    ['dSae', weights.dSae],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v <= 0)
+      throw new ConfigError(`writeSaeLens ${target}: ${key} must be a positive integer, got ${v}`);
   }
-  if (kRule(weights.architecture) !== null) checkK(weights.architecture, weights.k, (msg) => new ConfigError(`writeSaeLens ${target}: ${msg}`));
+  if (kRule(weights.architecture) !== null)
+    checkK(weights.architecture, weights.k, (msg) => new ConfigError(`writeSaeLens ${target}: ${msg}`));
   const spec = saeLensTensorSpec(weights.architecture, weights.dIn, weights.dSae);
   checkTensors(file, weights.tensors, spec, from, weights.dIn, weights.dSae);
   for (const name of Object.keys(weights.tensors)) {
     if (!spec.some((s) => s.name === name)) {
-      throw new DataError(file, name, `a tensor a SAELens "${weights.architecture}" SAE does not have`, `only ${spec.map((s) => s.name).join(', ')}`,
-        name === 'scaling_factor' ? 'fold scaling_factor into W_dec rows before writing' : undefined);
+      throw new DataError(
+        file,
+        name,
+        `a tensor a SAELens "${weights.architecture}" SAE does not have`,
+        `only ${spec.map((s) => s.name).join(', ')}`,
+        name === 'scaling_factor' ? 'fold scaling_factor into W_dec rows before writing' : undefined,
+      );
     }
   }
   const cfgText = stableJson(saeLensCfg(weights, metadata));
@@ -192,7 +234,12 @@ export function readSaeLens(dir: string): SaeWeights {
   const dSae = cfgPositiveInt(cfgFile, cfg, 'd_sae');
   const { architecture, k } = format === 'saelens-v6' ? v6Architecture(cfgFile, cfg) : pre6Architecture(cfgFile, cfg);
   if (!fs.existsSync(file)) {
-    throw new DataError(file, SAELENS_WEIGHTS, `missing (${dir} holds: ${describeDir(dir)})`, `the SAELens weights next to ${CFG_FILE}`);
+    throw new DataError(
+      file,
+      SAELENS_WEIGHTS,
+      `missing (${dir} holds: ${describeDir(dir)})`,
+      `the SAELens weights next to ${CFG_FILE}`,
+    );
   }
   const read = readSafetensors(file);
   const tensors: Record<string, Tensor> = Object.fromEntries(read.tensors);
@@ -205,7 +252,10 @@ export function readSaeLens(dir: string): SaeWeights {
   return w;
 }
 
-/** v6 iff the version (top level, or in `metadata`) is ≥ 6; without one, iff `metadata` is nested (SAELens' handle_config_defaulting). */
+/**
+ * v6 iff the version (top level, or in `metadata`) is ≥ 6; without one, iff `metadata` is nested (SAELens'
+ * handle_config_defaulting).
+ */
 function isV6(cfg: Record<string, unknown>): boolean {
   const meta = cfg.metadata;
   const nested = typeof meta === 'object' && meta !== null && !Array.isArray(meta);
@@ -217,14 +267,22 @@ function isV6(cfg: Record<string, unknown>): boolean {
 function v6Architecture(cfgFile: string, cfg: Record<string, unknown>): { architecture: SaeArchitecture; k?: number } {
   const a = cfg.architecture;
   if (typeof a !== 'string' || !(SAE_ARCHITECTURES as readonly string[]).includes(a)) {
-    throw new DataError(cfgFile, 'architecture', a === undefined ? 'missing' : JSON.stringify(a), `one of ${SAE_ARCHITECTURES.join(', ')}`);
+    throw new DataError(
+      cfgFile,
+      'architecture',
+      a === undefined ? 'missing' : JSON.stringify(a),
+      `one of ${SAE_ARCHITECTURES.join(', ')}`,
+    );
   }
   const architecture = a as SaeArchitecture;
   if (kRule(architecture) === null) return { architecture };
   return { architecture, k: checkK(architecture, cfg.k, (msg) => new DataError(cfgFile, 'k', describe(cfg.k), msg)) };
 }
 
-function pre6Architecture(cfgFile: string, cfg: Record<string, unknown>): { architecture: SaeArchitecture; k?: number } {
+function pre6Architecture(
+  cfgFile: string,
+  cfg: Record<string, unknown>,
+): { architecture: SaeArchitecture; k?: number } {
   const pre6 = ['standard', 'gated', 'jumprelu', 'topk'];
   const a = cfg.architecture ?? 'standard';
   if (typeof a !== 'string' || !pre6.includes(a)) {
@@ -236,7 +294,10 @@ function pre6Architecture(cfgFile: string, cfg: Record<string, unknown>): { arch
   if (architecture !== 'topk') return { architecture };
   const kwargs = cfg.activation_fn_kwargs;
   const kv = typeof kwargs === 'object' && kwargs !== null ? (kwargs as Record<string, unknown>).k : undefined;
-  return { architecture, k: checkK('topk', kv ?? cfg.k, (msg) => new DataError(cfgFile, 'activation_fn_kwargs.k', describe(kv), msg)) };
+  return {
+    architecture,
+    k: checkK('topk', kv ?? cfg.k, (msg) => new DataError(cfgFile, 'activation_fn_kwargs.k', describe(kv), msg)),
+  };
 }
 
 /** k must be a positive integer for topk; BatchTopK's k is an average per sample and may be fractional. */
@@ -265,8 +326,13 @@ function foldScalingFactor(
     if (s.data.every((v) => v === 1)) continue;
     const flag = cfg.finetuning_scaling_factor ?? cfg.uses_scaling_factor;
     if (flag === false) {
-      throw new DataError(cfgFile, 'finetuning_scaling_factor', 'false', `true, since ${path.basename(file)} holds a ${name} ≠ 1`,
-        'SAELens rejects this combination too; set finetuning_scaling_factor to true if the factor should apply');
+      throw new DataError(
+        cfgFile,
+        'finetuning_scaling_factor',
+        'false',
+        `true, since ${path.basename(file)} holds a ${name} ≠ 1`,
+        'SAELens rejects this combination too; set finetuning_scaling_factor to true if the factor should apply',
+      );
     }
     const wDecMD = tensors.W_dec.data;
     const folded = new Float32Array(wDecMD.length);
@@ -286,11 +352,13 @@ function checkReplaceable(target: string): boolean {
   } catch {
     return false;
   }
-  if (!st.isDirectory()) throw new ConfigError(`writeSaeLens: ${target} exists and is not a directory; refusing to replace it`);
+  if (!st.isDirectory())
+    throw new ConfigError(`writeSaeLens: ${target} exists and is not a directory; refusing to replace it`);
   const foreign = fs.readdirSync(target).filter((n) => !REPLACEABLE.has(n));
   if (foreign.length > 0) {
     throw new ConfigError(
-      `writeSaeLens: ${target} holds files that are not part of an SAE checkpoint (${foreign.sort().join(', ')}); refusing to replace it`,
+      `writeSaeLens: ${target} holds files that are not part of an SAE checkpoint (${foreign.sort().join(', ')}); ` +
+        `refusing to replace it`,
       'write to a new directory, or remove those files first',
     );
   }
@@ -308,18 +376,27 @@ export function stableJson(value: unknown): string {
     if (Array.isArray(v)) return v.map(sort);
     if (typeof v === 'object' && v !== null) {
       const o = v as Record<string, unknown>;
-      return Object.fromEntries(Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => [k, sort(o[k])]));
+      return Object.fromEntries(
+        Object.keys(o)
+          .sort()
+          .filter((k) => o[k] !== undefined)
+          .map((k) => [k, sort(o[k])]),
+      );
     }
     return v;
   };
   return `${JSON.stringify(sort(value), null, 2)}\n`;
 }
 
-/** A deep copy of `v` that is plain JSON; non-finite numbers, functions, bigints, class instances are a ConfigError naming the key. */
+/**
+ * A deep copy of `v` that is plain JSON; non-finite numbers, functions, bigints, class instances are a ConfigError
+ * naming the key.
+ */
 function jsonClean(v: unknown, where: string): unknown {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new ConfigError(`writeSaeLens: ${where} is ${v}, which JSON cannot hold`, 'pass null for an unknown value');
+    if (!Number.isFinite(v))
+      throw new ConfigError(`writeSaeLens: ${where} is ${v}, which JSON cannot hold`, 'pass null for an unknown value');
     return v;
   }
   if (Array.isArray(v)) return v.map((x, i) => jsonClean(x, `${where}[${i}]`));
@@ -330,7 +407,10 @@ function jsonClean(v: unknown, where: string): unknown {
     }
     return out;
   }
-  throw new ConfigError(`writeSaeLens: ${where} is a ${typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v}, not a JSON value`);
+  throw new ConfigError(
+    `writeSaeLens: ${where} is a ` +
+      `${typeof v === 'object' ? ((v as object).constructor?.name ?? 'object') : typeof v}, not a JSON value`,
+  );
 }
 
 function describe(v: unknown): string {

@@ -1,9 +1,9 @@
 /**
- * sparsify (EleutherAI) checkpoint directories (FORMATS.md, "SAE directories"): `sae.safetensors`
+ * sparsify (EleutherAI) checkpoint directories (docs/FORMATS.md, "SAE directories"): `sae.safetensors`
  * + `cfg.json`, as `SparseCoder.save_to_disk` writes them. The encoder is an `nn.Linear(d_in, F)`,
  * so `encoder.weight` is [F, d_in] = W_encᵀ; `encoder.bias` [F]; `W_dec` [F, d_in]; `b_dec` [d_in];
  * optional `W_skip` [d_in, d_in]. Older files hold `W_enc` [d_in, F] (and `b_enc`). Read into the
- * SAELens orientation of SCIENCE.md §1 (W_enc [d_in, F]) under SAELens names.
+ * SAELens orientation of docs/SCIENCE.md §1 (W_enc [d_in, F]) under SAELens names.
  *
  * Sizes: d_in from cfg.json `d_in` (sparsify writes it; older configs lack it, then `b_dec`'s
  * length); F from `num_latents`, or d_in · `expansion_factor` when num_latents is 0 (sparsify's
@@ -25,7 +25,16 @@ import { transpose } from '../../core/mat.js';
 import { readSafetensors } from '../../formats/safetensors.js';
 import { CFG_FILE, SPARSIFY_WEIGHTS, describeDir, readCfgJson, requireDir } from './layout.js';
 import type { SaeWeights, Tensor } from './types.js';
-import { cfgPositiveInt, describeExpected, describePresent, expectTensor, sameShape, transposedHint, warnOnce, type Dim } from './validate.js';
+import {
+  cfgPositiveInt,
+  describeExpected,
+  describePresent,
+  expectTensor,
+  sameShape,
+  transposedHint,
+  warnOnce,
+  type Dim,
+} from './validate.js';
 
 /** Reads a sparsify directory (one hookpoint) into SAELens-named tensors. */
 export function readSparsify(dir: string): SaeWeights {
@@ -34,7 +43,12 @@ export function readSparsify(dir: string): SaeWeights {
   const file = path.join(dir, SPARSIFY_WEIGHTS);
   const cfg = readCfgJson(dir, SPARSIFY_WEIGHTS);
   if (!fs.existsSync(file)) {
-    throw new DataError(file, SPARSIFY_WEIGHTS, `missing (${dir} holds: ${describeDir(dir)})`, `the sparsify weights next to ${CFG_FILE}`);
+    throw new DataError(
+      file,
+      SPARSIFY_WEIGHTS,
+      `missing (${dir} holds: ${describeDir(dir)})`,
+      `the sparsify weights next to ${CFG_FILE}`,
+    );
   }
   const read = readSafetensors(file);
   const raw: Record<string, Tensor> = Object.fromEntries(read.tensors);
@@ -47,8 +61,12 @@ export function readSparsify(dir: string): SaeWeights {
   } else {
     const bDec = raw.b_dec;
     if (bDec === undefined || bDec.shape.length !== 1 || bDec.shape[0] === 0) {
-      throw new DataError(file, 'b_dec', bDec === undefined ? `missing (tensors present: ${describePresent(raw)})` : fmtShape(...bDec.shape),
-        '[d_in] (cfg.json has no d_in, so b_dec gives it)');
+      throw new DataError(
+        file,
+        'b_dec',
+        bDec === undefined ? `missing (tensors present: ${describePresent(raw)})` : fmtShape(...bDec.shape),
+        '[d_in] (cfg.json has no d_in, so b_dec gives it)',
+      );
     }
     D = { size: bDec.shape[0], name: 'd_in' };
   }
@@ -62,13 +80,18 @@ export function readSparsify(dir: string): SaeWeights {
     fSize = cfgPositiveInt(cfgFile, cfg, 'num_latents');
     fFrom = 'cfg.json';
   } else if (cfg.expansion_factor !== undefined) {
-    fSize = D.size * cfgPositiveInt(cfgFile, cfg, 'expansion_factor', 'num_latents is 0, so F = d_in · expansion_factor');
+    fSize =
+      D.size * cfgPositiveInt(cfgFile, cfg, 'expansion_factor', 'num_latents is 0, so F = d_in · expansion_factor');
     fFrom = dFrom === 'cfg.json' ? 'cfg.json' : 'cfg.json expansion_factor × d_in';
   } else {
     const bias = raw[biasName];
     if (bias === undefined || bias.shape.length !== 1 || bias.shape[0] === 0) {
-      throw new DataError(file, biasName, bias === undefined ? `missing (tensors present: ${describePresent(raw)})` : fmtShape(...bias.shape),
-        '[F] (cfg.json gives neither num_latents nor expansion_factor, so the encoder bias gives F)');
+      throw new DataError(
+        file,
+        biasName,
+        bias === undefined ? `missing (tensors present: ${describePresent(raw)})` : fmtShape(...bias.shape),
+        '[F] (cfg.json gives neither num_latents nor expansion_factor, so the encoder bias gives F)',
+      );
     }
     fSize = bias.shape[0];
     fFrom = biasName;
@@ -78,23 +101,33 @@ export function readSparsify(dir: string): SaeWeights {
 
   const wEncDF = readEncoder(file, raw, D, F, from);
   const bEncF = expectTensor(file, raw, biasName, [F], from, true) as Tensor;
-  const wDecFD = expectTensor(file, raw, 'W_dec', [F, D], from, true,
-    (found) => transposedHint('W_dec', [F, D], found, 'sparsify')) as Tensor;
+  const wDecFD = expectTensor(file, raw, 'W_dec', [F, D], from, true, (found) =>
+    transposedHint('W_dec', [F, D], found, 'sparsify'),
+  ) as Tensor;
   const bDecD = expectTensor(file, raw, 'b_dec', [D], from, true) as Tensor;
   const wSkipDD = expectTensor(file, raw, 'W_skip', [D, { ...D }], from, cfg.skip_connection === true);
 
   const tensors: Record<string, Tensor> = {};
   for (const [name, t] of Object.entries(raw)) {
-    if (!['encoder.weight', 'encoder.bias', 'W_enc', 'b_enc', 'W_dec', 'b_dec', 'W_skip'].includes(name)) tensors[name] = t;
+    if (!['encoder.weight', 'encoder.bias', 'W_enc', 'b_enc', 'W_dec', 'b_dec', 'W_skip'].includes(name))
+      tensors[name] = t;
   }
   Object.assign(tensors, { W_enc: wEncDF, b_enc: bEncF, W_dec: wDecFD, b_dec: bDecD });
   if (wSkipDD !== undefined) tensors.W_skip = wSkipDD;
 
   if (cfg.activation !== undefined && cfg.activation !== 'topk') {
-    warnOnce(warnings, `${cfgFile}: activation ${JSON.stringify(cfg.activation)} read as architecture "topk" (atoms are exact; the forward pass is not)`);
+    warnOnce(
+      warnings,
+      `${cfgFile}: activation ${JSON.stringify(cfg.activation)} read as architecture "topk" (atoms are exact; the ` +
+        `forward pass is not)`,
+    );
   }
   if (cfg.transcode === true) {
-    warnOnce(warnings, `${cfgFile}: a transcoder (transcode: true): encoder atoms live in the input space, decoder atoms in the output space`);
+    warnOnce(
+      warnings,
+      `${cfgFile}: a transcoder (transcode: true): encoder atoms live in the input space, decoder atoms in the ` +
+        `output space`,
+    );
   }
   const w: SaeWeights = {
     architecture: 'topk',
@@ -117,11 +150,22 @@ function readEncoder(file: string, raw: Record<string, Tensor>, D: Dim, F: Dim, 
   const hasLinear = raw['encoder.weight'] !== undefined;
   const hasOld = raw.W_enc !== undefined;
   if (hasLinear && hasOld) {
-    throw new DataError(file, 'W_enc', 'present alongside encoder.weight', 'one encoder tensor', 'the file holds two encoders; which one is meant is unclear');
+    throw new DataError(
+      file,
+      'W_enc',
+      'present alongside encoder.weight',
+      'one encoder tensor',
+      'the file holds two encoders; which one is meant is unclear',
+    );
   }
   if (!hasLinear && !hasOld) {
-    throw new DataError(file, 'encoder.weight', `missing (tensors present: ${describePresent(raw)})`, describeExpected([F, D], from),
-      'sparsify stores the encoder as encoder.weight [F×d_in] (older files: W_enc [d_in×F])');
+    throw new DataError(
+      file,
+      'encoder.weight',
+      `missing (tensors present: ${describePresent(raw)})`,
+      describeExpected([F, D], from),
+      'sparsify stores the encoder as encoder.weight [F×d_in] (older files: W_enc [d_in×F])',
+    );
   }
   const name = hasLinear ? 'encoder.weight' : 'W_enc';
   const t = raw[name];

@@ -1,9 +1,9 @@
 /**
  * SaeWeights: the neutral in-memory form of an SAE checkpoint, whatever library wrote it
- * (FORMATS.md, "SAE directories"). Tensors carry SAELens names and orientations (SCIENCE.md §1):
+ * (docs/FORMATS.md, "SAE directories"). Tensors carry SAELens names and orientations (docs/SCIENCE.md §1):
  * W_enc [d_in, d_sae], W_dec [d_sae, d_in], so every reader converts *into* this layout and
  * everything downstream (stability metrics, the trainer's writer) sees one convention. Also the
- * atom helpers of SCIENCE.md §1: decoder atom i = row i of W_dec, encoder atom i = column i of
+ * atom helpers of docs/SCIENCE.md §1: decoder atom i = row i of W_dec, encoder atom i = column i of
  * W_enc, each normalised to unit length.
  *
  * Shape letters: M = d_sae (latents), D = d_in.
@@ -46,13 +46,15 @@ export type Atoms = Mat & { readonly nZero: number };
 /** What the atom helpers need: any object with SAELens-named tensors (read or freshly trained). */
 export type AtomSource = Pick<SaeWeights, 'dIn' | 'dSae' | 'tensors'> & { source?: SaeWeights['source'] };
 
-/** Decoder atoms [d_sae, d_in]: the rows of W_dec, each scaled to unit length (SCIENCE.md §1). */
+/** Decoder atoms [d_sae, d_in]: the rows of W_dec, each scaled to unit length (docs/SCIENCE.md §1). */
 export function decoderAtoms(w: AtomSource): Atoms {
   const wDecMD = requireMatrix(w, 'W_dec', w.dSae, w.dIn, 'd_sae×d_in');
   return unitRows(w, 'W_dec', wDecMD.data, w.dSae, w.dIn, (i, j) => i * w.dIn + j);
 }
 
-/** Encoder atoms [d_sae, d_in]: the columns of W_enc [d_in, d_sae], each scaled to unit length (SCIENCE.md §1). */
+/**
+ * Encoder atoms [d_sae, d_in]: the columns of W_enc [d_in, d_sae], each scaled to unit length (docs/SCIENCE.md §1).
+ */
 export function encoderAtoms(w: AtomSource): Atoms {
   const wEncDM = requireMatrix(w, 'W_enc', w.dIn, w.dSae, 'd_in×d_sae');
   return unitRows(w, 'W_enc', wEncDM.data, w.dSae, w.dIn, (i, j) => j * w.dSae + i);
@@ -66,7 +68,8 @@ function requireMatrix(w: AtomSource, name: string, rows: number, cols: number, 
   }
   if (t.shape.length !== 2 || t.shape[0] !== rows || t.shape[1] !== cols || t.data.length !== rows * cols) {
     throw new ShapeError(
-      `${where}: ${name}: found ${fmtShape(...t.shape)} (${t.data.length} values), expected ${fmtShape(rows, cols)} (${dims})`,
+      `${where}: ${name}: found ${fmtShape(...t.shape)} (${t.data.length} values), expected ${fmtShape(rows, cols)} ` +
+        `(${dims})`,
     );
   }
   return t;
@@ -93,7 +96,12 @@ function unitRows(
       ss += v * v;
     }
     if (!Number.isFinite(ss)) {
-      throw new DataError(w.source?.path ?? '(in-memory SAE)', `${name} atom ${i}`, 'a non-finite value', 'finite weights');
+      throw new DataError(
+        w.source?.path ?? '(in-memory SAE)',
+        `${name} atom ${i}`,
+        'a non-finite value',
+        'finite weights',
+      );
     }
     if (ss === 0) {
       nZero++;

@@ -1,5 +1,5 @@
 /**
- * Checks a checkpoint's tensors by name and shape together (FORMATS.md: "load by shape and name
+ * Checks a checkpoint's tensors by name and shape together (docs/FORMATS.md: "load by shape and name
  * together, never by name alone"). Every failure is a DataError naming the file, the tensor, the
  * shape found and the shape expected with where its dimensions came from, e.g.
  * `…/sae_weights.safetensors: W_dec: found [512×64], expected [64×512] (d_sae×d_in from cfg.json)`.
@@ -29,7 +29,10 @@ export function sameShape(shape: readonly number[], dims: readonly Dim[]): boole
   return shape.length === dims.length && dims.every((d, i) => shape[i] === d.size);
 }
 
-/** Throws unless `tensors[name]` exists (when `required`) with exactly the shape `dims`. Returns it, or undefined when absent and optional. */
+/**
+ * Throws unless `tensors[name]` exists (when `required`) with exactly the shape `dims`. Returns it, or undefined when
+ * absent and optional.
+ */
 export function expectTensor(
   file: string,
   tensors: Record<string, Tensor>,
@@ -42,7 +45,12 @@ export function expectTensor(
   const t = tensors[name];
   if (t === undefined) {
     if (!required) return undefined;
-    throw new DataError(file, name, `missing (tensors present: ${describePresent(tensors)})`, describeExpected(dims, from));
+    throw new DataError(
+      file,
+      name,
+      `missing (tensors present: ${describePresent(tensors)})`,
+      describeExpected(dims, from),
+    );
   }
   if (!sameShape(t.shape, dims)) {
     throw new DataError(file, name, fmtShape(...t.shape), describeExpected(dims, from), hint?.(t.shape));
@@ -55,19 +63,31 @@ export function expectTensor(
  * Never transposes silently: when the two sizes are equal the orientations cannot be told apart,
  * so guessing would be right only sometimes.
  */
-export function transposedHint(name: string, dims: readonly Dim[], found: readonly number[], convention: string): string | undefined {
+export function transposedHint(
+  name: string,
+  dims: readonly Dim[],
+  found: readonly number[],
+  convention: string,
+): string | undefined {
   if (dims.length !== 2 || found.length !== 2) return undefined;
   if (found[0] !== dims[1].size || found[1] !== dims[0].size || dims[0].size === dims[1].size) return undefined;
-  return `${name} looks transposed: ${convention} stores ${name} as [${dims[0].name}×${dims[1].name}]; ` +
+  return (
+    `${name} looks transposed: ${convention} stores ${name} as [${dims[0].name}×${dims[1].name}]; ` +
     `transpose it before saving (torch: ${name}.T.contiguous()). husai does not transpose silently, ` +
-    `because the two orientations look the same when ${dims[0].name} = ${dims[1].name}.`;
+    `because the two orientations look the same when ${dims[0].name} = ${dims[1].name}.`
+  );
 }
 
 /** A positive integer cfg.json field, or a DataError naming it. */
 export function cfgPositiveInt(file: string, cfg: Record<string, unknown>, key: string, why?: string): number {
   const v = cfg[key];
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
-    throw new DataError(file, key, v === undefined ? 'missing' : JSON.stringify(v), `a positive integer${why ? ` (${why})` : ''}`);
+    throw new DataError(
+      file,
+      key,
+      v === undefined ? 'missing' : JSON.stringify(v),
+      `a positive integer${why ? ` (${why})` : ''}`,
+    );
   }
   return v;
 }
