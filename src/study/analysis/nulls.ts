@@ -18,7 +18,7 @@
 import { HusaiError } from '../../core/errors.js';
 import { type NullSummary, randomNull, summarizeNull, untrainedNull } from '../../metrics/nulls.js';
 import type { UnitAtoms } from '../../metrics/cosine.js';
-import { type SharedFractionResult, gtMetrics, pwmcc, sharedFraction } from '../../metrics/pairwise.js';
+import { type SharedFractionResult, gtMetrics, pwmcc } from '../../metrics/pairwise.js';
 import { stableJson } from '../../sae/checkpoint/saelens.js';
 import { initSae } from '../../sae/registry.js';
 import type { SaeConfig } from '../../sae/types.js';
