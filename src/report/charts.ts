@@ -2,11 +2,11 @@
  * The report's figures as Vega-Lite specs, built from StudyResults only (SCIENCE.md §3–§4: every
  * stability curve is drawn with its seed-bootstrap CI band and the random-dictionary null band).
  * One function per figure; each returns null when the study has nothing to show for it. The
- * heatmaps and the checkpoint curve take their metrics from the metric table
+ * heatmaps, the sweep panels and the checkpoint curve take their metrics from the metric table
  * (study/analysis/metric-table.ts).
  */
-import { type MetricTable, STABILITY_METRICS, cellStat, primaryMetric, stepEstimate } from '../study/analysis/metric-table.js';
-import type { CellResult, StudyResults } from '../study/results.js';
+import { type MetricTable, STABILITY_METRICS, cellStat, metricField, primaryMetric, stepEstimate } from '../study/analysis/metric-table.js';
+import type { CellResult, Estimate, StudyResults } from '../study/results.js';
 
 export interface Figure {
   /** File stem under figures/. */
@@ -68,21 +68,28 @@ function upperFirst(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-/** Stability against each swept parameter, per architecture, with CI bands and the null band. */
-export function sweeps(r: StudyResults): Figure[] {
+/**
+ * Stability against each swept parameter, per architecture, with CI bands and the null band: one
+ * panel per headline metric of the metric table, and gt_mcc when known.
+ */
+export function sweeps(r: StudyResults, metrics: MetricTable = STABILITY_METRICS): Figure[] {
   const byId = new Map(r.cells.map((c) => [c.id, c]));
   const params = [...new Set(r.sweeps.map((s) => s.param))];
+  const shown = metrics.filter((m) => m.headline !== null);
   return params.map((param) => {
     const rows: Row[] = [];
     for (const s of r.sweeps.filter((x) => x.param === param)) {
       for (const p of s.points) {
         const cell = byId.get(p.cell);
-        const push = (metric: string, e: { mean: number | null; lo: number | null; hi: number | null } | null, nm: number | null, nsd: number | null) => {
+        const push = (metric: string, e: { mean: number | null; lo: number | null; hi: number | null } | null | undefined, nm: number | null, nsd: number | null) => {
           if (!e || e.mean === null) return;
           rows.push({ x: p.x, arch: s.arch, metric, mean: e.mean, lo: e.lo ?? e.mean, hi: e.hi ?? e.mean, nullLo: nm === null ? null : nm - 2 * (nsd ?? 0), nullHi: nm === null ? null : nm + 2 * (nsd ?? 0), band: NULL_BAND });
         };
-        push('PW-MCC', p.pwmcc, p.nullMean, p.nullSd);
-        push(`shared fraction (τ = ${cell?.tau ?? 0.7})`, p.sharedFraction, cell?.sharedFraction.nullRandom.mean ?? null, cell?.sharedFraction.nullRandom.sd ?? null);
+        for (const m of shown) {
+          const e = (p as unknown as Record<string, Estimate | undefined>)[metricField(m.key)];
+          const nul = cell ? cellStat(cell, m)?.nullRandom : undefined;
+          push(m.label, e, m.headline === 'primary' ? p.nullMean : nul?.mean ?? null, m.headline === 'primary' ? p.nullSd : nul?.sd ?? null);
+        }
         if (p.gtMcc) push('gt_mcc', p.gtMcc, cell?.groundTruth?.nullGtMcc.mean ?? null, cell?.groundTruth?.nullGtMcc.sd ?? null);
       }
     }
@@ -93,7 +100,7 @@ export function sweeps(r: StudyResults): Figure[] {
       title: `Stability vs ${param}`,
       caption: `Mean over seed pairs with 95% seed-bootstrap band, per architecture; grey: ${NULL_BAND}, mean ± 2 sd.`,
       spec: base(rows, {
-        facet: { column: { field: 'metric', type: 'nominal', title: null, sort: ['PW-MCC', 'gt_mcc'] } },
+        facet: { column: { field: 'metric', type: 'nominal', title: null, sort: [...shown.map((m) => m.label), 'gt_mcc'] } },
         resolve: { scale: { y: 'independent' } },
         spec: {
           width: 230,
@@ -246,7 +253,7 @@ export function frequency(r: StudyResults): Figure | null {
 
 /** Every figure of the report, in reading order. */
 export function allFigures(r: StudyResults, metrics: MetricTable = STABILITY_METRICS): Figure[] {
-  return [...heatmaps(r, metrics), ...sweeps(r), steps(r, metrics), matchedCosines(r), presence(r), atomMaps(r), frontier(r), frequency(r)].filter((f): f is Figure => f !== null);
+  return [...heatmaps(r, metrics), ...sweeps(r, metrics), steps(r, metrics), matchedCosines(r), presence(r), atomMaps(r), frontier(r), frequency(r)].filter((f): f is Figure => f !== null);
 }
 
 /** Up to n items spread over the list (first, last and evenly between). */

@@ -104,6 +104,17 @@ describe('analyseStudy({ metrics: [...STABILITY_METRICS, extra] })', () => {
     expect(cellStat(base.cells[0], ABS)).toBeNull();
   });
 
+  it('adds the row to every sweep point, after the default metrics, and leaves the default points as they were', () => {
+    expect(ext.sweeps.length).toBeGreaterThan(0);
+    const byId = new Map(ext.cells.map((c) => [c.id, c]));
+    for (const s of ext.sweeps) for (const p of s.points) {
+      expect(Object.keys(p)).toEqual(['x', 'cell', 'pwmcc', 'nullMean', 'nullSd', 'sharedFraction', 'absPwmcc', 'gtMcc']);
+      expect((p as unknown as Record<string, unknown>).absPwmcc).toEqual(cellStat(byId.get(p.cell)!, ABS)!.estimate);
+    }
+    expect(ext.sweeps.map((s) => s.points.map(({ x, cell, pwmcc, nullMean, nullSd, sharedFraction, gtMcc }) => ({ x, cell, pwmcc, nullMean, nullSd, sharedFraction, gtMcc }))))
+      .toEqual(base.sweeps.map((s) => s.points));
+  });
+
   it('adds the row\'s clause to the methods text', () => {
     expect(ext.methods.join('\n')).toContain('and unsigned PW-MCC (test-only row), over all seed pairs');
     expect(base.methods.join('\n')).not.toContain('test-only row');
@@ -117,7 +128,10 @@ describe('renderPage(results, figures, metrics) and studyTable(results, metrics)
     expect(html).toContain('<h3 id="metric-abs_pwmcc">unsigned PW-MCC</h3>');
     for (const c of ext.cells) expect(html).toContain(`<td>${cellStat(c, ABS)!.nullRandom.mean!.toFixed(3)}</td>`);
     expect(renderPage(ext, [])).not.toContain('abs PW-MCC');
-    expect(allFigures(ext, EXTENDED).map((f) => f.name)).toContain('seed-heatmaps-abs_pwmcc');
+    const figs = allFigures(ext, EXTENDED);
+    expect(figs.map((f) => f.name)).toContain('seed-heatmaps-abs_pwmcc');
+    const sweep = figs.find((f) => f.name === 'stability-vs-width')!;
+    expect((sweep.spec.data as { values: Array<{ metric: string }> }).values.map((v) => v.metric)).toContain('unsigned PW-MCC');
   });
 
   it('the CLI table has its column, "value (null)" per cell', () => {

@@ -160,7 +160,7 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
     data: { name: data.name, kind: data.kind, rows: data.rows, d: data.d, groundTruth: data.gt !== null, config: data.config, summary: data.summary },
     runs: records,
     cells,
-    sweeps: analyses.has('sweeps') ? sweepCurves(cells, coupledParams(spec)) : [],
+    sweeps: analyses.has('sweeps') ? sweepCurves(cells, coupledParams(spec), metrics) : [],
     archComparison: analyses.has('arch_comparison') ? archComparison(cells) : [],
     methods: methodsText({
       spec, data, runs, done, failed, missing: runs.length - records.length, cells: cells.length,
