@@ -24,6 +24,7 @@ import { ProgressLine as PhaseLine } from './progress.js';
 import { type ModArithSpec, ensureModArithModel } from '../study/modarith-data.js';
 import { getEngine } from '../engine/index.js';
 import type { StudyResults } from '../study/results.js';
+import { type MetricTable, STABILITY_METRICS, cellStat, primaryMetric } from '../study/analysis/metric-table.js';
 import {
   type ReportWriter, type Shard, type StudyOutcome, type StudyProgress, type WorkerPool, autoJobs, builtinSpecPath, mergeStudies, parseShard, planStudy, runStudy,
 } from '../study/index.js';
@@ -226,14 +227,55 @@ function pval(p: number | null): string {
   return p === null ? '–' : p < 1e-4 ? p.toExponential(0) : p.toFixed(4);
 }
 
-function summaryCells(r: StudyResults): Array<Record<string, unknown>> {
-  return r.cells.map((c) => ({
-    id: c.id, label: c.label, seeds: c.seeds.length,
-    pwmcc: c.pwmcc.estimate, null_random: c.pwmcc.nullRandom.mean, null_untrained: c.pwmcc.nullUntrained?.mean ?? null,
-    excess: c.pwmcc.excess, ratio: c.pwmcc.ratio, p_holm: c.pwmcc.pHolm,
-    shared_fraction: c.sharedFraction.estimate.mean, shared_null: c.sharedFraction.nullRandom.mean,
-    gt_mcc: c.groundTruth?.gtMcc.mean ?? null, l0: c.l0.mean, explained_variance: c.explainedVariance.mean,
-  }));
+/**
+ * Per-cell summary for --json: the primary metric of the metric table (study/analysis/metric-table.ts)
+ * with its nulls, excess, ratio and Holm p; each secondary metric's value and random null as
+ * `<key>` and `<key>_null`; gt_mcc, L0 and EV.
+ */
+function summaryCells(r: StudyResults, metrics: MetricTable): Array<Record<string, unknown>> {
+  const primary = primaryMetric(metrics);
+  return r.cells.map((c) => {
+    const p = cellStat(c, primary);
+    const out: Record<string, unknown> = {
+      id: c.id, label: c.label, seeds: c.seeds.length,
+      [primary.key]: p?.estimate ?? null, null_random: p?.nullRandom.mean ?? null, null_untrained: p?.nullUntrained?.mean ?? null,
+      excess: p?.excess ?? null, ratio: p?.ratio ?? null, p_holm: p?.pHolm ?? null,
+    };
+    for (const m of metrics.filter((x) => x.headline === 'secondary')) {
+      const s = cellStat(c, m);
+      out[m.key] = s?.estimate.mean ?? null;
+      out[`${m.key}_null`] = s?.nullRandom.mean ?? null;
+    }
+    return { ...out, gt_mcc: c.groundTruth?.gtMcc.mean ?? null, l0: c.l0.mean, explained_variance: c.explainedVariance.mean };
+  });
+}
+
+/**
+ * The table `husai study` prints: one line per cell, the primary metric [CI] with its nulls, excess,
+ * ratio and Holm p, then each secondary metric as "value (null)", gt_mcc and L0.
+ */
+export function studyTable(r: StudyResults, metrics: MetricTable = STABILITY_METRICS): string[] {
+  const tau = r.cells[0]?.tau ?? 0.7;
+  const primary = primaryMetric(metrics);
+  const secondary = metrics.filter((x) => x.headline === 'secondary');
+  const d = primary.digits;
+  const header = ['cell', 'S', `${primary.column(tau)} [95% CI]`, 'random', 'untrained', 'excess', 'ratio', 'p (Holm)', ...secondary.map((m) => m.column(tau)), 'gt_mcc', 'L0'];
+  const rows = r.cells.map((c) => {
+    const p = cellStat(c, primary);
+    const e = p?.estimate;
+    return [
+      c.label, String(c.seeds.length), `${num(e?.mean, d)} [${num(e?.lo, d)}, ${num(e?.hi, d)}]`, num(p?.nullRandom.mean, d), num(p?.nullUntrained?.mean, d),
+      num(p?.excess, d), p?.ratio === null || p?.ratio === undefined ? '–' : `${p.ratio.toFixed(2)}×`, pval(p?.pHolm ?? null),
+      ...secondary.map((m) => {
+        const s = cellStat(c, m);
+        return `${num(s?.estimate.mean, m.digits)} (${num(s?.nullRandom.mean, m.digits)})`;
+      }),
+      num(c.groundTruth?.gtMcc.mean), num(c.l0.mean, 1),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const fmtRow = (row: string[]): string => row.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  return [fmtRow(header), ...rows.map(fmtRow)];
 }
 
 function printOutcome(o: StudyOutcome, json: boolean, merge = false): void {
@@ -241,7 +283,7 @@ function printOutcome(o: StudyOutcome, json: boolean, merge = false): void {
   if (o.cleaned.length > 0) console.error(`resumed: removed ${o.cleaned.length} partial entr${o.cleaned.length === 1 ? 'y' : 'ies'} (${o.cleaned.slice(0, 3).join(', ')}${o.cleaned.length > 3 ? ', …' : ''})`);
   if (o.missing > 0 && o.results) console.error(`warning: ${o.missing} run(s) of the spec are not in this directory; statistics use the runs present`);
   if (json) {
-    printJson({ dir: o.dir, specHash: o.specHash, results: o.resultsPath, report: o.reportPath, runs, timings: o.timings, cells: o.results ? summaryCells(o.results) : [] });
+    printJson({ dir: o.dir, specHash: o.specHash, results: o.resultsPath, report: o.reportPath, runs, timings: o.timings, cells: o.results ? summaryCells(o.results, STABILITY_METRICS) : [] });
     return;
   }
   const what = merge
@@ -253,19 +295,7 @@ function printOutcome(o: StudyOutcome, json: boolean, merge = false): void {
     console.log(o.runsHere !== o.runsTotal ? `shard done; merge the shard directories with: husai study merge OUT ${o.dir} …` : 'no analyses run');
     return;
   }
-  const header = ['cell', 'S', 'PW-MCC [95% CI]', 'random', 'untrained', 'excess', 'ratio', 'p (Holm)', `shared τ=${o.results.cells[0]?.tau ?? 0.7}`, 'gt_mcc', 'L0'];
-  const rows = summaryCells(o.results).map((c) => {
-    const e = c.pwmcc as { mean: number | null; lo: number | null; hi: number | null };
-    return [
-      String(c.label), String(c.seeds), `${num(e.mean)} [${num(e.lo)}, ${num(e.hi)}]`, num(c.null_random as number | null), num(c.null_untrained as number | null),
-      num(c.excess as number | null), c.ratio === null ? '–' : `${(c.ratio as number).toFixed(2)}×`, pval(c.p_holm as number | null),
-      `${num(c.shared_fraction as number | null, 2)} (${num(c.shared_null as number | null, 2)})`, num(c.gt_mcc as number | null), num(c.l0 as number | null, 1),
-    ];
-  });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const fmtRow = (r: string[]): string => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
-  console.log(fmtRow(header));
-  for (const r of rows) console.log(fmtRow(r));
+  for (const line of studyTable(o.results)) console.log(line);
   console.log(`results: ${o.resultsPath}`);
   console.log(o.reportPath ? `report:  ${o.reportPath}` : 'report:  (none written)');
 }

@@ -1,9 +1,12 @@
 /**
  * The report's figures as Vega-Lite specs, built from StudyResults only (SCIENCE.md §3–§4: every
  * stability curve is drawn with its seed-bootstrap CI band and the random-dictionary null band).
- * One function per figure; each returns null when the study has nothing to show for it.
+ * One function per figure; each returns null when the study has nothing to show for it. The
+ * heatmaps, the sweep panels and the checkpoint curve take their metrics from the metric table
+ * (study/analysis/metric-table.ts).
  */
-import type { CellResult, StudyResults } from '../study/results.js';
+import { type MetricTable, STABILITY_METRICS, cellStat, metricField, primaryMetric, stepEstimate } from '../study/analysis/metric-table.js';
+import type { CellResult, Estimate, StudyResults } from '../study/results.js';
 
 export interface Figure {
   /** File stem under figures/. */
@@ -31,43 +34,62 @@ function byCell(r: StudyResults, rows: Row[], panel: Record<string, unknown>): R
   });
 }
 
-/** Seed × seed PW-MCC matrices, one panel per cell, values printed. */
-export function heatmaps(r: StudyResults): Figure | null {
-  const rows: Row[] = [];
-  for (const c of r.cells) {
-    c.pwmcc.matrix.forEach((line, i) => line.forEach((v, j) => rows.push({ cell: c.label, a: `seed ${c.seeds[i]}`, b: `seed ${c.seeds[j]}`, v })));
-  }
-  if (rows.length === 0) return null;
-  return {
-    name: 'seed-heatmaps',
-    title: 'Seed × seed PW-MCC',
-    caption: 'Decoder PW-MCC (signed, Hungarian matching) between every pair of seeds of each cell; the diagonal is 1.',
-    spec: byCell(r, rows, {
+/**
+ * Seed × seed matrices of each headline metric of the metric table (the primary one as
+ * seed-heatmaps, the others as seed-heatmaps-<key>), one panel per cell, values printed.
+ */
+export function heatmaps(r: StudyResults, metrics: MetricTable = STABILITY_METRICS): Figure[] {
+  const tau = r.cells[0]?.tau ?? 0.7;
+  const out: Figure[] = [];
+  for (const m of metrics.filter((x) => x.headline !== null)) {
+    const rows: Row[] = [];
+    for (const c of r.cells) {
+      cellStat(c, m)?.matrix.forEach((line, i) => line.forEach((v, j) => rows.push({ cell: c.label, a: `seed ${c.seeds[i]}`, b: `seed ${c.seeds[j]}`, v })));
+    }
+    if (rows.length === 0) continue;
+    out.push({
+      name: m.headline === 'primary' ? 'seed-heatmaps' : `seed-heatmaps-${m.key}`,
+      title: `Seed × seed ${m.label}`,
+      caption: `${upperFirst(m.methods(tau))} between every pair of seeds of each cell (row seed → column seed); the diagonal is 1.`,
+      spec: byCell(r, rows, {
         width: 150,
         height: 150,
         layer: [
-          { mark: 'rect', encoding: { x: { field: 'a', type: 'ordinal', title: null }, y: { field: 'b', type: 'ordinal', title: null }, color: { field: 'v', type: 'quantitative', title: 'PW-MCC', scale: { domain: [0, 1], scheme: 'viridis' } } } },
+          { mark: 'rect', encoding: { x: { field: 'a', type: 'ordinal', title: null }, y: { field: 'b', type: 'ordinal', title: null }, color: { field: 'v', type: 'quantitative', title: m.label, scale: { domain: [0, 1], scheme: 'viridis' } } } },
           { mark: { type: 'text', fontSize: 9 }, encoding: { x: { field: 'a', type: 'ordinal' }, y: { field: 'b', type: 'ordinal' }, text: { field: 'v', type: 'quantitative', format: '.2f' }, color: { condition: { test: 'datum.v > 0.6', value: 'black' }, value: 'white' } } },
         ],
-    }),
-  };
+      }),
+    });
+  }
+  return out;
 }
 
-/** Stability against each swept parameter, per architecture, with CI bands and the null band. */
-export function sweeps(r: StudyResults): Figure[] {
+function upperFirst(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * Stability against each swept parameter, per architecture, with CI bands and the null band: one
+ * panel per headline metric of the metric table, and gt_mcc when known.
+ */
+export function sweeps(r: StudyResults, metrics: MetricTable = STABILITY_METRICS): Figure[] {
   const byId = new Map(r.cells.map((c) => [c.id, c]));
   const params = [...new Set(r.sweeps.map((s) => s.param))];
+  const shown = metrics.filter((m) => m.headline !== null);
   return params.map((param) => {
     const rows: Row[] = [];
     for (const s of r.sweeps.filter((x) => x.param === param)) {
       for (const p of s.points) {
         const cell = byId.get(p.cell);
-        const push = (metric: string, e: { mean: number | null; lo: number | null; hi: number | null } | null, nm: number | null, nsd: number | null) => {
+        const push = (metric: string, e: { mean: number | null; lo: number | null; hi: number | null } | null | undefined, nm: number | null, nsd: number | null) => {
           if (!e || e.mean === null) return;
           rows.push({ x: p.x, arch: s.arch, metric, mean: e.mean, lo: e.lo ?? e.mean, hi: e.hi ?? e.mean, nullLo: nm === null ? null : nm - 2 * (nsd ?? 0), nullHi: nm === null ? null : nm + 2 * (nsd ?? 0), band: NULL_BAND });
         };
-        push('PW-MCC', p.pwmcc, p.nullMean, p.nullSd);
-        push(`shared fraction (τ = ${cell?.tau ?? 0.7})`, p.sharedFraction, cell?.sharedFraction.nullRandom.mean ?? null, cell?.sharedFraction.nullRandom.sd ?? null);
+        for (const m of shown) {
+          const e = (p as unknown as Record<string, Estimate | undefined>)[metricField(m.key)];
+          const nul = cell ? cellStat(cell, m)?.nullRandom : undefined;
+          push(m.label, e, m.headline === 'primary' ? p.nullMean : nul?.mean ?? null, m.headline === 'primary' ? p.nullSd : nul?.sd ?? null);
+        }
         if (p.gtMcc) push('gt_mcc', p.gtMcc, cell?.groundTruth?.nullGtMcc.mean ?? null, cell?.groundTruth?.nullGtMcc.sd ?? null);
       }
     }
@@ -78,7 +100,7 @@ export function sweeps(r: StudyResults): Figure[] {
       title: `Stability vs ${param}`,
       caption: `Mean over seed pairs with 95% seed-bootstrap band, per architecture; grey: ${NULL_BAND}, mean ± 2 sd.`,
       spec: base(rows, {
-        facet: { column: { field: 'metric', type: 'nominal', title: null, sort: ['PW-MCC', 'gt_mcc'] } },
+        facet: { column: { field: 'metric', type: 'nominal', title: null, sort: [...shown.map((m) => m.label), 'gt_mcc'] } },
         resolve: { scale: { y: 'independent' } },
         spec: {
           width: 230,
@@ -94,22 +116,28 @@ export function sweeps(r: StudyResults): Figure[] {
   });
 }
 
-/** Stability through training (checkpoints); step 0 shows whether the seeds start apart. */
-export function steps(r: StudyResults): Figure | null {
+/** Stability (the primary metric) through training (checkpoints); step 0 shows whether the seeds start apart. */
+export function steps(r: StudyResults, metrics: MetricTable = STABILITY_METRICS): Figure | null {
+  const m = primaryMetric(metrics);
   const rows: Row[] = [];
-  for (const c of r.cells) for (const s of c.steps) if (s.pwmcc.mean !== null) rows.push({ cell: c.label, step: s.step, mean: s.pwmcc.mean, lo: s.pwmcc.lo ?? s.pwmcc.mean, hi: s.pwmcc.hi ?? s.pwmcc.mean });
+  for (const c of r.cells) {
+    for (const s of c.steps) {
+      const e = stepEstimate(s, m);
+      if (e && e.mean !== null) rows.push({ cell: c.label, step: s.step, mean: e.mean, lo: e.lo ?? e.mean, hi: e.hi ?? e.mean });
+    }
+  }
   if (new Set(rows.map((x) => x.step)).size < 2) return null;
   const x = { field: 'step', type: 'quantitative', title: 'training step' };
   return {
     name: 'stability-vs-steps',
     title: 'Stability vs training steps',
-    caption: 'PW-MCC between seeds at each checkpoint with its 95% seed-bootstrap band. Step 0 compares the initialisations (init hygiene): it should sit at chance.',
+    caption: `${m.label} between seeds at each checkpoint with its 95% seed-bootstrap band. Step 0 compares the initialisations (init hygiene): it should sit at chance.`,
     spec: base(rows, {
       width: 480,
       height: 260,
       layer: [
         { mark: { type: 'area', opacity: 0.15 }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'cell', type: 'nominal' } } },
-        { mark: { type: 'line', point: true }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: 'PW-MCC' }, color: { field: 'cell', type: 'nominal', title: 'cell' } } },
+        { mark: { type: 'line', point: true }, encoding: { x, y: { field: 'mean', type: 'quantitative', title: m.label }, color: { field: 'cell', type: 'nominal', title: 'cell' } } },
       ],
     }),
   };
@@ -224,8 +252,8 @@ export function frequency(r: StudyResults): Figure | null {
 }
 
 /** Every figure of the report, in reading order. */
-export function allFigures(r: StudyResults): Figure[] {
-  return [heatmaps(r), ...sweeps(r), steps(r), matchedCosines(r), presence(r), atomMaps(r), frontier(r), frequency(r)].filter((f): f is Figure => f !== null);
+export function allFigures(r: StudyResults, metrics: MetricTable = STABILITY_METRICS): Figure[] {
+  return [...heatmaps(r, metrics), ...sweeps(r, metrics), steps(r, metrics), matchedCosines(r), presence(r), atomMaps(r), frontier(r), frequency(r)].filter((f): f is Figure => f !== null);
 }
 
 /** Up to n items spread over the list (first, last and evenly between). */

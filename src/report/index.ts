@@ -1,7 +1,8 @@
 /**
  * writeReport: StudyResults → DIR/report.html plus DIR/figures/<name>.svg and .png. Figures are
  * Vega-Lite specs (charts.ts) rendered headless by Vega to SVG, then to PNG by resvg; the SVG is
- * also inlined in the page so report.html works offline on its own. Reads only results.json.
+ * also inlined in the page so report.html works offline on its own. Reads only results.json (and
+ * the metric table, study/analysis/metric-table.ts, that says which metrics it holds).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
 import { DataError } from '../core/errors.js';
 import { writeFileAtomic } from '../formats/io.js';
+import { type MetricTable, STABILITY_METRICS } from '../study/analysis/metric-table.js';
 import type { StudyResults } from '../study/results.js';
 import { type Figure, allFigures } from './charts.js';
 import { type RenderedFigure, renderPage } from './page.js';
@@ -43,12 +45,12 @@ export function readResults(studyDir: string): StudyResults {
 }
 
 /** Writes the report of the study in `studyDir`; returns the path of report.html. */
-export async function writeReport(studyDir: string, results?: StudyResults): Promise<string> {
+export async function writeReport(studyDir: string, results?: StudyResults, metrics: MetricTable = STABILITY_METRICS): Promise<string> {
   const r = results ?? readResults(studyDir);
   const figDir = path.join(studyDir, FIGURES_DIR);
   fs.mkdirSync(figDir, { recursive: true });
   const rendered: RenderedFigure[] = [];
-  for (const f of allFigures(r)) {
+  for (const f of allFigures(r, metrics)) {
     const svg = await figureSvg(f);
     const png = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: 'white' }).render().asPng();
     writeFileAtomic(path.join(figDir, `${f.name}.svg`), [Buffer.from(svg, 'utf8')]);
@@ -56,6 +58,6 @@ export async function writeReport(studyDir: string, results?: StudyResults): Pro
     rendered.push({ ...f, svg });
   }
   const out = path.join(studyDir, REPORT_FILE);
-  writeFileAtomic(out, [Buffer.from(renderPage(r, rendered), 'utf8')]);
+  writeFileAtomic(out, [Buffer.from(renderPage(r, rendered, metrics), 'utf8')]);
   return out;
 }

@@ -1,12 +1,14 @@
 /**
  * The report page: one self-contained HTML file (inline CSS and SVG, no script, no external URL)
  * with the study's question, setup, the headline table (every stability number beside its null,
- * CI and Holm-adjusted p, with a verdict), the figures, the per-run table, the methods and the
+ * CI and Holm-adjusted p, with a verdict; its columns come from the metric table,
+ * study/analysis/metric-table.ts), one section per stability metric, the figures, the per-run table, the methods and the
  * provenance. All user-provided text is escaped.
  */
 import type { CellResult, StudyResults } from '../study/results.js';
 import type { Figure } from './charts.js';
 import { cardsSection } from './cards.js';
+import { type MetricTable, STABILITY_METRICS, cellStat, primaryMetric } from '../study/analysis/metric-table.js';
 import { esc, est, num, pval, verdict } from './format.js';
 
 export interface RenderedFigure extends Figure {
@@ -27,19 +29,31 @@ pre{background:#f7f7f7;padding:.8rem;overflow-x:auto;font-size:.8rem}
 dl{display:grid;grid-template-columns:max-content auto;gap:.15rem 1rem;font-size:.9rem}dt{color:#555}
 `;
 
-function headline(r: StudyResults): string {
+/**
+ * The headline table: the primary metric of the metric table with its nulls, excess, ratio, Holm p
+ * and verdict; each secondary metric as value [CI] beside its random null; gt_mcc when known.
+ */
+function headline(r: StudyResults, metrics: MetricTable): string {
   const gt = r.data.groundTruth;
-  const head = ['cell', 'S', 'L0', 'EV', 'PW-MCC [95% CI]', 'random null (mean ± sd)', 'untrained null', 'excess', 'ratio', 'p (Holm)', 'verdict',
-    'shared τ [CI]', 'shared null', ...(gt ? ['gt_mcc [CI]', 'gt null'] : [])];
+  const tau = r.cells[0]?.tau ?? 0.7;
+  const primary = primaryMetric(metrics);
+  const secondary = metrics.filter((m) => m.headline === 'secondary');
+  const head = ['cell', 'S', 'L0', 'EV', `${primary.column(tau)} [95% CI]`, 'random null (mean ± sd)', 'untrained null', 'excess', 'ratio', 'p (Holm)', 'verdict',
+    ...secondary.flatMap((m) => [`${m.column(tau)} [CI]`, `${m.column(tau)} null`]), ...(gt ? ['gt_mcc [CI]', 'gt null'] : [])];
   const rows = r.cells.map((c: CellResult) => {
-    const v = verdict(c.pwmcc);
+    const p = cellStat(c, primary);
+    const v = p ? verdict(p) : 'not enough seeds';
     const cls = v === 'above chance' ? 'above' : v === 'not enough seeds' ? 'na' : 'chance';
-    const n = c.pwmcc.nullRandom;
+    const d = primary.digits;
     const cols = [
       `<td class="l">${esc(c.label)}</td>`, `<td>${c.seeds.length}</td>`, `<td>${num(c.l0.mean, 2)}</td>`, `<td>${num(c.explainedVariance.mean)}</td>`,
-      `<td>${est(c.pwmcc.estimate)}</td>`, `<td>${num(n.mean)} ± ${num(n.sd)}</td>`, `<td>${num(c.pwmcc.nullUntrained?.mean ?? null)}</td>`,
-      `<td>${num(c.pwmcc.excess)}</td>`, `<td>${c.pwmcc.ratio === null ? '—' : `${c.pwmcc.ratio.toFixed(2)}×`}</td>`, `<td>${pval(c.pwmcc.pHolm)}</td>`,
-      `<td class="l ${cls}">${esc(v)}</td>`, `<td>${est(c.sharedFraction.estimate, 2)}</td>`, `<td>${num(c.sharedFraction.nullRandom.mean, 2)}</td>`,
+      `<td>${est(p?.estimate, d)}</td>`, `<td>${num(p?.nullRandom.mean, d)} ± ${num(p?.nullRandom.sd, d)}</td>`, `<td>${num(p?.nullUntrained?.mean ?? null, d)}</td>`,
+      `<td>${num(p?.excess, d)}</td>`, `<td>${ratio(p?.ratio ?? null)}</td>`, `<td>${pval(p?.pHolm ?? null)}</td>`,
+      `<td class="l ${cls}">${esc(v)}</td>`,
+      ...secondary.flatMap((m) => {
+        const s = cellStat(c, m);
+        return [`<td>${est(s?.estimate, m.digits)}</td>`, `<td>${num(s?.nullRandom.mean, m.digits)}</td>`];
+      }),
       ...(gt ? [`<td>${est(c.groundTruth?.gtMcc)}</td>`, `<td>${num(c.groundTruth?.nullGtMcc.mean ?? null)}</td>`] : []),
     ];
     return `<tr>${cols.join('')}</tr>`;
@@ -47,6 +61,26 @@ function headline(r: StudyResults): string {
   return `<div class="wide"><table><thead><tr>${head.map((h, i) => `<th${i === 0 || h === 'verdict' ? ' class="l"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table></div>
 <p>Verdict: <em>above chance</em> only when the lower end of the seed-bootstrap CI exceeds the random null's mean + 2 sd and the
 one-sided Mann–Whitney test of seed-pair values against null draws, Holm-adjusted across cells, gives p &lt; 0.05.</p>`;
+}
+
+/** One table per metric of the metric table: every cell's value against both nulls, with p, Holm p and Cohen's d. */
+function metricSections(r: StudyResults, metrics: MetricTable): string {
+  const tau = r.cells[0]?.tau ?? 0.7;
+  const head = ['cell', 'value [95% CI]', 'random null (mean ± sd)', 'untrained null', 'excess', 'ratio', 'p', 'p (Holm)', "Cohen's d", 'verdict'];
+  return metrics.map((m) => {
+    const rows = r.cells.map((c) => {
+      const s = cellStat(c, m);
+      if (!s) return `<tr><td class="l">${esc(c.label)}</td>${'<td>—</td>'.repeat(head.length - 1)}</tr>`;
+      const d = m.digits;
+      return `<tr><td class="l">${esc(c.label)}</td><td>${est(s.estimate, d)}</td><td>${num(s.nullRandom.mean, d)} ± ${num(s.nullRandom.sd, d)}</td><td>${num(s.nullUntrained?.mean ?? null, d)}</td><td>${num(s.excess, d)}</td><td>${ratio(s.ratio)}</td><td>${pval(s.p)}</td><td>${pval(s.pHolm)}</td><td>${num(s.cohensD, 2)}</td><td class="l">${esc(verdict(s))}</td></tr>`;
+    });
+    return `<h3 id="metric-${esc(m.key)}">${esc(m.label)}</h3><p>${esc(m.methods(tau))}.</p>
+<div class="wide"><table><thead><tr>${head.map((h, i) => `<th${i === 0 || i === head.length - 1 ? ' class="l"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+  }).join('\n');
+}
+
+function ratio(x: number | null): string {
+  return x === null ? '—' : `${x.toFixed(2)}×`;
 }
 
 function runsTable(r: StudyResults): string {
@@ -114,7 +148,7 @@ function archComparison(r: StudyResults): string {
 }
 
 /** The whole page. */
-export function renderPage(r: StudyResults, figures: RenderedFigure[]): string {
+export function renderPage(r: StudyResults, figures: RenderedFigure[], metrics: MetricTable = STABILITY_METRICS): string {
   const figs = figures.map((f) => `<figure id="${esc(f.name)}"><h3>${esc(f.title)}</h3><div class="fig">${f.svg}</div><figcaption>${esc(f.caption)} <span class="na">(figures/${esc(f.name)}.svg, .png)</span></figcaption></figure>`).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -124,9 +158,10 @@ export function renderPage(r: StudyResults, figures: RenderedFigure[]): string {
 <p class="question">${esc(r.study.question)}</p>
 <h2>Setup</h2>${setup(r)}
 ${dataSummary(r)}
-<h2>Headline: seed stability against chance</h2>${headline(r)}
+<h2>Headline: seed stability against chance</h2>${headline(r, metrics)}
 ${fourierTable(r)}
 ${archComparison(r)}
+<h2>Stability metrics</h2>${metricSections(r, metrics)}
 <h2>Figures</h2>${figs}
 ${r.cards ? cardsSection(r.cards) : ''}
 <h2>Runs</h2>${runsTable(r)}

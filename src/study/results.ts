@@ -92,7 +92,7 @@ export interface RunRecord {
   gt: { gt_mcc: number; gt_mmcs: number; gt_recovered_09: number; gt_recovered_07: number } | null;
 }
 
-/** A point of a stability-vs-training curve (from checkpoints; step 0 = init hygiene). */
+/** A point of a stability-vs-training curve (from checkpoints; step 0 = init hygiene): an Estimate per metric-table row with `steps`. */
 export interface StepPoint {
   step: number;
   pwmcc: Estimate;
@@ -111,6 +111,11 @@ export interface CellResult {
   l1: number | null;
   seeds: number[];
   runIds: string[];
+  /*
+   * One StabilityStat per row of the stability-metric table (study/analysis/metric-table.ts), under
+   * the camelCase form of the row's key, in table order; the default table's three are typed here.
+   * Read a row's stat with metric-table.ts `cellStat`.
+   */
   /** Decoder PW-MCC (signed, SCIENCE.md §3). The headline metric. */
   pwmcc: StabilityStat;
   /** Paulo & Belrose shared fraction at τ. */
@@ -142,7 +147,10 @@ export interface CellResult {
   fourier?: FourierCellResult | null;
 }
 
-/** One swept parameter's curve for one architecture: stability vs width, k, l1 or steps. */
+/**
+ * One swept parameter's curve for one architecture: stability vs width, k, l1 or steps. A point holds
+ * an Estimate per headline row of the metric table (nullMean, nullSd: the primary row's random null).
+ */
 export interface SweepCurve {
   param: string;
   arch: string;

@@ -10,7 +10,8 @@ import { seedStability } from '../../src/metrics/seeds.js';
 import { holm } from '../../src/metrics/stats.js';
 import { type CellRun, analyseCell } from '../../src/study/analysis/cell.js';
 import { atomMap, frequencyBins, histogram } from '../../src/study/analysis/features.js';
-import { NullCache } from '../../src/study/analysis/nulls.js';
+import type { NullSummary } from '../../src/metrics/nulls.js';
+import { type MetricNulls, NullCache } from '../../src/study/analysis/nulls.js';
 import { atomsFromWeights, type SaeUnitAtoms } from '../../src/study/analysis/pairs.js';
 import { applyHolm, pairEstimate, stabilityStat } from '../../src/study/analysis/stats.js';
 import { archComparison, sweepCurves } from '../../src/study/analysis/sweeps.js';
@@ -144,15 +145,17 @@ describe('analyseCell(cell, ctx) on independent random SAEs', () => {
 });
 
 describe('NullCache', () => {
-  it('randomNulls(M, D).pwmcc matches SCIENCE.md §4: ≈ 0.46 at d = 16, n = 32; ≈ 0.33 at d = 64, n = 256', () => {
-    expect(nulls.randomNulls(32, 16).pwmcc.mean).toBeCloseTo(0.46, 1);
-    expect(Math.abs(nulls.randomNulls(256, 64).pwmcc.mean - 0.33)).toBeLessThan(0.02);
+  const pw = (n: MetricNulls): NullSummary => n.byKey.get('pwmcc') as NullSummary;
+
+  it('randomNulls(M, D).byKey pwmcc matches SCIENCE.md §4: ≈ 0.46 at d = 16, n = 32; ≈ 0.33 at d = 64, n = 256', () => {
+    expect(pw(nulls.randomNulls(32, 16)).mean).toBeCloseTo(0.46, 1);
+    expect(Math.abs(pw(nulls.randomNulls(256, 64)).mean - 0.33)).toBeLessThan(0.02);
   });
 
   it('untrainedNulls(cfg) of a TopK config sits near the random null (independent Gaussian init)', () => {
     const u = nulls.untrainedNulls(runs[0].identity.sae);
-    expect(u.pwmcc.n).toBe(10);
-    expect(Math.abs(u.pwmcc.mean - nulls.randomNulls(M, D).pwmcc.mean)).toBeLessThan(0.05);
+    expect(pw(u).n).toBe(10);
+    expect(Math.abs(pw(u).mean - pw(nulls.randomNulls(M, D)).mean)).toBeLessThan(0.05);
   });
 
   it('returns the same object for the same shape (computed once)', () => {

@@ -1,7 +1,8 @@
 /**
  * The analyses of one cell — one configuration trained with S seeds (SCIENCE.md §3–§4) — into a
- * results.ts CellResult: PW-MCC, shared fraction and MMCS over all seed pairs against the random
- * and untrained nulls; final-metric estimates; ground-truth recovery with its null; per-feature
+ * results.ts CellResult: every stability metric of the metric table (metric-table.ts; by default
+ * PW-MCC, shared fraction and MMCS) over all seed pairs against its random and untrained nulls,
+ * each under its results field; final-metric estimates; ground-truth recovery with its null; per-feature
  * stability, presence histogram, uniqueness curve and consensus (metrics/seeds.ts, fed the decoder
  * matches already computed, so each pair is matched once); stability by firing frequency; the
  * matched-cosine histogram; the PCA atom map; and stability against training steps from the
@@ -14,7 +15,8 @@ import { gtMetrics } from '../../metrics/pairwise.js';
 import { type SeedStability, seedStability } from '../../metrics/seeds.js';
 import type { FinalMetrics } from '../../sae/train.js';
 import type { ResolvedRun } from '../expand.js';
-import type { CellResult, RunRecord, StepPoint } from '../results.js';
+import type { NullSummary } from '../../metrics/nulls.js';
+import type { CellResult, Estimate, RunRecord, StabilityStat, StepPoint } from '../results.js';
 import type { AnalysisName } from '../spec.js';
 import type { Engine } from '../../engine/types.js';
 import type { SaeWeights } from '../../sae/checkpoint/index.js';
@@ -22,7 +24,8 @@ import type { FourierContext } from '../../inspect/fourier-context.js';
 import { atomMap, frequencyBins, matchedCosines } from './features.js';
 import { fourierCell } from './fourier.js';
 import type { NullCache } from './nulls.js';
-import { type SaeUnitAtoms, allPairs } from './pairs.js';
+import { type MetricTable, STABILITY_METRICS, metricField } from './metric-table.js';
+import { type PairMatrix, type SaeUnitAtoms, allPairs } from './pairs.js';
 import { fin, nullBand, pairEstimate, seedEstimate, stabilityStat } from './stats.js';
 
 export interface CellRun {
@@ -54,6 +57,8 @@ export interface CellContext {
   checkpointAtoms: (run: ResolvedRun, step: number) => SaeUnitAtoms;
   /** Modular-arithmetic data: the grid context, each run's weights, and the chance fraction for M latents. */
   fourier?: { fctx: FourierContext; chance: (M: number) => number; engine: Engine } | null;
+  /** The stability metrics to compute (default: metric-table.ts STABILITY_METRICS). */
+  metrics?: MetricTable;
 }
 
 export interface CellOutput {
@@ -70,9 +75,16 @@ export function analyseCell(input: CellInput, ctx: CellContext): CellOutput {
   const S = runs.length;
   const on = (a: AnalysisName): boolean => ctx.analyses.has(a);
   const sets = runs.map((r) => r.atoms);
-  const pairs = allPairs(sets, { tau: ctx.tau });
-  const random = ctx.nulls.randomNulls(M, D);
-  const untrained = on('untrained_null') ? ctx.nulls.untrainedNulls(first.sae) : null;
+  const metrics = ctx.metrics ?? STABILITY_METRICS;
+  const pairs = allPairs(sets, ctx.tau, metrics);
+  const random = ctx.nulls.randomNulls(M, D, metrics);
+  const untrained = on('untrained_null') ? ctx.nulls.untrainedNulls(first.sae, metrics) : null;
+  const stability: Record<string, StabilityStat> = {};
+  for (const m of metrics) {
+    stability[metricField(m.key)] = stabilityStat(
+      pairs.values.get(m.key) as PairMatrix, random.byKey.get(m.key) as NullSummary, untrained?.byKey.get(m.key) ?? null, ctx.seed, !pairs.directed.has(m.key),
+    );
+  }
 
   let stab: SeedStability | null = null;
   if (S >= 2 && (on('features') || on('frequency') || on('atom_map'))) {
@@ -100,7 +112,7 @@ export function analyseCell(input: CellInput, ctx: CellContext): CellOutput {
   }
 
   const presentIn = stab && on('features') ? Array.from(stab.histogram.subarray(1), (c) => c / Math.max(1, stab!.histogram.reduce((x, y) => x + y, 0))) : [];
-  const cell: CellResult = {
+  const cell = {
     id: input.id,
     label: input.label,
     params: input.params,
@@ -110,9 +122,7 @@ export function analyseCell(input: CellInput, ctx: CellContext): CellOutput {
     l1: first.sae.sparsityCoeff,
     seeds: runs.map((r) => r.run.identity.seed),
     runIds: runs.map((r) => r.run.id),
-    pwmcc: stabilityStat(pairs.pwmcc, random.pwmcc, untrained?.pwmcc ?? null, ctx.seed),
-    sharedFraction: stabilityStat(pairs.shared, random.shared, untrained?.shared ?? null, ctx.seed),
-    mmcs: stabilityStat(pairs.mmcs, random.mmcs, untrained?.mmcs ?? null, ctx.seed, false),
+    ...stability,
     tau: ctx.tau,
     l0: seedEstimate(runs.map((r) => r.final.l0), ctx.seed),
     explainedVariance: seedEstimate(runs.map((r) => r.final.explained_variance), ctx.seed),
@@ -125,11 +135,11 @@ export function analyseCell(input: CellInput, ctx: CellContext): CellOutput {
     frequencyBins: stab && on('frequency') ? frequencyBins(stab, runs.map((r) => r.firing), Math.max(...runs.map((r) => r.evalRows ?? 1))) : [],
     consensus: stab && on('features') ? { count: stab.consensus.length, clusterSizes: Array.from(stab.clusterSizes) } : { count: 0, clusterSizes: [] },
     atomMap: on('atom_map') ? atomMap(sets.map((s) => s.dec), runs.map((r) => r.run.identity.seed), stab, ctx.seed, input.id) : null,
-    steps: on('steps') && S >= 2 ? stepCurve(runs, ctx) : [],
+    steps: on('steps') && S >= 2 ? stepCurve(runs, ctx, metrics.filter((m) => m.steps)) : [],
     fourier: ctx.fourier && on('fourier')
       ? fourierCell(runs.map((r) => requireWeights(r)), pairs.match, ctx.fourier.fctx, ctx.fourier.chance(M), ctx.seed, ctx.fourier.engine)
       : null,
-  };
+  } as CellResult;
   return { cell, gt: gtOut };
 }
 
@@ -139,12 +149,14 @@ function requireWeights(r: CellRun): SaeWeights {
 }
 
 /** Stability at each checkpoint step and at the end (SCIENCE.md §4 "Init hygiene"). */
-function stepCurve(runs: CellRun[], ctx: CellContext): StepPoint[] {
+function stepCurve(runs: CellRun[], ctx: CellContext, metrics: MetricTable): StepPoint[] {
   const id = runs[0].run.identity;
   const steps = [...id.checkpoints, id.steps];
   return steps.map((step) => {
     const sets = step === id.steps ? runs.map((r) => r.atoms) : runs.map((r) => ctx.checkpointAtoms(r.run, step));
-    const p = allPairs(sets, { tau: ctx.tau, withMmcs: false });
-    return { step, pwmcc: pairEstimate(p.pwmcc, ctx.seed), sharedFraction: pairEstimate(p.shared, ctx.seed) };
+    const p = allPairs(sets, ctx.tau, metrics);
+    const point: Record<string, number | Estimate> = { step };
+    for (const m of metrics) point[metricField(m.key)] = pairEstimate(p.values.get(m.key) as PairMatrix, ctx.seed, !p.directed.has(m.key));
+    return point as unknown as StepPoint;
   });
 }

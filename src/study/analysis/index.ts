@@ -2,7 +2,7 @@
  * A study's analyses (SCIENCE.md §3–§4) from its store into one results.ts StudyResults: reads the
  * finished runs' SAE directories (so a merged or copied study analyses the same way as one just
  * trained), groups runs into cells (everything but the seeds), analyses each cell (cell.ts), adjusts
- * p-values across cells (Holm, per metric), and adds the sweep curves, the matched-L0 architecture
+ * p-values across cells (Holm, per metric of the metric table, metric-table.ts), and adds the sweep curves, the matched-L0 architecture
  * comparison and the methods text. Random nulls are computed once per shape (nulls.ts).
  */
 import path from 'node:path';
@@ -14,13 +14,14 @@ import type { AnalysisData } from '../data.js';
 import type { FourierContext } from '../../inspect/fourier-context.js';
 import type { ResolvedRun } from '../expand.js';
 import type { ParamValue } from '../params.js';
-import type { CellResult, RunRecord, StudyResults } from '../results.js';
+import type { CellResult, RunRecord, StabilityStat, StudyResults } from '../results.js';
 import { checkpointRel } from '../saedir.js';
 import type { StudySpec } from '../spec.js';
 import { RUNS_DIR, type RunRow, type StudyStore } from '../store.js';
 import { getEngine } from '../../engine/index.js';
 import { randomProbeFraction } from '../../inspect/fourier-context.js';
 import { type CellInput, type CellRun, analyseCell } from './cell.js';
+import { type MetricTable, STABILITY_METRICS, cellStat, checkMetricTable } from './metric-table.js';
 import { methodsText } from './methods.js';
 import { NullCache } from './nulls.js';
 import { type SaeUnitAtoms, atomsFromWeights } from './pairs.js';
@@ -37,6 +38,8 @@ export interface AnalyseInput {
   engine: { name: string; blasCore: string; threads: number; node: string };
   /** Called after each cell (for progress). */
   onCell?: (done: number, total: number) => void;
+  /** The stability metrics (default: metric-table.ts STABILITY_METRICS). */
+  metrics?: MetricTable;
 }
 
 /** Loads the unit atoms of the SAE directory `dir`. */
@@ -76,6 +79,8 @@ export function cellLabel(params: Record<string, ParamValue>, varying: readonly 
 
 export function analyseStudy(input: AnalyseInput): StudyResults {
   const { store, spec, data, runs } = input;
+  const metrics = input.metrics ?? STABILITY_METRICS;
+  checkMetricTable(metrics);
   const rows = new Map<string, RunRow>(store.runs().map((r) => [r.id, r]));
   const varying = varyingParams(runs.map((r) => r.params as CellResult['params']));
 
@@ -119,14 +124,13 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
       nulls, tau: spec.tau, seed: spec.analysis_seed, analyses, gt: data.gt,
       checkpointAtoms: (run, step) => loadAtoms(path.join(store.dir, RUNS_DIR, run.id, checkpointRel(step)), `run ${run.id} step ${step}`),
       fourier: data.fourier ? { fctx: data.fourier, engine: getEngine(), chance: (M) => chanceFor(data.fourier!, M) } : null,
+      metrics,
     });
     cells.push(out.cell);
     for (const [id, g] of out.gt) gtByRun.set(id, g);
     input.onCell?.(k, cellRuns.size);
   }
-  applyHolm(cells.map((c) => c.pwmcc));
-  applyHolm(cells.map((c) => c.sharedFraction));
-  applyHolm(cells.map((c) => c.mmcs));
+  for (const m of metrics) applyHolm(cells.map((c) => cellStat(c, m)).filter((s): s is StabilityStat => s !== null));
 
   const records: RunRecord[] = [];
   let trainSeconds = 0;
@@ -156,11 +160,11 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
     data: { name: data.name, kind: data.kind, rows: data.rows, d: data.d, groundTruth: data.gt !== null, config: data.config, summary: data.summary },
     runs: records,
     cells,
-    sweeps: analyses.has('sweeps') ? sweepCurves(cells, coupledParams(spec)) : [],
+    sweeps: analyses.has('sweeps') ? sweepCurves(cells, coupledParams(spec), metrics) : [],
     archComparison: analyses.has('arch_comparison') ? archComparison(cells) : [],
     methods: methodsText({
       spec, data, runs, done, failed, missing: runs.length - records.length, cells: cells.length,
-      engine: { ...input.engine, husaiVersion: HUSAI_VERSION }, evalRows,
+      engine: { ...input.engine, husaiVersion: HUSAI_VERSION }, evalRows, metrics,
     }),
     cards: studyCards(store, data, runs, cells[0]?.id),
   };

@@ -1,12 +1,14 @@
 /**
  * The methods section of a study's report, generated from what was actually run (the resolved
  * configs, the store's rows and the analysis settings), citing SCIENCE.md's definitions, so the text
- * cannot drift from the numbers beside it.
+ * cannot drift from the numbers beside it. The seed-stability sentence lists the metric table's
+ * methods clauses, so a metric added to the table is described where it is computed.
  */
 import type { ResolvedRun } from '../expand.js';
 import type { AnalysisData } from '../data.js';
 import type { StudyResults } from '../results.js';
 import type { StudySpec } from '../spec.js';
+import type { MetricTable } from './metric-table.js';
 import { RESAMPLES } from './stats.js';
 
 export interface MethodsInput {
@@ -19,6 +21,13 @@ export interface MethodsInput {
   cells: number;
   engine: { name: string; blasCore: string; threads: number; husaiVersion: string; node: string };
   evalRows: number;
+  /** The stability metrics computed (metric-table.ts); each contributes its clause. */
+  metrics: MetricTable;
+}
+
+/** "a", "a and b", "a, b and c". */
+function listText(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
 export function methodsText(m: MethodsInput): StudyResults['methods'] {
@@ -42,7 +51,7 @@ export function methodsText(m: MethodsInput): StudyResults['methods'] {
   out.push(`We trained ${m.runs.length} SAEs in ${m.cells} configurations (architectures ${archs.join(', ')}; widths ${range(ids.map((i) => i.sae.dSae))}), each with init seeds ${range(seeds)} and data-order seed${dataSeeds.length > 1 ? 's' : ''} ${range(dataSeeds)} (SCIENCE.md §2, "Seeds").`);
   const lrs = uniq(ids.map((i) => Number(i.hyper.lr.toPrecision(3))));
   out.push(`Training (SCIENCE.md §2): ${range(ids.map((i) => i.steps))} steps at batch ${range(ids.map((i) => i.batchSize))}, Adam (β = ${ids[0]?.hyper.beta1 ?? 0.9}, ${ids[0]?.hyper.beta2 ?? 0.999}), peak lr ${lrs.length <= 4 ? lrs.join(', ') : `${lrs[0]}–${lrs[lrs.length - 1]}`} with linear warm-up and linear decay over the last ${Math.round((ids[0]?.hyper.decayFraction ?? 0.2) * 100)}%, gradient-norm clip ${ids[0]?.hyper.clipNorm ?? 1}; inputs scaled to E‖x‖² = d, the scale folded back into the saved weights.`);
-  out.push(`Seed stability (SCIENCE.md §3): decoder PW-MCC (signed cosines of unit decoder atoms under a maximum-weight one-to-one assignment, Song et al. 2025), the shared fraction at τ = ${m.spec.tau} (encoder and decoder assignments agree and both cosines ≥ τ, Paulo & Belrose 2025) and signed MMCS (Sharkey et al. 2022), over all seed pairs of each configuration.`);
+  out.push(`Seed stability (SCIENCE.md §3): ${listText(m.metrics.map((x) => x.methods(m.spec.tau)))}, over all seed pairs of each configuration.`);
   out.push(`Chance (SCIENCE.md §4): random dictionaries of the same shapes (Gaussian rows, normalised; ${m.spec.null_draws} draws)${m.spec.analyses.includes('untrained_null') ? ` and freshly initialised SAEs of each configuration (${m.spec.null_draws} pairs)` : ''}; excess = value − random null, ratio = value / random null.`);
   out.push(`Uncertainty: 95% percentile intervals from ${RESAMPLES.toLocaleString('en-US')} bootstrap resamples of seeds (never of latents); one-sided Mann–Whitney U of the seed-pair values against the random-null draws, Holm-adjusted across the ${m.cells} configurations; Cohen's d with the pooled sd.`);
   if (m.data.gt && m.spec.analyses.includes('ground_truth')) {

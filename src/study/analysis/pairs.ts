@@ -1,22 +1,20 @@
 /**
  * All seed pairs of one cell, matched once (SCIENCE.md §3): for every pair (a, b), a < b, the
- * Paulo & Belrose shared fraction (metrics/pairwise.ts `sharedFraction`, which runs the two
- * independent assignments, encoder and decoder), and from its decoder assignment the signed PW-MCC
- * (mean matched decoder cosine, Song et al.), the matched cosines and partners (reused by the
- * per-feature stability, the frequency bins and the cosine histogram); plus signed MMCS both ways.
- * The same computation serves trained SAEs, checkpoints and the untrained-SAE null.
+ * Paulo & Belrose shared-fraction assignments (metrics/pairwise.ts `sharedFraction`, two
+ * independent assignments, encoder and decoder), whose decoder assignment gives PW-MCC's matching,
+ * the matched cosines and partners (reused by the per-feature stability, the frequency bins and the
+ * cosine histogram); then every metric of the table (metric-table.ts) on that one matching, into a
+ * [S][S] matrix per metric key (directed metrics fill both triangles). The same computation serves
+ * trained SAEs, checkpoints and the untrained-SAE null.
  *
  * Letters: S seeds, M latents (d_sae), D d_in.
  */
-import { type UnitAtoms, unitAtoms, unitColumns } from '../../metrics/cosine.js';
-import { mmcs, sharedFraction } from '../../metrics/pairwise.js';
+import { unitAtoms, unitColumns } from '../../metrics/cosine.js';
+import { type SharedFractionResult, sharedFraction } from '../../metrics/pairwise.js';
 import type { PairMatch } from '../../metrics/seeds.js';
+import type { DecoderMatch, MetricTable, PairInput, PairValue, SaeUnitAtoms } from './metric-table.js';
 
-/** Unit encoder and decoder atoms of one SAE, both [M × D]. */
-export interface SaeUnitAtoms {
-  dec: UnitAtoms;
-  enc: UnitAtoms;
-}
+export type { SaeUnitAtoms } from './metric-table.js';
 
 /** Atoms from W_dec [M, D] and W_enc [D, M] (SCIENCE.md §1). */
 export function atomsFromWeights(wDecMD: Float32Array, wEncDM: Float32Array, M: number, D: number, name: string): SaeUnitAtoms {
@@ -26,37 +24,33 @@ export function atomsFromWeights(wDecMD: Float32Array, wEncDM: Float32Array, M: 
   };
 }
 
+export type PairMatrix = Array<Array<number | null>>;
+
 export interface PairValues {
-  /** pwmcc[a][b] (symmetric; null on the diagonal). */
-  pwmcc: Array<Array<number | null>>;
-  shared: Array<Array<number | null>>;
-  /** mmcs[a][b] = signed MMCS from a to b (asymmetric). */
-  mmcs: Array<Array<number | null>>;
+  /** Per metric key: values[key][a][b] (symmetric metrics: both triangles equal; directed: a → b; null on the diagonal). */
+  values: Map<string, PairMatrix>;
   /** Decoder matches per ordered pair, for seedStability: match[a][b] (a ≠ b). */
   match: Array<Array<PairMatch | null>>;
   /** Matched decoder cosines pooled over pairs (a < b). */
   matchedCos: number[];
+  /** Keys of the metrics whose pair values came directed ({ab, ba}): averaged over ordered pairs. */
+  directed: Set<string>;
 }
 
-export interface PairOptions {
-  tau: number;
-  /** Skip MMCS (the checkpoint curves need PW-MCC and shared fraction only). */
-  withMmcs?: boolean;
-}
-
-/** Matches every pair of `sets` (one per seed). */
-export function allPairs(sets: readonly SaeUnitAtoms[], opts: PairOptions): PairValues {
+/** Matches every pair of `sets` (one per seed) and evaluates every metric of `metrics` on it. */
+export function allPairs(sets: readonly SaeUnitAtoms[], tau: number, metrics: MetricTable): PairValues {
   const S = sets.length;
   const grid = <T>(): Array<Array<T | null>> => Array.from({ length: S }, () => Array.from({ length: S }, () => null));
-  const out: PairValues = { pwmcc: grid<number>(), shared: grid<number>(), mmcs: grid<number>(), match: grid<PairMatch>(), matchedCos: [] };
+  const out: PairValues = { values: new Map(metrics.map((m) => [m.key, grid<number>()])), match: grid<PairMatch>(), matchedCos: [], directed: new Set() };
   for (let a = 0; a < S; a++) {
     for (let b = a + 1; b < S; b++) {
-      const p = onePair(sets[a], sets[b], opts);
-      out.pwmcc[a][b] = out.pwmcc[b][a] = p.pwmcc;
-      out.shared[a][b] = out.shared[b][a] = p.shared;
-      if (opts.withMmcs !== false) {
-        out.mmcs[a][b] = p.mmcsAB;
-        out.mmcs[b][a] = p.mmcsBA;
+      const p = onePair(sets[a], sets[b], tau, metrics);
+      for (const m of metrics) {
+        const mat = out.values.get(m.key) as PairMatrix;
+        const v = p.values.get(m.key) as PairValue;
+        mat[a][b] = typeof v === 'number' ? v : v.ab;
+        mat[b][a] = typeof v === 'number' ? v : v.ba;
+        if (typeof v !== 'number') out.directed.add(m.key);
       }
       out.match[a][b] = p.matchAB;
       out.match[b][a] = p.matchBA;
@@ -67,26 +61,22 @@ export function allPairs(sets: readonly SaeUnitAtoms[], opts: PairOptions): Pair
 }
 
 export interface OnePair {
-  pwmcc: number;
-  shared: number;
-  mmcsAB: number;
-  mmcsBA: number;
+  values: Map<string, PairValue>;
   matchAB: PairMatch;
   matchBA: PairMatch;
   matchedCos: number[];
 }
 
-/** One pair: shared fraction, PW-MCC from the same decoder assignment, MMCS both ways. */
-export function onePair(A: SaeUnitAtoms, B: SaeUnitAtoms, opts: PairOptions): OnePair {
-  const sf = sharedFraction(A, B, { tau: opts.tau, taus: [opts.tau], nameA: A.dec.name, nameB: B.dec.name });
-  const nA = A.dec.rows;
+/** One pair: the shared-fraction assignments, PW-MCC's decoder matching from them, every metric of `metrics`. */
+export function onePair(A: SaeUnitAtoms, B: SaeUnitAtoms, tau: number, metrics: MetricTable): OnePair {
+  const sf = sharedFraction(A, B, { tau, taus: [tau], nameA: A.dec.name, nameB: B.dec.name });
   const nB = B.dec.rows;
   const colForRow = sf.partnerDec;
   const rowForCol = new Int32Array(nB).fill(-1);
   const cosBA = new Float64Array(nB).fill(NaN);
   const matchedCos: number[] = [];
   let sum = 0;
-  for (let i = 0; i < nA; i++) {
+  for (let i = 0; i < A.dec.rows; i++) {
     const j = colForRow[i];
     if (j < 0) continue;
     const c = sf.cosDec[i];
@@ -95,17 +85,10 @@ export function onePair(A: SaeUnitAtoms, B: SaeUnitAtoms, opts: PairOptions): On
     matchedCos.push(c);
     sum += c;
   }
-  let mmcsAB = NaN;
-  let mmcsBA = NaN;
-  if (opts.withMmcs !== false) {
-    const m = mmcs(A.dec, B.dec);
-    mmcsAB = m.mmcs_ab;
-    mmcsBA = m.mmcs_ba;
-  }
+  const decoder: DecoderMatch = { mean: matchedCos.length > 0 ? sum / matchedCos.length : NaN, matchedCos };
+  const input: PairInput = { a: A, b: B, tau, decoderMatch: () => decoder, shared: (): SharedFractionResult => sf };
   return {
-    pwmcc: matchedCos.length > 0 ? sum / matchedCos.length : NaN,
-    shared: sf.shared_fraction,
-    mmcsAB, mmcsBA,
+    values: new Map(metrics.map((m) => [m.key, m.pair(input)])),
     matchAB: { colForRow, cosForRow: sf.cosDec },
     matchBA: { colForRow: rowForCol, cosForRow: cosBA },
     matchedCos,

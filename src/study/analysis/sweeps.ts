@@ -2,8 +2,9 @@
  * Across cells (SCIENCE.md §6: stability against width, k, L1 coefficient, training length, and
  * architectures at matched L0):
  * - sweep curves: for each swept numeric parameter p (width, k, l1, steps, lr, …) and each
- *   architecture, the cells that agree on every other varying parameter form one curve of PW-MCC
- *   (with its random null), shared fraction and gt_mcc against p. Parameters zipped with p vary
+ *   architecture, the cells that agree on every other varying parameter form one curve of each
+ *   headline metric of the metric table (metric-table.ts: PW-MCC with its random null, shared
+ *   fraction) and gt_mcc against p. Parameters zipped with p vary
  *   with it and so are not held fixed (a zip of width and k gives one curve over width);
  * - architecture comparison: cells that agree on everything but the architecture and its own
  *   sparsity settings (k, l1, …) are grouped when their mean L0 agree within 25% (greedy, by
@@ -12,6 +13,10 @@
 import { stableJson } from '../../sae/checkpoint/saelens.js';
 import { PARAMS, type ParamDef } from '../params.js';
 import type { CellResult, StudyResults, SweepCurve } from '../results.js';
+import { type MetricTable, STABILITY_METRICS, cellStat, metricField } from './metric-table.js';
+import { EMPTY_ESTIMATE } from './stats.js';
+
+type SweepPoint = SweepCurve['points'][number];
 
 type Params = CellResult['params'];
 
@@ -22,7 +27,7 @@ export function varyingParams(all: readonly Params[]): string[] {
   return [...names].filter((n) => n !== 'seed' && n !== 'data_seed' && new Set(all.map((p) => JSON.stringify(p[n] ?? null))).size > 1);
 }
 
-export function sweepCurves(cells: readonly CellResult[], coupled: ReadonlyMap<string, ReadonlySet<string>>): SweepCurve[] {
+export function sweepCurves(cells: readonly CellResult[], coupled: ReadonlyMap<string, ReadonlySet<string>>, metrics: MetricTable = STABILITY_METRICS): SweepCurve[] {
   const varying = varyingParams(cells.map((c) => c.params));
   const swept = varying.filter((n) => n !== 'arch' && n !== 'width_ratio' && cells.every((c) => c.params[n] === undefined || typeof c.params[n] === 'number' || c.params[n] === null));
   const curves: SweepCurve[] = [];
@@ -44,19 +49,29 @@ export function sweepCurves(cells: readonly CellResult[], coupled: ReadonlyMap<s
         param: p,
         arch: sorted[0].arch,
         fixed,
-        points: sorted.map((c) => ({
-          x: c.params[p] as number,
-          cell: c.id,
-          pwmcc: c.pwmcc.estimate,
-          nullMean: c.pwmcc.nullRandom.mean,
-          nullSd: c.pwmcc.nullRandom.sd,
-          sharedFraction: c.sharedFraction.estimate,
-          gtMcc: c.groundTruth?.gtMcc ?? null,
-        })),
+        points: sorted.map((c) => sweepPoint(c, c.params[p] as number, metrics)),
       });
     }
   }
   return curves;
+}
+
+/**
+ * One point of a curve: the estimate of every headline metric of the table under its results
+ * field, the primary metric's random null (nullMean, nullSd) right after it, then gt_mcc.
+ */
+function sweepPoint(c: CellResult, x: number, metrics: MetricTable): SweepPoint {
+  const out: Record<string, unknown> = { x, cell: c.id };
+  for (const m of metrics.filter((row) => row.headline !== null)) {
+    const s = cellStat(c, m);
+    out[metricField(m.key)] = s?.estimate ?? EMPTY_ESTIMATE;
+    if (m.headline === 'primary') {
+      out.nullMean = s?.nullRandom.mean ?? null;
+      out.nullSd = s?.nullRandom.sd ?? null;
+    }
+  }
+  out.gtMcc = c.groundTruth?.gtMcc ?? null;
+  return out as unknown as SweepPoint;
 }
 
 /** Parameters that belong to one architecture's sparsity mechanism (ignored when matching architectures). */
