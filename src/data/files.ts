@@ -13,12 +13,14 @@
  *   Every row appears exactly once per epoch; it is a shuffle-buffer approximation of a uniform
  *   permutation (rows from one chunk stay correlated in time within about shuffleBuffer draws).
  * Memory: shuffleBuffer × d × 4 bytes for the buffer, plus one chunk of scratch for f16/f64 files.
+ * Rows are read by global index through data/rows.ts (at most 8 shard files open while streaming).
  */
 import { ConfigError } from '../core/errors.js';
 import type { Mat } from '../core/mat.js';
 import { Rng } from '../core/rng.js';
 import { checkBatchSize, orderRng, permutedBatches } from './memory.js';
-import { findShards, type RowReader, type ShardSet } from './shards.js';
+import { ShardRows } from './rows.js';
+import { findShards, type ShardSet } from './shards.js';
 import type { ActivationSource, BatchOptions } from './source.js';
 
 export interface FileSourceOptions {
@@ -76,15 +78,11 @@ export function openActivations(pathOrDir: string, opts: FileSourceOptions = {})
 /** Reads every shard into one [rows, d] matrix (only called when rows ≤ the buffer capacity). */
 function loadAll(set: ShardSet): Mat {
   const data = new Float32Array(set.rows * set.d);
-  let at = 0;
-  for (const s of set.shards) {
-    const r = s.open();
-    try {
-      r.readRows(0, s.rows, data.subarray(at * set.d, (at + s.rows) * set.d));
-    } finally {
-      r.close();
-    }
-    at += s.rows;
+  const rows = new ShardRows(set, { maxOpen: 1 });
+  try {
+    rows.read(0, set.rows, data);
+  } finally {
+    rows.close();
   }
   return { data, rows: set.rows, cols: set.d };
 }
@@ -98,38 +96,26 @@ async function* bufferedBatches(set: ShardSet, capacity: number, chunkRows: numb
   const nChunks = firstChunk[firstChunk.length - 1];
   const chunkOrder = Rng.from(opts.seed, 'chunks', opts.epoch ?? 0).permutation(nChunks);
 
-  const open = new Map<number, RowReader>(); // insertion order = least recently used first
-  const reader = (s: number): RowReader => {
-    let r = open.get(s);
-    if (r !== undefined) open.delete(s);
-    else r = set.shards[s].open();
-    open.set(s, r);
-    if (open.size > MAX_OPEN) {
-      const [oldest, old] = open.entries().next().value as [number, RowReader];
-      old.close();
-      open.delete(oldest);
-    }
-    return r;
-  };
+  const rows = new ShardRows(set, { maxOpen: MAX_OPEN });
 
   const bufND = new Float32Array(capacity * d);
   const outBD = new Float32Array(batchSize * d);
   let filled = 0;
   let next = 0; // next position in chunkOrder
-  const locate = (c: number): { s: number; start: number; count: number } => {
+  const locate = (c: number): { start: number; count: number } => {
     let s = 0; // binary search: the last s with firstChunk[s] ≤ c
     for (let hi = set.shards.length - 1; s < hi; ) {
       const mid = (s + hi + 1) >> 1;
       if (firstChunk[mid] <= c) s = mid;
       else hi = mid - 1;
     }
-    const start = (c - firstChunk[s]) * chunkRows;
-    return { s, start, count: Math.min(chunkRows, set.shards[s].rows - start) };
+    const start = (c - firstChunk[s]) * chunkRows; // within shard s
+    return { start: rows.starts[s] + start, count: Math.min(chunkRows, set.shards[s].rows - start) };
   };
   let pending = next < nChunks ? locate(chunkOrder[next]) : null;
   const refill = (): void => {
     while (pending !== null && filled + pending.count <= capacity) {
-      reader(pending.s).readRows(pending.start, pending.count, bufND.subarray(filled * d, (filled + pending.count) * d));
+      rows.read(pending.start, pending.count, bufND.subarray(filled * d, (filled + pending.count) * d));
       filled += pending.count;
       next++;
       pending = next < nChunks ? locate(chunkOrder[next]) : null;
@@ -153,6 +139,6 @@ async function* bufferedBatches(set: ShardSet, capacity: number, chunkRows: numb
     }
     if (b > 0 && opts.keepLast !== false) yield { data: outBD.subarray(0, b * d), rows: b, cols: d };
   } finally {
-    for (const r of open.values()) r.close();
+    rows.close();
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The activation set behind feature cards (cards.ts): ordered row reads across its shards
- * (data/shards.ts readers, earlier shards closed as the pass moves on) and each row's provenance
+ * The activation set behind feature cards (cards.ts): row reads by global index across its shards
+ * (data/rows.ts, at most 8 shard files open) and each row's provenance
  * columns — from the per-shard .rows.json of a folder written by `husai extract`
  * (models/extract-writer.ts), or the (a, b) pairs of a modular-arithmetic FILE.meta.json
  * (models/modarith/extract.ts) — and from what the folder holds, which kind of cards it makes
@@ -9,13 +9,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataError } from '../core/errors.js';
-import { findShards, type RowReader, type ShardSet } from '../data/shards.js';
+import { ShardRows } from '../data/rows.js';
+import { findShards, type ShardSet } from '../data/shards.js';
 import { ACTIVATIONS_FORMAT, type ExtractionMeta, readExtractionMeta, readShardRowColumns } from '../models/extract-writer.js';
 import type { RowColumns } from '../models/extraction.js';
 import { readActivationMeta } from '../models/modarith/extract.js';
 import type { CardsKind } from './cards-types.js';
 
-/** The activation set: ordered row reads over its shards, and each row's provenance. */
+const MAX_OPEN = 8; // shard files open at once
+
+/** The activation set: row reads over its shards, and each row's provenance. */
 export class RowStore {
   readonly set: ShardSet;
   readonly kind: CardsKind;
@@ -23,7 +26,7 @@ export class RowStore {
   readonly meta: ExtractionMeta | null;
   readonly config: Record<string, unknown> | null;
   private readonly starts: number[] = [0];
-  private readonly readers = new Map<number, RowReader>();
+  private readonly rows: ShardRows;
   private readonly columns = new Map<number, RowColumns>();
   private readonly modarith: { a: number[]; b: number[]; positions: number[] } | null = null;
 
@@ -58,45 +61,22 @@ export class RowStore {
       this.kind = m === null ? 'rows' : 'modarith';
     }
     // Row lookups need the shard boundaries as data/shards.ts found them.
-    const fromShards = [0];
-    for (const s of this.set.shards) fromShards.push(fromShards[fromShards.length - 1] + s.rows);
-    if (fromShards.join() !== this.starts.join()) {
+    this.rows = new ShardRows(this.set, { maxOpen: MAX_OPEN });
+    if (this.rows.starts.join() !== this.starts.join()) {
       throw new DataError(path.join(actsPath, 'meta.json'), 'rows_per_shard', JSON.stringify(this.meta?.rows_per_shard), `${JSON.stringify(this.set.shards.map((s) => s.rows))} (the shards' row counts)`);
     }
   }
 
-  private shardOf(row: number): number {
-    let lo = 0;
-    for (let hi = this.set.shards.length - 1; lo < hi; ) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid] <= row) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-
   /** Rows [start, start + n) in order, across shard boundaries, into out. */
   read(start: number, n: number, out: Float32Array): void {
-    const d = this.set.d;
-    for (let at = start; at < start + n; ) {
-      const s = this.shardOf(at);
-      const count = Math.min(start + n, this.starts[s + 1]) - at;
-      let r = this.readers.get(s);
-      if (r === undefined) {
-        r = this.set.shards[s].open();
-        this.readers.set(s, r);
-      }
-      r.readRows(at - this.starts[s], count, out.subarray((at - start) * d, (at - start + count) * d));
-      at += count;
-      for (const [k, old] of this.readers) if (k < s) { old.close(); this.readers.delete(k); } // streaming: earlier shards are done
-    }
+    this.rows.read(start, n, out);
   }
 
   /** Row `row`'s provenance columns. */
   fields(row: number): Record<string, number> {
     if (this.modarith !== null) return { a: this.modarith.a[row], b: this.modarith.b[row], position: this.modarith.positions[row] };
     if (this.meta === null || this.dir === null) return {};
-    const s = this.shardOf(row);
+    const s = this.rows.shardOf(row);
     let cols = this.columns.get(s);
     if (cols === undefined) {
       const shard = this.meta.shards[s];
@@ -115,7 +95,6 @@ export class RowStore {
   }
 
   close(): void {
-    for (const r of this.readers.values()) r.close();
-    this.readers.clear();
+    this.rows.close();
   }
 }

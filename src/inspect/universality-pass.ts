@@ -1,13 +1,14 @@
 /**
  * The streamed part of cross-model universality (universality.ts): the activations of both sides
- * read by global row index (RowTable), one pass over the shared rows that encodes both SAEs chunk by
+ * read by global row index (data/rows.ts, openRows), one pass over the shared rows that encodes both SAEs chunk by
  * chunk into a co-moment accumulator (metrics/activations.ts) — B's rows in order or, for null (ii)
  * of the file header there, in a shuffled order — and the two pairings read off its correlations:
  * many-to-one (Lan et al.: each live A latent → its max-correlation live B latent, above minCorr)
  * and one-to-one (a maximum-weight assignment on the live block, metrics/assignment.ts).
  */
 import { DataError } from '../core/errors.js';
-import { findShards, type RowReader, type ShardSet } from '../data/shards.js';
+import { ShardRows } from '../data/rows.js';
+import { findShards } from '../data/shards.js';
 import type { Engine } from '../engine/types.js';
 import { ActivationSimilarityAccumulator } from '../metrics/activations.js';
 import { linearSumAssignment } from '../metrics/assignment.js';
@@ -26,7 +27,7 @@ export function indicesOf(mask: Uint8Array): number[] {
  * of B beside row t of A. Both encoded chunk by chunk into a fresh accumulator.
  */
 export function pass(
-  a: UniversalityInput, b: UniversalityInput, ra: RowTable, rb: RowTable, N: number, perm: Uint32Array | null,
+  a: UniversalityInput, b: UniversalityInput, ra: ShardRows, rb: ShardRows, N: number, perm: Uint32Array | null,
   chunkRows: number, e: Engine, progress: (n: number) => void,
 ): ActivationSimilarityAccumulator {
   const acc = new ActivationSimilarityAccumulator(a.sae.dSae, b.sae.dSae, { within: false, spectral: false, nameA: a.sae.source.path, nameB: b.sae.source.path });
@@ -68,63 +69,11 @@ export function manyToOne(liveA: Uint8Array, partner: Int32Array, value: Float64
   return out;
 }
 
-/** A shard set read by global row index, in order (`read`) or scattered (`gather`). */
-export class RowTable {
-  readonly rows: number;
-  readonly d: number;
-  private readonly set: ShardSet;
-  private readonly first: number[] = [0];
-  private readonly open = new Map<number, RowReader>();
-
-  constructor(readonly path: string, sae: SaeWeights) {
-    this.set = findShards(path);
-    this.rows = this.set.rows;
-    this.d = this.set.d;
-    for (const s of this.set.shards) this.first.push(this.first[this.first.length - 1] + s.rows);
-    if (this.d !== sae.dIn) {
-      throw new DataError(path, 'd (columns)', String(this.d), `${sae.dIn}, the d_in of the SAE at ${sae.source.path}`, 'pair each SAE with activations of the layer it was trained on');
-    }
+/** The activations at `path`, read by global row index, checked against the SAE's input width. */
+export function openRows(path: string, sae: SaeWeights): ShardRows {
+  const rows = new ShardRows(findShards(path));
+  if (rows.d !== sae.dIn) {
+    throw new DataError(path, 'd (columns)', String(rows.d), `${sae.dIn}, the d_in of the SAE at ${sae.source.path}`, 'pair each SAE with activations of the layer it was trained on');
   }
-
-  private reader(s: number): RowReader {
-    let r = this.open.get(s);
-    if (r === undefined) {
-      r = this.set.shards[s].open();
-      this.open.set(s, r);
-    }
-    return r;
-  }
-
-  private shardOf(row: number): number {
-    let lo = 0;
-    let hi = this.set.shards.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.first[mid] <= row) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-
-  /** Rows [start, start + count) into out. */
-  read(start: number, count: number, out: Float32Array): void {
-    let at = 0;
-    while (at < count) {
-      const row = start + at;
-      const s = this.shardOf(row);
-      const n = Math.min(count - at, this.first[s + 1] - row);
-      this.reader(s).readRows(row - this.first[s], n, out.subarray(at * this.d, (at + n) * this.d));
-      at += n;
-    }
-  }
-
-  /** Rows idx[0], idx[1], … into consecutive rows of out. */
-  gather(idx: ArrayLike<number>, out: Float32Array): void {
-    for (let t = 0; t < idx.length; t++) this.read(idx[t], 1, out.subarray(t * this.d, (t + 1) * this.d));
-  }
-
-  close(): void {
-    for (const r of this.open.values()) r.close();
-    this.open.clear();
-  }
+  return rows;
 }

@@ -52,7 +52,7 @@ import { Rng } from '../core/rng.js';
 import { getEngine } from '../engine/index.js';
 import { summarizeNull } from '../metrics/nulls.js';
 import { decoderAtoms } from '../sae/checkpoint/index.js';
-import { RowTable, assignLive, indicesOf, manyToOne, pass } from './universality-pass.js';
+import { assignLive, indicesOf, manyToOne, openRows, pass } from './universality-pass.js';
 import type { PairedSimilarity, Resolved, UniversalityInput, UniversalityOptions, UniversalityResult } from './universality-types.js';
 import { type PairContext, decoderRows, inputsNull, pValue, pairedSimilarity, pairedStats } from './universality-svcca.js';
 
@@ -63,8 +63,8 @@ export type { PairedSimilarity, UniversalityInput, UniversalityOptions, Universa
 export function compareAcrossModels(a: UniversalityInput, b: UniversalityInput, opts: UniversalityOptions = {}): UniversalityResult {
   const t0 = performance.now();
   const o = checkOptions(opts);
-  const ra = new RowTable(a.acts, a.sae);
-  const rb = new RowTable(b.acts, b.sae);
+  const ra = openRows(a.acts, a.sae);
+  const rb = openRows(b.acts, b.sae);
   const warnings: string[] = [];
   try {
     if (ra.rows !== rb.rows) {

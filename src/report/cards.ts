@@ -10,11 +10,11 @@ import path from 'node:path';
 import { writeFileAtomic } from '../formats/io.js';
 import type { CardExample, FeatureCard, FeatureCards } from '../inspect/cards.js';
 import { esc, num } from './format.js';
+import { htmlPage } from './shell.js';
 
 export const CARDS_HTML = 'cards.html';
 export const CARDS_JSON = 'cards.json';
 
-const PAGE_CSS = `body{font-family:'DejaVu Sans',system-ui,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222;line-height:1.45}`;
 const CSS = `
 section.cards h3{margin:.2rem 0;font-size:1.05rem}
 article.card{border:1px solid #ddd;border-radius:6px;padding:.6rem .8rem;margin:.9rem 0}
@@ -96,13 +96,7 @@ ${fc.warnings.length > 0 ? `<h3>Warnings</h3><ul>${fc.warnings.map((w) => `<li>$
 
 /** A whole self-contained page around {@link cardsSection}. */
 export function renderCards(fc: FeatureCards): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>husai feature cards: ${esc(path.basename(fc.sae.path))}</title><style>${PAGE_CSS}</style></head>
-<body>
-${cardsSection(fc)}
-</body></html>
-`;
+  return htmlPage({ title: `husai feature cards: ${path.basename(fc.sae.path)}`, sections: [cardsSection(fc)] });
 }
 
 /** Writes DIR/cards.json and DIR/cards.html; returns their paths. */

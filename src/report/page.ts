@@ -2,21 +2,22 @@
  * The report page: one self-contained HTML file (inline CSS and SVG, no script, no external URL)
  * with the study's question, setup, the headline table (every stability number beside its null,
  * CI and Holm-adjusted p, with a verdict; its columns come from the metric table,
- * study/analysis/metric-table.ts), one section per stability metric, the figures, the per-run table, the methods and the
- * provenance. All user-provided text is escaped.
+ * study/analysis/metric-table.ts), one section per stability metric, the figures, the per-run table,
+ * the methods and the provenance, in the shared page shell (shell.ts). All user-provided text is
+ * escaped.
  */
 import type { CellResult, StudyResults } from '../study/results.js';
 import type { Figure } from './charts.js';
 import { cardsSection } from './cards.js';
 import { type MetricTable, STABILITY_METRICS, cellStat, primaryMetric } from '../study/analysis/metric-table.js';
 import { esc, est, num, pval, verdict } from './format.js';
+import { htmlPage } from './shell.js';
 
 export interface RenderedFigure extends Figure {
   svg: string;
 }
 
 const CSS = `
-body{font-family:'DejaVu Sans',system-ui,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222;line-height:1.45}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 .question{font-size:1.15rem;color:#333;margin:.6rem 0 1.2rem}
 table{border-collapse:collapse;font-size:.82rem;margin:.6rem 0}th,td{border:1px solid #ddd;padding:.25rem .45rem;text-align:right;white-space:nowrap}
@@ -150,10 +151,7 @@ function archComparison(r: StudyResults): string {
 /** The whole page. */
 export function renderPage(r: StudyResults, figures: RenderedFigure[], metrics: MetricTable = STABILITY_METRICS): string {
   const figs = figures.map((f) => `<figure id="${esc(f.name)}"><h3>${esc(f.title)}</h3><div class="fig">${f.svg}</div><figcaption>${esc(f.caption)} <span class="na">(figures/${esc(f.name)}.svg, .png)</span></figcaption></figure>`).join('\n');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(r.study.name)} — husai study report</title><style>${CSS}</style></head>
-<body>
+  return htmlPage({ title: `${r.study.name} — husai study report`, css: CSS, sections: [`
 <h1>${esc(r.study.name)}</h1>
 <p class="question">${esc(r.study.question)}</p>
 <h2>Setup</h2>${setup(r)}
@@ -166,7 +164,5 @@ ${archComparison(r)}
 ${r.cards ? cardsSection(r.cards) : ''}
 <h2>Runs</h2>${runsTable(r)}
 <h2>Methods</h2>${r.methods.map((m) => `<p>${esc(m)}</p>`).join('\n')}
-<h2>Provenance</h2><p>The study spec as given (its hash and every run's config hash are in manifest.json):</p><pre>${esc(r.study.specText)}</pre>
-</body></html>
-`;
+<h2>Provenance</h2><p>The study spec as given (its hash and every run's config hash are in manifest.json):</p><pre>${esc(r.study.specText)}</pre>`] });
 }

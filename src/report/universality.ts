@@ -12,6 +12,7 @@ import type { UniversalityMatrix } from '../inspect/universality-matrix.js';
 import type { Figure } from './charts.js';
 import { esc, num, pval } from './format.js';
 import { figureSvg } from './index.js';
+import { htmlPage } from './shell.js';
 
 export const UNIVERSALITY_HTML = 'universality.html';
 export const UNIVERSALITY_JSON = 'universality.json';
@@ -93,7 +94,6 @@ function table(m: UniversalityMatrix, x: Measure): string {
 }
 
 const CSS = `
-body{font-family:'DejaVu Sans',system-ui,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222;line-height:1.45}
 h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 table{border-collapse:collapse;font-size:.8rem;margin:.6rem 0}th,td{border:1px solid #ddd;padding:.3rem .45rem;text-align:right;vertical-align:top}
 th{background:#f4f4f4}th.l{text-align:left}.na{color:#777}.nul{color:#555;font-size:.72rem}
@@ -117,13 +117,7 @@ ${warn.length > 0 ? `<h3>Warnings</h3><ul>${warn.map((w) => `<li>${esc(w)}</li>`
 
 /** A whole self-contained page around {@link universalitySection}. */
 export async function renderUniversality(m: UniversalityMatrix): Promise<string> {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>husai universality: ${esc(m.names.join(', '))}</title><style>${CSS}</style></head>
-<body>
-${await universalitySection(m)}
-</body></html>
-`;
+  return htmlPage({ title: `husai universality: ${m.names.join(', ')}`, css: CSS, sections: [await universalitySection(m)] });
 }
 
 /** Writes DIR/universality.json and DIR/universality.html; returns their paths. */
