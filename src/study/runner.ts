@@ -137,14 +137,16 @@ export interface TrainRunsOptions {
   hooks?: RunnerHooks;
   /** Every run of the spec (the self-check restores rows of these only); default: the runs to train. */
   planned?: readonly ResolvedRun[];
+  /** The self-check's result when the caller ran it already (then it is not run again). */
+  checked?: SelfCheck;
 }
 
 /** Trains every run of `runs` not finished in `store`. */
 export async function trainRuns(store: StudyStore, data: StudyData, runs: readonly ResolvedRun[], opts: TrainRunsOptions): Promise<TrainOutcome> {
   const hooks = opts.hooks ?? {};
-  const { finished, cleaned, warnings } = opts.skipReconcile ? { finished: new Map(store.runs().map((r) => [r.id, r])), cleaned: [], warnings: [] }
-    : reconcile(store, opts.planned ?? runs);
-  if (!opts.skipReconcile) for (const w of warnings) hooks.onWarning?.(w);
+  const { finished, cleaned, warnings } = opts.checked ?? (opts.skipReconcile ? { finished: new Map(store.runs().map((r) => [r.id, r])), cleaned: [], warnings: [] }
+    : reconcile(store, opts.planned ?? runs));
+  if (!opts.skipReconcile && !opts.checked) for (const w of warnings) hooks.onWarning?.(w);
   const skipped = runs.filter((r) => finished.has(r.id)).map((r) => r.id);
   const todo = runs.filter((r) => !finished.has(r.id));
   const outcome: TrainOutcome = { trained: [], skipped, failed: [], seconds: 0, cleaned, warnings };

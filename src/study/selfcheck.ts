@@ -65,6 +65,7 @@ export function selfCheck(store: StudyStore, planned: ReadonlyMap<string, string
   for (const name of names) if (RUN_NAME.test(name)) cleanTemporaries(path.join(runsDir, name), out.cleaned, `${RUNS_DIR}/${name}`);
 
   const rows = new Map(store.runs().map((r) => [r.id, r]));
+  let restored = 0;
   for (const row of rows.values()) {
     if (row.status === 'failed') {
       out.finished.set(row.id, row);
@@ -101,10 +102,15 @@ export function selfCheck(store: StudyStore, planned: ReadonlyMap<string, string
       store.commitRun({ ...rec.row, dir: rel }, rec.curve, rec.checkpoints);
       out.finished.set(name, store.run(name) as RunRow);
       out.warnings.push(`${rel}: finished run without a database row; restored from its ${RUN_RECORD}`);
+      restored++;
     } else {
       const moved = quarantine(dir, [rel], name);
       out.warnings.push(`${rel}: ${problem}; moved to ${moved}, retraining it`);
     }
+  }
+  if (restored > 0 && store.getMeta('train_wall_seconds') === null) {
+    out.warnings.push(`study.sqlite was rebuilt from the run folders: ${restored} run(s) with their curves and checkpoints restored; `
+      + 'the analyses are recomputed; the training wall time becomes the sum of the runs\' times; failed runs (no folder) are retried');
   }
   return out;
 }

@@ -164,6 +164,9 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
     throw err;
   }
   try {
+    // The self-check first (it may restore rows from run folders), then the provenance check on every row.
+    const check = reconcile(store, plan.runs);
+    for (const w of check.warnings) opts.hooks?.onWarning?.(w);
     checkMixed(dir, store.runs(), currentProvenance(), opts.allowMixed === true);
     const env = computeEnvironment();
     store.transaction(() => {
@@ -174,9 +177,7 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
     let t: TrainOutcome;
     let gt: AnalysisData['gt'] = null;
     const pool = opts.workers && opts.workers.count > 1 ? opts.workers : null;
-    const check = pool ? reconcile(store, plan.runs) : null;
-    for (const w of check?.warnings ?? []) opts.hooks?.onWarning?.(w);
-    const finished = check?.finished ?? new Map();
+    const finished = check.finished;
     const todo = mine.filter((r) => !finished.has(r.id));
     if (pool && todo.length > 1) {
       const count = Math.min(pool.count, todo.length);
@@ -188,7 +189,7 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
       const rows = new Map(store.runs().map((r) => [r.id, r]));
       t = {
         trained: todo.filter((r) => rows.get(r.id)?.status === 'done').map((r) => r.id), failed: todo.filter((r) => rows.get(r.id)?.status === 'failed').map((r) => r.id),
-        skipped: mine.filter((r) => finished.has(r.id)).map((r) => r.id), cleaned: check?.cleaned ?? [], warnings: check?.warnings ?? [],
+        skipped: mine.filter((r) => finished.has(r.id)).map((r) => r.id), cleaned: check.cleaned, warnings: check.warnings,
         seconds: (performance.now() - t1) / 1000,
       };
       const missing = todo.filter((r) => !rows.has(r.id));
@@ -196,7 +197,7 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
     } else {
       const data = loadStudyData(spec, plan.specDir, source);
       gt = data.gt;
-      t = await trainRuns(store, data, mine, trainOpts);
+      t = await trainRuns(store, data, mine, { ...trainOpts, checked: check });
     }
     // Wall-clock training time, summed over invocations (resumes); results.json reports it.
     store.setMeta('train_wall_seconds', String(Number(store.getMeta('train_wall_seconds') ?? 0) + t.seconds));
