@@ -49,7 +49,8 @@ interface MergeFlags {
   allowMixed?: boolean;
 }
 
-const ALLOW_MIXED = 'train on (merge) although the folder\'s runs came from another husai numerics version or engine; results and report say which runs came from which';
+const ALLOW_MIXED = 'train on (merge) although the folder\'s runs came from another husai numerics version or engine; '
+  + 'results and report say which runs came from which';
 
 /** The store self-check's repairs, on stderr as they happen. */
 function warn(message: string): void {

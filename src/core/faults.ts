@@ -35,7 +35,9 @@ export function faultPoint(kind: 'write' | 'rename' | 'commit', what: string): v
     process.kill(process.pid, 'SIGKILL');
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // the signal lands before this returns
   }
-  const err = new Error(`ENOSPC: no space left on device (injected by HUSAI_FAULT at ${kind} ${what})`) as NodeJS.ErrnoException;
+  const err = new Error(
+    `ENOSPC: no space left on device (injected by HUSAI_FAULT at ${kind} ${what})`,
+  ) as NodeJS.ErrnoException;
   err.code = 'ENOSPC';
   err.path = what;
   throw err;

@@ -71,7 +71,8 @@ function trainedBy(r: StudyResults): Array<[string, string]> {
   const groups = r.study.trainedBy ?? [];
   if (groups.length === 0) return [];
   const text = groups.map((g) => `${g.label}: ${g.runs} run(s)`).join('; ');
-  return [[r.study.mixed ? 'trained by (mixed)' : 'trained by', r.study.mixed ? `${text} — runs of different numerics are mixed in this study; the runs table says which` : text]];
+  if (!r.study.mixed) return [['trained by', text]];
+  return [['trained by (mixed)', `${text} — runs of different numerics are mixed in this study; the runs table says which`]];
 }
 
 function setup(r: StudyResults): string {

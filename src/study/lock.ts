@@ -28,13 +28,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
 
-export const LOCK_FILE = '.husai-lock';
+const LOCK_FILE = '.husai-lock';
 const TAKEOVER = `${LOCK_FILE}.takeover`;
 const FORMAT = 'husai-lock/1';
 
 const held = new Map<string, number>();
 
-export interface LockInfo {
+interface LockInfo {
   husai_lock: string;
   pid: number;
   host: string;
@@ -70,16 +70,15 @@ export function acquireLock(dir: string): () => void {
   throw new ConfigError(`could not take ${file}`, 'another process keeps taking it; retry');
 }
 
-/** Describes who holds DIR's lock ("pid 123 on host h, started …"), or null when none does. */
-export function lockHolder(dir: string): string | null {
-  const owner = readLock(path.join(path.resolve(dir), LOCK_FILE));
-  return owner === 'missing' || owner === 'foreign' ? null : describe(owner);
-}
-
 function ownInfo(): LockInfo {
   return {
-    husai_lock: FORMAT, pid: process.pid, host: os.hostname(), boot_id: bootId(), start_ticks: startTicks(process.pid),
-    started: new Date().toISOString(), nonce: crypto.randomBytes(8).toString('hex'),
+    husai_lock: FORMAT,
+    pid: process.pid,
+    host: os.hostname(),
+    boot_id: bootId(),
+    start_ticks: startTicks(process.pid),
+    started: new Date().toISOString(),
+    nonce: crypto.randomBytes(8).toString('hex'),
   };
 }
 
@@ -101,17 +100,24 @@ function linkLock(file: string, info: LockInfo): boolean {
 /** A ConfigError when the owner holds the lock (alive, or not checkable), else 'stale'. */
 function ownerState(file: string, owner: LockInfo | 'foreign'): ConfigError | 'stale' {
   if (owner === 'foreign') {
-    return new ConfigError(`${file} is not a husai lock (no "husai_lock" format key); husai does not delete files it did not write`,
-      `move it away if it is yours, or choose another --out`);
+    return new ConfigError(
+      `${file} is not a husai lock (no "husai_lock" format key); husai does not delete files it did not write`,
+      `move it away if it is yours, or choose another --out`,
+    );
   }
-  if (owner.pid === process.pid && owner.host === os.hostname()) return new ConfigError(`${file} is already held by this process`);
+  if (owner.pid === process.pid && owner.host === os.hostname())
+    return new ConfigError(`${file} is already held by this process`);
   if (owner.host !== os.hostname()) {
-    return new ConfigError(`${path.dirname(file)} is locked by a husai process on host ${owner.host} (${describe(owner)})`,
-      `if that process is gone, delete ${file}`);
+    return new ConfigError(
+      `${path.dirname(file)} is locked by a husai process on host ${owner.host} (${describe(owner)})`,
+      `if that process is gone, delete ${file}`,
+    );
   }
   if (alive(owner)) {
-    return new ConfigError(`${path.dirname(file)} is in use by husai process ${describe(owner)}`,
-      'wait for it to finish, or stop it; a killed process leaves a lock that the next start takes over');
+    return new ConfigError(
+      `${path.dirname(file)} is in use by husai process ${describe(owner)}`,
+      'wait for it to finish, or stop it; a killed process leaves a lock that the next start takes over',
+    );
   }
   return 'stale';
 }
@@ -121,7 +127,8 @@ function takeOver(file: string, stale: LockInfo, mine: LockInfo): void {
   const tk = path.join(path.dirname(file), TAKEOVER);
   if (!linkLock(tk, mine)) {
     const holder = readLock(tk);
-    if (holder !== 'missing' && holder !== 'foreign' && holder.host === os.hostname() && !alive(holder)) removeIfSame(tk, holder);
+    if (holder !== 'missing' && holder !== 'foreign' && holder.host === os.hostname() && !alive(holder))
+      removeIfSame(tk, holder);
     sleep(5 + Math.floor(Math.random() * 20));
     return;
   }
@@ -147,7 +154,8 @@ function release(file: string): void {
   }
   held.delete(file);
   const owner = readLock(file);
-  if (owner !== 'missing' && owner !== 'foreign' && owner.pid === process.pid && owner.host === os.hostname()) fs.rmSync(file, { force: true });
+  if (owner !== 'missing' && owner !== 'foreign' && owner.pid === process.pid && owner.host === os.hostname())
+    fs.rmSync(file, { force: true });
 }
 
 /** The lock's content; 'foreign' for a file that is not a husai lock, 'missing' when absent. */
@@ -161,7 +169,14 @@ function readLock(file: string): LockInfo | 'foreign' | 'missing' {
   }
   try {
     const v = JSON.parse(text) as Partial<LockInfo> | null;
-    if (v && v.husai_lock === FORMAT && Number.isInteger(v.pid) && typeof v.host === 'string' && typeof v.nonce === 'string') return v as LockInfo;
+    if (
+      v &&
+      v.husai_lock === FORMAT &&
+      Number.isInteger(v.pid) &&
+      typeof v.host === 'string' &&
+      typeof v.nonce === 'string'
+    )
+      return v as LockInfo;
   } catch {
     // not JSON: not ours
   }

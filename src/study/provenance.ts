@@ -76,7 +76,9 @@ export function runProvenance(row: RunRow): RunProvenance {
 /** This process's provenance. */
 export function currentProvenance(): RunProvenance {
   const env = computeEnvironment();
-  return { husaiVersion: HUSAI_VERSION, numericsVersion: NUMERICS_VERSION, gitCommit: gitCommit(), engine: env.engine, blas: env.blas };
+  return {
+    husaiVersion: HUSAI_VERSION, numericsVersion: NUMERICS_VERSION, gitCommit: gitCommit(), engine: env.engine, blas: env.blas,
+  };
 }
 
 /** "husai 0.1.0 (numerics 1) on native/openblas". */
@@ -86,7 +88,8 @@ export function describeProvenance(p: RunProvenance): string {
 
 /** Runs of one numerics version, engine and BLAS train to the same bytes; BLAS is compared where both are known. */
 export function sameNumerics(a: RunProvenance, b: RunProvenance): boolean {
-  return a.numericsVersion === b.numericsVersion && a.engine === b.engine && (a.blas === null || b.blas === null || a.blas === b.blas);
+  const blas = a.blas === null || b.blas === null || a.blas === b.blas;
+  return a.numericsVersion === b.numericsVersion && a.engine === b.engine && blas;
 }
 
 /**
@@ -97,9 +100,12 @@ export function checkMixed(where: string, rows: readonly RunRow[], current: RunP
   const other = rows.filter((r) => !sameNumerics(runProvenance(r), current));
   if (other.length === 0 || allowMixed) return;
   const ids = other.slice(0, 2).map((r) => r.dir).join(', ');
-  throw new ConfigError(`${where}: ${ids}${other.length > 2 ? ` and ${other.length - 2} more run(s)` : ''} were trained by ${describeProvenance(runProvenance(other[0]))}; `
-    + `this is ${describeProvenance(current)}`,
-  'resume with the husai version and engine (HUSAI_ENGINE) that trained them, use a new --out, or pass --allow-mixed to train on and record which runs came from which');
+  const more = other.length > 2 ? ` and ${other.length - 2} more run(s)` : '';
+  throw new ConfigError(
+    `${where}: ${ids}${more} were trained by ${describeProvenance(runProvenance(other[0]))}; this is ${describeProvenance(current)}`,
+    'resume with the husai version and engine (HUSAI_ENGINE) that trained them, use a new --out, '
+      + 'or pass --allow-mixed to train on and record which runs came from which',
+  );
 }
 
 /** Distinct provenances of `rows` with their run ids (results.json, the report's "trained by"). */

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { faultPoint } from '../core/faults.js';
 
-export const QUARANTINE_DIR = 'quarantine';
+const QUARANTINE_DIR = 'quarantine';
 
 /**
  * Moves the entries `names` (relative to `studyDir`; missing ones skipped) into one new folder
@@ -18,7 +18,8 @@ export const QUARANTINE_DIR = 'quarantine';
 export function quarantine(studyDir: string, names: readonly string[], label: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   let rel = path.join(QUARANTINE_DIR, `${label}-${stamp}`);
-  for (let i = 1; fs.existsSync(path.join(studyDir, rel)); i++) rel = path.join(QUARANTINE_DIR, `${label}-${stamp}-${i}`);
+  for (let i = 1; fs.existsSync(path.join(studyDir, rel)); i++)
+    rel = path.join(QUARANTINE_DIR, `${label}-${stamp}-${i}`);
   const target = path.join(studyDir, rel);
   const present = names.filter((n) => fs.existsSync(path.join(studyDir, n)));
   if (present.length === 1 && fs.statSync(path.join(studyDir, present[0])).isDirectory()) {

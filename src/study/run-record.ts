@@ -26,9 +26,14 @@ export function writeRunRecord(runDir: string, rec: RunRecordFile): void {
   const { firing, ...row } = rec.row;
   const body = {
     format: FORMAT,
-    row: { ...row, firing: firing ? Buffer.from(firing.buffer, firing.byteOffset, firing.byteLength).toString('base64') : null },
+    row: {
+      ...row,
+      firing: firing ? Buffer.from(firing.buffer, firing.byteOffset, firing.byteLength).toString('base64') : null,
+    },
     // JSON has no NaN: non-finite curve values are written as null and read back as NaN.
-    curve: rec.curve.map((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Number.isFinite(v) ? v : null]))),
+    curve: rec.curve.map((m) =>
+      Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Number.isFinite(v) ? v : null])),
+    ),
     checkpoints: rec.checkpoints,
   };
   writeFileAtomic(path.join(runDir, RUN_RECORD), [Buffer.from(`${JSON.stringify(body)}\n`, 'utf8')]);
@@ -42,7 +47,8 @@ export function readRunRecord(runDir: string): RunRecordFile | null {
   } catch {
     return null;
   }
-  if (body?.format !== FORMAT || !body.row || !Array.isArray(body.curve) || !Array.isArray(body.checkpoints)) return null;
+  if (body?.format !== FORMAT || !body.row || !Array.isArray(body.curve) || !Array.isArray(body.checkpoints))
+    return null;
   const r = body.row;
   if (typeof r.id !== 'string' || typeof r.weightsSha256 !== 'string' || r.status !== 'done') return null;
   let firing: Float32Array | null = null;
@@ -52,6 +58,8 @@ export function readRunRecord(runDir: string): RunRecordFile | null {
     copy.set(b);
     firing = new Float32Array(copy.buffer);
   }
-  const curve = (body.curve as Array<Record<string, number | null>>).map((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v ?? NaN])) as unknown as StepMetrics);
+  const curve = (body.curve as Array<Record<string, number | null>>).map(
+    (m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v ?? NaN])) as unknown as StepMetrics,
+  );
   return { row: { ...(r as unknown as RunRow), firing }, curve, checkpoints: body.checkpoints as CheckpointRow[] };
 }

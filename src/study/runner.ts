@@ -144,8 +144,8 @@ export interface TrainRunsOptions {
 /** Trains every run of `runs` not finished in `store`. */
 export async function trainRuns(store: StudyStore, data: StudyData, runs: readonly ResolvedRun[], opts: TrainRunsOptions): Promise<TrainOutcome> {
   const hooks = opts.hooks ?? {};
-  const { finished, cleaned, warnings } = opts.checked ?? (opts.skipReconcile ? { finished: new Map(store.runs().map((r) => [r.id, r])), cleaned: [], warnings: [] }
-    : reconcile(store, opts.planned ?? runs));
+  const asIs = (): SelfCheck => ({ finished: new Map(store.runs().map((r) => [r.id, r])), cleaned: [], warnings: [] });
+  const { finished, cleaned, warnings } = opts.checked ?? (opts.skipReconcile ? asIs() : reconcile(store, opts.planned ?? runs));
   if (!opts.skipReconcile && !opts.checked) for (const w of warnings) hooks.onWarning?.(w);
   const skipped = runs.filter((r) => finished.has(r.id)).map((r) => r.id);
   const todo = runs.filter((r) => !finished.has(r.id));
@@ -233,7 +233,8 @@ export async function trainRuns(store: StudyStore, data: StudyData, runs: readon
         const f = res.final;
         saveSae(path.join(staging, '.final'), res.sae, { ...runMetadata(res), ...runMeta(opts.studyName, r) });
         const cks = r.identity.checkpoints.map((step) => ({
-          runId: r.id, step, dir: path.posix.join(RUNS_DIR, r.id, checkpointRel(step)), sha256: sha256File(path.join(staging, checkpointRel(step), SAELENS_WEIGHTS)).sha256,
+          runId: r.id, step, dir: path.posix.join(RUNS_DIR, r.id, checkpointRel(step)),
+          sha256: sha256File(path.join(staging, checkpointRel(step), SAELENS_WEIGHTS)).sha256,
         }));
         row.weightsSha256 = sha256File(path.join(staging, '.final', SAELENS_WEIGHTS)).sha256;
         row.final = JSON.stringify(f);
@@ -243,7 +244,9 @@ export async function trainRuns(store: StudyStore, data: StudyData, runs: readon
         // The folder describes itself before it is published, so a lost database row can be restored.
         writeRunRecord(path.join(staging, '.final'), { row, curve: res.history, checkpoints: cks });
         const weightsSha = promoteStaging(store.dir, staging, r.id);
-        if (weightsSha !== row.weightsSha256) throw new Error(`${store.runDir(r.id)}: weights changed while being published`);
+        if (weightsSha !== row.weightsSha256) {
+          throw new Error(`${store.runDir(r.id)}: weights changed while being published`);
+        }
         store.commitRun(row, res.history, cks);
         outcome.trained.push(r.id);
       }

@@ -25,7 +25,7 @@ import { RUNS_DIR, type CheckpointRow, type RunRow, type StudyStore } from './st
 
 const CFG = 'cfg.json';
 /** A run folder name: the 12 hex digits of run-id.ts. */
-export const RUN_NAME = /^[0-9a-f]{12}$/;
+const RUN_NAME = /^[0-9a-f]{12}$/;
 const STAGING = /^\.staging-[0-9a-f]{12}-(\d+)$/;
 const SIBLING = /^\..+\.(?:tmp|old)-(\d+)-\d+$/;
 const ATOMIC_TMP = /\.tmp-(\d+)$/;
@@ -62,7 +62,8 @@ export function selfCheck(store: StudyStore, planned: ReadonlyMap<string, string
       out.warnings.push(`${path.join(RUNS_DIR, name)} is not a husai run folder; left alone`);
     }
   }
-  for (const name of names) if (RUN_NAME.test(name)) cleanTemporaries(path.join(runsDir, name), out.cleaned, `${RUNS_DIR}/${name}`);
+  for (const name of names)
+    if (RUN_NAME.test(name)) cleanTemporaries(path.join(runsDir, name), out.cleaned, `${RUNS_DIR}/${name}`);
 
   const rows = new Map(store.runs().map((r) => [r.id, r]));
   let restored = 0;
@@ -76,7 +77,8 @@ export function selfCheck(store: StudyStore, planned: ReadonlyMap<string, string
     const problem = verifyRun(runDir, row, cks);
     if (problem === null) {
       out.finished.set(row.id, row);
-      if (!fs.existsSync(path.join(runDir, RUN_RECORD))) writeRunRecord(runDir, { row, curve: store.curve(row.id), checkpoints: cks });
+      if (!fs.existsSync(path.join(runDir, RUN_RECORD)))
+        writeRunRecord(runDir, { row, curve: store.curve(row.id), checkpoints: cks });
       continue;
     }
     store.deleteRun(row.id);
@@ -95,9 +97,12 @@ export function selfCheck(store: StudyStore, planned: ReadonlyMap<string, string
       out.warnings.push(`${rel} has no row and is not a run of this spec; left alone`);
       continue;
     }
-    const problem = rec === null ? `no row in the database and no valid ${RUN_RECORD}`
-      : rec.row.id !== name || (planned && planned.get(name) !== rec.row.configHash) ? `${RUN_RECORD} describes another run`
-        : verifyRun(path.join(runsDir, name), rec.row, rec.checkpoints);
+    const problem =
+      rec === null
+        ? `no row in the database and no valid ${RUN_RECORD}`
+        : rec.row.id !== name || (planned && planned.get(name) !== rec.row.configHash)
+          ? `${RUN_RECORD} describes another run`
+          : verifyRun(path.join(runsDir, name), rec.row, rec.checkpoints);
     if (problem === null && rec) {
       store.commitRun({ ...rec.row, dir: rel }, rec.curve, rec.checkpoints);
       out.finished.set(name, store.run(name) as RunRow);
@@ -109,8 +114,10 @@ export function selfCheck(store: StudyStore, planned: ReadonlyMap<string, string
     }
   }
   if (restored > 0 && store.getMeta('train_wall_seconds') === null) {
-    out.warnings.push(`study.sqlite was rebuilt from the run folders: ${restored} run(s) with their curves and checkpoints restored; `
-      + 'the analyses are recomputed; the training wall time becomes the sum of the runs\' times; failed runs (no folder) are retried');
+    out.warnings.push(
+      `study.sqlite was rebuilt from the run folders: ${restored} run(s) with their curves and checkpoints restored; ` +
+        "the analyses are recomputed; the training wall time becomes the sum of the runs' times; failed runs (no folder) are retried",
+    );
   }
   return out;
 }
@@ -145,7 +152,8 @@ function checkSae(dir: string, sha: string | null): string | null {
   }
   const weights = path.join(dir, SAELENS_WEIGHTS);
   if (!fs.existsSync(weights)) return `${SAELENS_WEIGHTS} is missing`;
-  if (sha !== null && sha256File(weights).sha256 !== sha) return `${SAELENS_WEIGHTS} does not match its recorded sha256`;
+  if (sha !== null && sha256File(weights).sha256 !== sha)
+    return `${SAELENS_WEIGHTS} does not match its recorded sha256`;
   return null;
 }
 

@@ -253,7 +253,9 @@ const RUN_NAMES = /^(?:[0-9a-f]{12}|\.staging-[0-9a-f]{12}-\d+|\..+\.(?:tmp|old)
  */
 export function assertStudyFolder(dir: string): void {
   if (!fs.existsSync(dir)) return;
-  if (!fs.statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a directory`, 'give --out a folder (new or a husai study)');
+  if (!fs.statSync(dir).isDirectory()) {
+    throw new ConfigError(`${dir} is not a directory`, 'give --out a folder (new or a husai study)');
+  }
   const names = fs.readdirSync(dir);
   if (names.includes(DB_FILE) || isManifest(path.join(dir, 'manifest.json'))) return;
   const foreign = names.filter((n) => !EARLY_NAMES.test(n));
@@ -263,7 +265,8 @@ export function assertStudyFolder(dir: string): void {
     else foreign.push(...fs.readdirSync(runs).filter((n) => !RUN_NAMES.test(n)).map((n) => path.join(RUNS_DIR, n)));
   }
   if (foreign.length > 0) {
-    throw new ConfigError(`${dir} is not empty and not a husai study (it holds ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); `
+    const list = `${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}`;
+    throw new ConfigError(`${dir} is not empty and not a husai study (it holds ${list}); `
       + 'husai writes a study only into a new or empty folder or one it made, and touched nothing', 'choose another --out');
   }
 }
@@ -313,6 +316,7 @@ function fromDb(r: RunDbRow): RunRow {
     id: r.id, cell: r.cell, configHash: r.config_hash, config: r.config, params: r.params, status: r.status, error: r.error, dir: r.dir,
     weightsSha256: r.weights_sha256, final: r.final, firing, evalRows: r.eval_rows, seconds: r.seconds, startedAt: r.started_at,
     finishedAt: r.finished_at, engine: r.engine, threads: r.threads, host: r.host, shard: r.shard,
-    husaiVersion: r.husai_version ?? null, numericsVersion: r.numerics_version ?? null, gitCommit: r.git_commit ?? null, blas: r.blas ?? null,
+    husaiVersion: r.husai_version ?? null, numericsVersion: r.numerics_version ?? null, gitCommit: r.git_commit ?? null,
+    blas: r.blas ?? null,
   };
 }

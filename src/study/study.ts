@@ -189,7 +189,8 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
       const rows = new Map(store.runs().map((r) => [r.id, r]));
       t = {
         trained: todo.filter((r) => rows.get(r.id)?.status === 'done').map((r) => r.id), failed: todo.filter((r) => rows.get(r.id)?.status === 'failed').map((r) => r.id),
-        skipped: mine.filter((r) => finished.has(r.id)).map((r) => r.id), cleaned: check.cleaned, warnings: check.warnings,
+        skipped: mine.filter((r) => finished.has(r.id)).map((r) => r.id),
+        cleaned: check.cleaned, warnings: check.warnings,
         seconds: (performance.now() - t1) / 1000,
       };
       const missing = todo.filter((r) => !rows.has(r.id));

@@ -45,15 +45,32 @@ let spec: string;
 let reference: string;
 
 /** Runs test/study/fault-child.ts with `args` and extra environment; resolves with its exit code, signal and output. */
-function child(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+function child(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [path.join(repo, 'node_modules', 'vite-node', 'vite-node.mjs'), path.join(repo, 'test', 'study', 'fault-child.ts'), ...args], {
-      cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const p = spawn(
+      process.execPath,
+      [
+        path.join(repo, 'node_modules', 'vite-node', 'vite-node.mjs'),
+        path.join(repo, 'test', 'study', 'fault-child.ts'),
+        ...args,
+      ],
+      {
+        cwd: repo,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-    p.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    p.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+    });
+    p.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
     p.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
@@ -103,7 +120,10 @@ async function killAndResume(n: number): Promise<void> {
   expect(r.signal, `kill@${n}: ${r.stderr.slice(-500)}`).toBe('SIGKILL');
   const before = rows(dir);
   const out = await runStudy(spec, { out: dir, report: null });
-  expect(out.trained.filter((id) => before.has(id)), `kill@${n}: retrained a finished run`).toEqual([]);
+  expect(
+    out.trained.filter((id) => before.has(id)),
+    `kill@${n}: retrained a finished run`,
+  ).toEqual([]);
   const after = rows(dir);
   for (const [id, finishedAt] of before) expect(after.get(id), `kill@${n}: row ${id} changed`).toBe(finishedAt);
   expectSameAsReference(dir);
@@ -152,7 +172,15 @@ describe('an injected full disk (HUSAI_FAULT=enospc@N)', () => {
 
 /** A husai lock body (lock.ts) for `pid`; `ticks` overrides its process start time. */
 function lockBody(pid: number, ticks: number | null = startTicks(pid)): Record<string, unknown> {
-  return { husai_lock: 'husai-lock/1', pid, host: os.hostname(), boot_id: null, start_ticks: ticks, started: '2026-01-01T00:00:00Z', nonce: `n${pid}` };
+  return {
+    husai_lock: 'husai-lock/1',
+    pid,
+    host: os.hostname(),
+    boot_id: null,
+    start_ticks: ticks,
+    started: '2026-01-01T00:00:00Z',
+    nonce: `n${pid}`,
+  };
 }
 
 function deadPid(): number {
@@ -166,7 +194,12 @@ function deadPid(): number {
  */
 function race(go: string, dirs: string[]): Promise<Array<{ stdout: string; stderr: string }>> {
   const vn = path.join(repo, 'node_modules', 'vite-node', 'vite-node.mjs');
-  const kids = [0, 1].map(() => spawn(process.execPath, [vn, path.join(repo, 'test', 'study', 'fault-child.ts'), 'lock', go, ...dirs], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const kids = [0, 1].map(() =>
+    spawn(process.execPath, [vn, path.join(repo, 'test', 'study', 'fault-child.ts'), 'lock', go, ...dirs], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   const out = kids.map(() => ({ stdout: '', stderr: '' }));
   return new Promise((resolve, reject) => {
     let exited = 0;
@@ -177,7 +210,9 @@ function race(go: string, dirs: string[]): Promise<Array<{ stdout: string; stder
         if (count('ready') === 2 && !fs.existsSync(go)) fs.writeFileSync(go, '');
         if (count('done') === 2) for (const kk of kids) kk.kill('SIGKILL');
       });
-      k.stderr.on('data', (b: Buffer) => { out[i].stderr += b.toString(); });
+      k.stderr.on('data', (b: Buffer) => {
+        out[i].stderr += b.toString();
+      });
       k.on('exit', () => {
         if (++exited < 2) return;
         if (count('done') === 2) resolve(out);
@@ -199,7 +234,9 @@ describe('the study lock', () => {
     for (let i = 0; i < dirs.length; i++) {
       const got = [a, b].filter((r) => r.stdout.includes(`got ${i}\n`)).length;
       expect(got, `trial ${i}: ${a.stdout} | ${b.stdout} | ${a.stderr} ${b.stderr}`).toBe(1);
-      expect(`${a.stdout}${b.stdout}`).toMatch(new RegExp(`refused ${i} .* is in use by husai process pid \\d+ on host .*, started `));
+      expect(`${a.stdout}${b.stdout}`).toMatch(
+        new RegExp(`refused ${i} .* is in use by husai process pid \\d+ on host .*, started `),
+      );
     }
   }, 60_000);
 
@@ -216,7 +253,9 @@ describe('the study lock', () => {
   it('runStudy(spec) refuses a live lock, naming pid, host and start time', async () => {
     const dir = copyOfReference('live-lock');
     fs.writeFileSync(path.join(dir, '.husai-lock'), JSON.stringify(lockBody(process.ppid)));
-    await expect(runStudy(spec, { out: dir, report: null })).rejects.toThrow(`in use by husai process pid ${process.ppid} on host ${os.hostname()}, started 2026-01-01T00:00:00Z`);
+    await expect(runStudy(spec, { out: dir, report: null })).rejects.toThrow(
+      `in use by husai process pid ${process.ppid} on host ${os.hostname()}, started 2026-01-01T00:00:00Z`,
+    );
     expect(JSON.parse(fs.readFileSync(path.join(dir, '.husai-lock'), 'utf8'))).toEqual(lockBody(process.ppid));
   });
 });
@@ -226,7 +265,9 @@ describe("a user's files", () => {
     const dir = path.join(root, 'user-lock');
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'lock'), 'my notes\n');
-    await expect(runStudy(spec, { out: dir, report: null })).rejects.toThrow(`${dir} is not empty and not a husai study (it holds lock)`);
+    await expect(runStudy(spec, { out: dir, report: null })).rejects.toThrow(
+      `${dir} is not empty and not a husai study (it holds lock)`,
+    );
     expect(fs.readdirSync(dir)).toEqual(['lock']);
     expect(fs.readFileSync(path.join(dir, 'lock'), 'utf8')).toBe('my notes\n');
   });
@@ -234,7 +275,9 @@ describe("a user's files", () => {
   it('runStudy(spec) with a .husai-lock that husai did not write: refused naming it, the file survives', async () => {
     const dir = copyOfReference('foreign-lock');
     fs.writeFileSync(path.join(dir, '.husai-lock'), 'not ours');
-    await expect(runStudy(spec, { out: dir, report: null })).rejects.toThrow(`${path.join(dir, '.husai-lock')} is not a husai lock`);
+    await expect(runStudy(spec, { out: dir, report: null })).rejects.toThrow(
+      `${path.join(dir, '.husai-lock')} is not a husai lock`,
+    );
     expect(fs.readFileSync(path.join(dir, '.husai-lock'), 'utf8')).toBe('not ours');
   });
 
@@ -246,7 +289,8 @@ describe("a user's files", () => {
     const out = await runStudy(spec, { out: dir, report: null });
     expect(out.trained).toEqual([]);
     expect(out.warnings).toContain('runs/notes.txt is not a husai run folder; left alone');
-    for (const f of ['notes.txt', 'runs/notes.txt', 'data.tmp-1']) expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
+    for (const f of ['notes.txt', 'runs/notes.txt', 'data.tmp-1'])
+      expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
   });
 });
 
@@ -270,10 +314,16 @@ describe('damaged state on resume', () => {
     fs.writeFileSync(file, bytes);
     const out = await runStudy(spec, { out: dir, report: null });
     expect(out.trained).toEqual([victim]);
-    expect(out.warnings.join('\n')).toContain(`runs/${victim}: checkpoint step 0: sae_weights.safetensors does not match its recorded sha256; moved to quarantine/${victim}-`);
+    expect(out.warnings.join('\n')).toContain(
+      `runs/${victim}: checkpoint step 0: sae_weights.safetensors does not match its recorded sha256; moved to quarantine/${victim}-`,
+    );
     expect(quarantined(dir)).toHaveLength(1);
     expect(quarantined(dir)[0]).toMatch(new RegExp(`^${victim}-\\d{4}-`));
-    expect(fs.readFileSync(path.join(dir, 'quarantine', quarantined(dir)[0], 'checkpoints', 'step-0', 'sae_weights.safetensors'))).toEqual(bytes);
+    expect(
+      fs.readFileSync(
+        path.join(dir, 'quarantine', quarantined(dir)[0], 'checkpoints', 'step-0', 'sae_weights.safetensors'),
+      ),
+    ).toEqual(bytes);
     expectSameAsReference(dir);
   });
 
@@ -303,13 +353,17 @@ describe('damaged state on resume', () => {
       const dir = copyOfReference(`db-${how}`);
       const db = path.join(dir, 'study.sqlite');
       if (how === 'emptied') fs.truncateSync(db, 0);
-      if (how === 'damaged') fs.writeFileSync(db, 'this is not a database, it is long enough to look like a header....'.repeat(2));
+      if (how === 'damaged')
+        fs.writeFileSync(db, 'this is not a database, it is long enough to look like a header....'.repeat(2));
       if (how === 'missing') fs.rmSync(db);
       const out = await runStudy(spec, { out: dir, report: null });
       expect(out.trained).toEqual([]);
       expect(out.skipped.sort()).toEqual(ids());
       expect(out.warnings.filter((w) => w.includes('restored from its husai-run.json'))).toHaveLength(2);
-      if (how === 'damaged') expect(out.warnings[0]).toMatch(/^study\.sqlite was damaged \(SQLITE_NOTADB\); moved to quarantine\/study\.sqlite-/);
+      if (how === 'damaged')
+        expect(out.warnings[0]).toMatch(
+          /^study\.sqlite was damaged \(SQLITE_NOTADB\); moved to quarantine\/study\.sqlite-/,
+        );
       expectSameAsReference(dir);
       // The curves came back too.
       const s = StudyStore.openExisting(dir);
@@ -346,18 +400,28 @@ describe('runs of other numerics', () => {
     const dir = copyOfReference('mixed');
     const victim = ids()[0];
     const db = new Database(path.join(dir, 'study.sqlite'));
-    db.prepare("UPDATE runs SET husai_version = '0.0.9', numerics_version = 0, engine = 'reference', blas = 'typescript' WHERE id <> ?").run(victim);
+    db.prepare(
+      "UPDATE runs SET husai_version = '0.0.9', numerics_version = 0, engine = 'reference', blas = 'typescript' WHERE id <> ?",
+    ).run(victim);
     db.prepare('DELETE FROM runs WHERE id = ?').run(victim);
     db.close();
     fs.rmSync(path.join(dir, 'runs', victim), { recursive: true });
     await expect(runStudy(spec, { out: dir, report: null })).rejects.toThrow(
-      /runs\/[0-9a-f]{12} were trained by husai 0\.0\.9 \(numerics 0\) on reference\/typescript; this is husai \S+ \(numerics 1\) on (native|reference)\//);
+      /runs\/[0-9a-f]{12} were trained by husai 0\.0\.9 \(numerics 0\) on reference\/typescript; this is husai \S+ \(numerics 1\) on (native|reference)\//,
+    );
     const out = await runStudy(spec, { out: dir, report: null, allowMixed: true });
     expect(out.trained).toEqual([victim]);
     const r = readResults(dir);
     expect(r.study.mixed).toBe(true);
     expect(r.study.trainedBy?.map((g) => g.runs).sort()).toEqual([1, 1]);
-    expect(r.runs.find((x) => x.id !== victim)?.provenance).toMatch(/^husai 0\.0\.9 \(numerics 0\) on reference\/typescript/);
-    expect(r.methods.some((m) => m.startsWith('The runs were trained by ') && m.includes('husai 0.0.9 (numerics 0) on reference/typescript'))).toBe(true);
+    expect(r.runs.find((x) => x.id !== victim)?.provenance).toMatch(
+      /^husai 0\.0\.9 \(numerics 0\) on reference\/typescript/,
+    );
+    expect(
+      r.methods.some(
+        (m) =>
+          m.startsWith('The runs were trained by ') && m.includes('husai 0.0.9 (numerics 0) on reference/typescript'),
+      ),
+    ).toBe(true);
   });
 });

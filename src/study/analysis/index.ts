@@ -168,9 +168,14 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
     methods: methodsText({
       spec, data, runs, done, failed, missing: runs.length - records.length, cells: cells.length,
       engine: { ...input.engine, husaiVersion: HUSAI_VERSION }, evalRows,
-    }).concat(groups.length > 1 ? [`The runs were trained by ${groups.map((g) => `${g.label} (${g.runs.length} run(s))`).join(', ')}; see each run's provenance.`] : []),
+    }).concat(groups.length > 1 ? [trainedByText(groups)] : []),
     cards: studyCards(store, data, runs, cells[0]?.id),
   };
+}
+
+/** "The runs were trained by …" for the methods, when several provenances trained them. */
+function trainedByText(groups: ReadonlyArray<{ label: string; runs: string[] }>): string {
+  return `The runs were trained by ${groups.map((g) => `${g.label} (${g.runs.length} run(s))`).join(', ')}; see each run's provenance.`;
 }
 
 /** The cell's defining values: architecture, width, and every parameter that varies across cells. */
