@@ -41,11 +41,21 @@ interface StudyFlags {
   report: boolean;
   json?: boolean;
   params?: boolean;
+  allowMixed?: boolean;
 }
 
 interface MergeFlags {
   report: boolean;
   json?: boolean;
+  allowMixed?: boolean;
+}
+
+const ALLOW_MIXED = 'train on (merge) although the folder\'s runs came from another husai numerics version or engine; '
+  + 'results and report say which runs came from which';
+
+/** The store self-check's repairs, on stderr as they happen. */
+function warn(message: string): void {
+  console.error(`warning: ${message}`);
 }
 
 export function registerStudy(program: Command): void {
@@ -60,6 +70,7 @@ export function registerStudy(program: Command): void {
     .option('--no-report', 'skip the HTML report (results.json is still written)')
     .option('--json', 'print one JSON object (directory, run counts, timings, per-cell summary) instead of the table')
     .option('--params', 'print the training-parameter table (name, husai train flag, type, default, architectures, doc) and exit')
+    .option('--allow-mixed', ALLOW_MIXED)
     .action(async (spec: string | undefined, flags: StudyFlags) => {
       if (flags.params) {
         printParams(flags.json === true);
@@ -78,7 +89,8 @@ export function registerStudy(program: Command): void {
       const outcome = await runStudy(specFile, {
         out: flags.out,
         shard,
-        hooks: { onProgress: (p) => progress.update(p) },
+        allowMixed: flags.allowMixed === true,
+        hooks: { onProgress: (p) => progress.update(p), onWarning: warn },
         report: flags.report ? reportWriter() : null,
         workers: jobs > 1 ? workerPool(specFile, shard, jobs, progress) : null,
       }).finally(() => progress.end());
@@ -92,9 +104,12 @@ export function registerStudy(program: Command): void {
     .argument('<dirs...>', 'shard directories (same spec hash)')
     .option('--no-report', 'skip the HTML report')
     .option('--json', 'print one JSON object (directory, run counts, timings, per-cell summary) instead of the table')
+    .option('--allow-mixed', ALLOW_MIXED)
     .action(async (out: string, dirs: string[], flags: MergeFlags) => {
       const progress = new ProgressLine();
-      const outcome = await mergeStudies(out, dirs, { hooks: { onProgress: (p) => progress.update(p) }, report: flags.report ? reportWriter() : null })
+      const outcome = await mergeStudies(out, dirs, {
+        hooks: { onProgress: (p) => progress.update(p), onWarning: warn }, report: flags.report ? reportWriter() : null, allowMixed: flags.allowMixed === true,
+      })
         .finally(() => progress.end());
       printOutcome(outcome, flags.json === true, true);
     });

@@ -9,6 +9,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
+import { faultPoint } from '../core/faults.js';
 
 /** Throws unless the host is little-endian (every platform Node 20 supports is; the formats are LE). */
 export function assertLittleEndian(): void {
@@ -36,6 +37,7 @@ export function writeFileAtomic(path: string, parts: ReadonlyArray<Uint8Array>):
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = null;
+    faultPoint('write', path);
     fs.renameSync(tmp, path);
   } catch (err) {
     if (fd !== null) fs.closeSync(fd);

@@ -86,16 +86,28 @@ function ratio(x: number | null): string {
 
 function runsTable(r: StudyResults): string {
   const gt = r.data.groundTruth;
-  const head = ['run', 'cell', 'seed', 'data seed', 'status', 'seconds', 'steps', 'L0', 'EV', 'MSE', 'dead', ...(gt ? ['gt_mcc', 'gt ≥ 0.9'] : [])];
+  const mixed = r.study.mixed === true;
+  const head = ['run', 'cell', 'seed', 'data seed', 'status', 'seconds', 'steps', 'L0', 'EV', 'MSE', 'dead', ...(gt ? ['gt_mcc', 'gt ≥ 0.9'] : []),
+    ...(mixed ? ['trained by'] : [])];
   const label = new Map(r.cells.map((c) => [c.id, c.label]));
   const rows = r.runs.map((x) => {
     const f = x.final;
     const cols = [esc(x.id), esc(label.get(x.cell) ?? `${x.arch} m=${x.width}`), String(x.seed), String(x.dataSeed),
       x.status === 'done' ? 'done' : `failed: ${esc(x.error ?? '')}`, num(x.seconds, 1), String(x.steps), num(f?.l0 ?? null, 2), num(f?.explained_variance ?? null),
-      num(f?.mse ?? null), f ? String(f.n_dead) : '—', ...(gt ? [num(x.gt?.gt_mcc ?? null), num(x.gt?.gt_recovered_09 ?? null)] : [])];
+      num(f?.mse ?? null), f ? String(f.n_dead) : '—', ...(gt ? [num(x.gt?.gt_mcc ?? null), num(x.gt?.gt_recovered_09 ?? null)] : []),
+      ...(mixed ? [esc(x.provenance ?? '—')] : [])];
     return `<tr>${cols.map((c, i) => `<td${i < 2 ? ' class="l"' : ''}>${c}</td>`).join('')}</tr>`;
   });
   return `<div class="wide"><table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+}
+
+/** Who trained the runs, when results.json says (several lines when the runs are mixed: --allow-mixed). */
+function trainedBy(r: StudyResults): Array<[string, string]> {
+  const groups = r.study.trainedBy ?? [];
+  if (groups.length === 0) return [];
+  const text = groups.map((g) => `${g.label}: ${g.runs} run(s)`).join('; ');
+  if (!r.study.mixed) return [['trained by', text]];
+  return [['trained by (mixed)', `${text} — runs of different numerics are mixed in this study; the runs table says which`]];
 }
 
 function setup(r: StudyResults): string {
@@ -108,6 +120,7 @@ function setup(r: StudyResults): string {
     ['engine', `${r.study.engine}, BLAS core ${r.study.blasCore || '—'}, ${r.study.threads} threads`],
     ['time', `training ${num(r.study.trainSeconds, 1)} s, analyses ${num(r.study.analysisSeconds, 1)} s`],
     ['husai', `${r.study.husaiVersion}, ${r.study.created}`],
+    ...trainedBy(r),
   ];
   return `<dl>${items.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
 }

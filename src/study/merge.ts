@@ -4,7 +4,8 @@
  * directory must carry the same spec hash (the error names the first that differs); a run present in
  * several must have the same weights bytes. Runs are copied (directory to a staging name, renamed
  * into place, then the row with its curve and checkpoints committed — the commit protocol of
- * store.ts), so OUT may be merged into again, e.g. as shards finish.
+ * store.ts), so OUT may be merged into again, e.g. as shards finish. Shards trained by other numerics
+ * versions or engines are refused (provenance.ts checkMixed) unless allowMixed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { stableJson } from '../sae/checkpoint/saelens.js';
 import { type DataIdentity, analysisData } from './data.js';
 import { sha256 } from './expand.js';
 import { acquireLock } from './lock.js';
-import { writeManifest } from './provenance.js';
+import { checkMixed, runProvenance, writeManifest } from './provenance.js';
 import type { RunnerHooks } from './runner.js';
 import { copyTree, stagingDir } from './saedir.js';
 import { StudyStore } from './store.js';
@@ -23,6 +24,8 @@ export interface MergeOptions {
   hooks?: RunnerHooks;
   report?: ReportWriter | null;
   analyse?: boolean;
+  /** Merge shards whose runs came from different numerics versions or engines (provenance.ts checkMixed). */
+  allowMixed?: boolean;
 }
 
 /** Merges shard directories of one spec into `out`, then analyses and reports. */
@@ -50,6 +53,8 @@ export async function mergeStudies(out: string, dirs: readonly string[], opts: M
       throw err;
     }
     try {
+      const all = [...store.runs(), ...shards.flatMap((s) => s.runs())];
+      if (all.length > 0) checkMixed(outDir, all, runProvenance(all[0]), opts.allowMixed === true);
       const have = new Map(store.runs().map((r) => [r.id, r]));
       const copied: string[] = [];
       const skipped: string[] = [];
@@ -87,7 +92,7 @@ export async function mergeStudies(out: string, dirs: readonly string[], opts: M
       const done = new Set(store.runs().map((r) => r.id));
       return {
         dir: outDir, specHash: plan.specHash, runsTotal: plan.runs.length, runsHere: copied.length, trained: [], skipped, failed: [],
-        missing: plan.runs.filter((r) => !done.has(r.id)).length, merged: copied, cleaned: [], results: fin?.results ?? null,
+        missing: plan.runs.filter((r) => !done.has(r.id)).length, merged: copied, cleaned: [], warnings: [], results: fin?.results ?? null,
         resultsPath: fin ? path.join(outDir, RESULTS_FILE) : null, reportPath: fin?.reportPath ?? null,
         timings: { trainSeconds: 0, analysisSeconds: fin?.analysisSeconds ?? 0, reportSeconds: fin?.reportSeconds ?? 0, totalSeconds: (performance.now() - t0) / 1000 },
       };

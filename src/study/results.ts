@@ -90,6 +90,8 @@ export interface RunRecord {
   final: { mse: number; explained_variance: number; l0: number; n_dead: number; dead_fraction: number } | null;
   /** Ground-truth recovery of this run, when the data has ground truth. */
   gt: { gt_mcc: number; gt_mmcs: number; gt_recovered_09: number; gt_recovered_07: number } | null;
+  /** Who trained it, e.g. "husai 0.1.0 (numerics 1) on native/openblas" (study/provenance.ts). */
+  provenance?: string;
 }
 
 /** A point of a stability-vs-training curve (from checkpoints; step 0 = init hygiene): an Estimate per metric-table row with `steps`. */
@@ -174,6 +176,12 @@ export interface StudyResults {
     /** Wall-clock seconds spent training and analysing (this process and merged shards). */
     trainSeconds: number;
     analysisSeconds: number;
+    /**
+     * Who trained the runs: one entry per husai version / numerics version / engine / BLAS / commit,
+     * with its run count. `mixed`: the runs come from different numerics (allowed by --allow-mixed).
+     */
+    trainedBy?: Array<{ label: string; runs: number }>;
+    mixed?: boolean;
   };
   data: {
     name: string; kind: string; rows: number | null; d: number; groundTruth: boolean; config: Record<string, unknown>;

@@ -11,10 +11,10 @@
  * Cores: the native engine runs GEMM and its kernels on all cores (HUSAI_THREADS, default all), so
  * one process already uses both; runs step one after another on each batch.
  *
- * Resume: on start, partial staging directories are removed; a run is skipped when its row says
- * done AND its directory exists AND the sha256 of its sae_weights.safetensors matches the row. A run
- * whose row says failed (a NumericError, deterministic for a given config) is skipped too. Anything
- * else — a directory without a row, a row whose files are missing or altered — is removed and
+ * Resume: on start the store self-check runs (selfcheck.ts): a run is skipped when its row says
+ * done AND its folder, cfg.json files and weights (checkpoints included) match the row's hashes. A
+ * run whose row says failed (a NumericError, deterministic for a given config) is skipped too. A
+ * folder whose row was lost is restored from its husai-run.json; anything damaged is quarantined and
  * retrained.
  *
  * Shards: `--shard I/N` takes the runs whose index in the id-sorted run list is ≡ I (mod N). Within
@@ -31,8 +31,11 @@ import { SAELENS_WEIGHTS } from '../sae/checkpoint/index.js';
 import type { StudyData } from './data.js';
 import type { ResolvedRun } from './expand.js';
 import { sha256File } from '../formats/io.js';
-import { computeEnvironment } from './provenance.js';
-import { checkpointRel, cleanPartial, evaluationSample, firingFrequencies, promoteStaging, stagingDir } from './saedir.js';
+import { HUSAI_VERSION, NUMERICS_VERSION } from '../core/version.js';
+import { computeEnvironment, gitCommit } from './provenance.js';
+import { writeRunRecord } from './run-record.js';
+import { checkpointRel, evaluationSample, firingFrequencies, promoteStaging, stagingDir } from './saedir.js';
+import { type SelfCheck, selfCheck } from './selfcheck.js';
 import { RUNS_DIR, type RunRow, type StudyStore } from './store.js';
 
 export interface Shard {
@@ -74,6 +77,8 @@ export interface RunnerHooks {
   onRunsStart?: (runIds: string[]) => void;
   /** After a run's row is committed; `committed` counts runs committed by this invocation. Throwing stops the study there. */
   onRunCommitted?: (runId: string, committed: number) => void;
+  /** What the store self-check repaired (a damaged run moved aside, a row restored), one line each. */
+  onWarning?: (message: string) => void;
 }
 
 export interface TrainOutcome {
@@ -84,6 +89,8 @@ export interface TrainOutcome {
   seconds: number;
   /** Partial directories removed before starting. */
   cleaned: string[];
+  /** What the store self-check repaired. */
+  warnings: string[];
 }
 
 /** The runs of shard I/N: index in the id-sorted list ≡ I (mod N). */
@@ -93,31 +100,12 @@ export function shardRuns(runs: readonly ResolvedRun[], shard: Shard | null): Re
   return sorted.filter((_, i) => i % shard.count === shard.index);
 }
 
-/** Removes partial work and invalid rows; returns the ids that are finished (done and verified, or failed). */
-export function reconcile(store: StudyStore): { finished: Map<string, RunRow>; cleaned: string[] } {
-  const cleaned = cleanPartial(store.dir);
-  const finished = new Map<string, RunRow>();
-  for (const row of store.runs()) {
-    if (row.status === 'failed') {
-      finished.set(row.id, row);
-      continue;
-    }
-    const weights = path.join(store.dir, row.dir, SAELENS_WEIGHTS);
-    const ok = fs.existsSync(weights) && row.weightsSha256 !== null && sha256File(weights).sha256 === row.weightsSha256;
-    if (ok) finished.set(row.id, row);
-    else {
-      store.deleteRun(row.id);
-      cleaned.push(`row ${row.id} (its files were missing or altered)`);
-    }
-  }
-  const runsDir = path.join(store.dir, RUNS_DIR);
-  for (const name of fs.readdirSync(runsDir)) {
-    if (!finished.has(name)) {
-      fs.rmSync(path.join(runsDir, name), { recursive: true, force: true });
-      cleaned.push(name);
-    }
-  }
-  return { finished, cleaned };
+/**
+ * The store self-check (selfcheck.ts): removes partial work, moves damaged runs aside, restores rows
+ * from run folders; returns the ids that are finished (done and verified, or failed).
+ */
+export function reconcile(store: StudyStore, planned: readonly ResolvedRun[] | null = null): SelfCheck {
+  return selfCheck(store, planned ? new Map(planned.map((r) => [r.id, r.configHash])) : null);
 }
 
 /** Groups runs into passes: compatible runs, at most `perPass` each, deterministic order. */
@@ -147,15 +135,21 @@ export interface TrainRunsOptions {
   shard: Shard | null;
   labels: Map<string, string>;
   hooks?: RunnerHooks;
+  /** Every run of the spec (the self-check restores rows of these only); default: the runs to train. */
+  planned?: readonly ResolvedRun[];
+  /** The self-check's result when the caller ran it already (then it is not run again). */
+  checked?: SelfCheck;
 }
 
 /** Trains every run of `runs` not finished in `store`. */
 export async function trainRuns(store: StudyStore, data: StudyData, runs: readonly ResolvedRun[], opts: TrainRunsOptions): Promise<TrainOutcome> {
-  const { finished, cleaned } = opts.skipReconcile ? { finished: new Map(store.runs().map((r) => [r.id, r])), cleaned: [] } : reconcile(store);
+  const hooks = opts.hooks ?? {};
+  const asIs = (): SelfCheck => ({ finished: new Map(store.runs().map((r) => [r.id, r])), cleaned: [], warnings: [] });
+  const { finished, cleaned, warnings } = opts.checked ?? (opts.skipReconcile ? asIs() : reconcile(store, opts.planned ?? runs));
+  if (!opts.skipReconcile && !opts.checked) for (const w of warnings) hooks.onWarning?.(w);
   const skipped = runs.filter((r) => finished.has(r.id)).map((r) => r.id);
   const todo = runs.filter((r) => !finished.has(r.id));
-  const outcome: TrainOutcome = { trained: [], skipped, failed: [], seconds: 0, cleaned };
-  const hooks = opts.hooks ?? {};
+  const outcome: TrainOutcome = { trained: [], skipped, failed: [], seconds: 0, cleaned, warnings };
   const env = computeEnvironment();
   const totalWork = todo.reduce((s, r) => s + r.identity.steps, 0);
   let doneWork = 0;
@@ -238,15 +232,21 @@ export async function trainRuns(store: StudyStore, data: StudyData, runs: readon
         const { freqM, rows } = firingFrequencies(res.sae, sample);
         const f = res.final;
         saveSae(path.join(staging, '.final'), res.sae, { ...runMetadata(res), ...runMeta(opts.studyName, r) });
-        const ckDirs = r.identity.checkpoints.map((step) => ({ step, rel: checkpointRel(step) }));
-        const weightsSha = promoteStaging(store.dir, staging, r.id);
-        const runDir = store.runDir(r.id);
-        const cks = ckDirs.map(({ step, rel }) => ({ runId: r.id, step, dir: path.posix.join(RUNS_DIR, r.id, rel), sha256: sha256File(path.join(runDir, rel, SAELENS_WEIGHTS)).sha256 }));
-        row.weightsSha256 = weightsSha;
+        const cks = r.identity.checkpoints.map((step) => ({
+          runId: r.id, step, dir: path.posix.join(RUNS_DIR, r.id, checkpointRel(step)),
+          sha256: sha256File(path.join(staging, checkpointRel(step), SAELENS_WEIGHTS)).sha256,
+        }));
+        row.weightsSha256 = sha256File(path.join(staging, '.final', SAELENS_WEIGHTS)).sha256;
         row.final = JSON.stringify(f);
         row.firing = freqM;
         row.evalRows = rows;
         row.seconds = share + (performance.now() - tWrite) / 1000;
+        // The folder describes itself before it is published, so a lost database row can be restored.
+        writeRunRecord(path.join(staging, '.final'), { row, curve: res.history, checkpoints: cks });
+        const weightsSha = promoteStaging(store.dir, staging, r.id);
+        if (weightsSha !== row.weightsSha256) {
+          throw new Error(`${store.runDir(r.id)}: weights changed while being published`);
+        }
         store.commitRun(row, res.history, cks);
         outcome.trained.push(r.id);
       }
@@ -277,5 +277,6 @@ function baseRow(r: ResolvedRun, env: ReturnType<typeof computeEnvironment>, sha
     status: 'done', error: null, dir: path.posix.join(RUNS_DIR, r.id), weightsSha256: null, final: null, firing: null, evalRows: null,
     seconds: 0, startedAt, finishedAt: new Date().toISOString(), engine: env.engine, threads: runThreads(r, env.threads), host: os.hostname(),
     shard: shard && shard.count > 1 ? `${shard.index}/${shard.count}` : null,
+    husaiVersion: HUSAI_VERSION, numericsVersion: NUMERICS_VERSION, gitCommit: gitCommit(), blas: env.blas,
   };
 }

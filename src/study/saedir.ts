@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Mat } from '../core/mat.js';
 import type { ActivationSource } from '../data/source.js';
 import { getEngine } from '../engine/index.js';
+import { faultPoint } from '../core/faults.js';
 import { fsyncDir } from '../formats/io.js';
 import { SAELENS_WEIGHTS } from '../sae/checkpoint/index.js';
 import { getArch } from '../sae/registry.js';
@@ -42,22 +43,10 @@ export function promoteStaging(studyDir: string, staging: string, runId: string)
   fs.rmdirSync(final);
   const target = path.join(studyDir, RUNS_DIR, runId);
   fs.rmSync(target, { recursive: true, force: true });
+  faultPoint('rename', target);
   fs.renameSync(staging, target);
   fsyncDir(path.join(studyDir, RUNS_DIR));
   return sha256File(path.join(target, SAELENS_WEIGHTS)).sha256;
-}
-
-/** Removes staging leftovers and temporary siblings (dot-names) under DIR/runs. Returns what it removed. */
-export function cleanPartial(studyDir: string): string[] {
-  const runs = path.join(studyDir, RUNS_DIR);
-  if (!fs.existsSync(runs)) return [];
-  const removed: string[] = [];
-  for (const name of fs.readdirSync(runs)) {
-    if (!name.startsWith('.')) continue;
-    fs.rmSync(path.join(runs, name), { recursive: true, force: true });
-    removed.push(name);
-  }
-  return removed;
 }
 
 /** Copies a directory tree (files and folders only). */

@@ -4,6 +4,8 @@
  *   DIR/spec.yaml           the spec exactly as given
  *   DIR/study.sqlite        better-sqlite3, WAL: tables meta, runs, curves, checkpoints, analyses
  *   DIR/runs/<runId>/       SAELens directory of the final SAE (cfg.json + sae_weights.safetensors)
+ *   DIR/runs/<runId>/husai-run.json   the run's row, curve and checkpoint rows (run-record.ts), so
+ *                           the database can be rebuilt from the run folders (selfcheck.ts)
  *   DIR/runs/<runId>/checkpoints/step-<n>/   SAELens directories of the checkpoints
  *   DIR/manifest.json       provenance (provenance.ts)
  *   DIR/results.json        StudyResults (results.ts), what the report renders
@@ -12,13 +14,15 @@
  * (checkpoints included) is assembled under DIR/runs/.staging-<runId>-<pid>/ and renamed to
  * DIR/runs/<runId> in one step, and only then is its row committed — one transaction holding the
  * run, its training curve and its checkpoint rows. So a row marked done always has its directory; a
- * directory without a done row (a crash between rename and commit) is deleted and retrained, as are
- * leftovers of staging or of writeSaeLens' temporary siblings (names starting with a dot).
+ * directory without a row (a crash between rename and commit) is adopted from its husai-run.json once
+ * its hashes check out; leftovers of staging are removed (selfcheck.ts, the store self-check).
+ * Every commit is a fault point (core/faults.ts) for the kill-point tests.
  *
  * Tables (all JSON columns are plain JSON text):
  *   meta(key, value)                         spec_hash, name, format, created_at, …
  *   runs(id, cell, config_hash, config, params, status, error, dir, weights_sha256, final, firing,
- *        eval_rows, seconds, started_at, finished_at, engine, threads, host, shard)
+ *        eval_rows, seconds, started_at, finished_at, engine, threads, host, shard,
+        husai_version, numerics_version, git_commit, blas)   provenance (the last four: null in husai 0.1.0 stores)
  *        firing: float32 BLOB [d_sae], firing frequency of each latent on the evaluation sample
  *   curves(run_id, step, tokens, lr, loss, mse, aux, sparsity, explained_variance, l0,
  *          dead_fraction, dense_fraction, grad_norm)   the training history (sae/train.ts StepMetrics)
@@ -28,8 +32,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { DataError } from '../core/errors.js';
+import { ConfigError, DataError } from '../core/errors.js';
+import { faultPoint } from '../core/faults.js';
 import type { StepMetrics } from '../sae/train.js';
+import { quarantine } from './quarantine.js';
 
 export const STORE_FORMAT = 'husai-study/1';
 export const DB_FILE = 'study.sqlite';
@@ -59,6 +65,12 @@ export interface RunRow {
   threads: number;
   host: string;
   shard: string | null;
+  /** Who trained the run (null: written by husai 0.1.0, which did not record it). */
+  husaiVersion: string | null;
+  numericsVersion: number | null;
+  gitCommit: string | null;
+  /** BLAS provider: openblas, builtin or typescript. */
+  blas: string | null;
 }
 
 export interface CheckpointRow {
@@ -88,23 +100,33 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 CREATE TABLE IF NOT EXISTS analyses (name TEXT PRIMARY KEY, json TEXT NOT NULL, created_at TEXT NOT NULL);
 `;
 
+/** Provenance columns added after husai-study/1 was first written (added to older stores on open). */
+const LATER_COLUMNS = ['husai_version TEXT', 'numerics_version INTEGER', 'git_commit TEXT', 'blas TEXT'];
+
 interface RunDbRow {
   id: string; cell: string; config_hash: string; config: string; params: string; status: 'done' | 'failed'; error: string | null;
   dir: string; weights_sha256: string | null; final: string | null; firing: Buffer | null; eval_rows: number | null; seconds: number;
   started_at: string; finished_at: string; engine: string; threads: number; host: string; shard: string | null;
+  husai_version: string | null; numerics_version: number | null; git_commit: string | null; blas: string | null;
 }
 
 export class StudyStore {
   readonly db: Database.Database;
+  /** What opening had to repair (a damaged database moved aside), for the caller's warnings. */
+  readonly notes: string[] = [];
 
   private constructor(readonly dir: string) {
     fs.mkdirSync(path.join(dir, RUNS_DIR), { recursive: true });
-    this.db = new Database(path.join(dir, DB_FILE));
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 10000');
-    this.db.exec(SCHEMA);
+    try {
+      this.db = openDb(path.join(dir, DB_FILE));
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') throw err;
+      // A damaged database is moved aside (never deleted) and rebuilt from the run folders (selfcheck.ts).
+      const moved = quarantine(dir, [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`], 'study.sqlite');
+      this.notes.push(`${DB_FILE} was damaged (${code}); moved to ${moved} and rebuilt from the run folders`);
+      this.db = openDb(path.join(dir, DB_FILE));
+    }
   }
 
   /** Opens (creating when needed) the store in `dir`. */
@@ -132,6 +154,7 @@ export class StudyStore {
   }
 
   setMeta(key: string, value: string): void {
+    if (!this.db.inTransaction) faultPoint('commit', `meta ${key}`);
     this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
@@ -149,19 +172,28 @@ export class StudyStore {
     return r ? fromDb(r) : null;
   }
 
+  /** Runs `fn` in one transaction (one commit, one fault point). */
+  transaction(fn: () => void): void {
+    faultPoint('commit', 'transaction');
+    this.db.transaction(fn)();
+  }
+
   deleteRun(id: string): void {
+    faultPoint('commit', `delete run ${id}`);
     this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
   }
 
   /** Commits a finished run, its curve and its checkpoints in one transaction. */
   commitRun(row: RunRow, curve: StepMetrics[], checkpoints: CheckpointRow[]): void {
     const insRun = this.db.prepare(`INSERT OR REPLACE INTO runs (id, cell, config_hash, config, params, status, error, dir, weights_sha256, final, firing,
-      eval_rows, seconds, started_at, finished_at, engine, threads, host, shard) VALUES (@id, @cell, @config_hash, @config, @params, @status, @error, @dir,
-      @weights_sha256, @final, @firing, @eval_rows, @seconds, @started_at, @finished_at, @engine, @threads, @host, @shard)`);
+      eval_rows, seconds, started_at, finished_at, engine, threads, host, shard, husai_version, numerics_version, git_commit, blas)
+      VALUES (@id, @cell, @config_hash, @config, @params, @status, @error, @dir, @weights_sha256, @final, @firing, @eval_rows, @seconds,
+      @started_at, @finished_at, @engine, @threads, @host, @shard, @husai_version, @numerics_version, @git_commit, @blas)`);
     const insCurve = this.db.prepare(`INSERT OR REPLACE INTO curves (run_id, step, tokens, lr, loss, mse, aux, sparsity, explained_variance, l0,
       dead_fraction, dense_fraction, grad_norm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const insCk = this.db.prepare('INSERT OR REPLACE INTO checkpoints (run_id, step, dir, sha256) VALUES (?, ?, ?, ?)');
     const fin = (v: number): number | null => (Number.isFinite(v) ? v : null);
+    faultPoint('commit', `run ${row.id}`);
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM runs WHERE id = ?').run(row.id);
       insRun.run(toDb(row));
@@ -188,6 +220,7 @@ export class StudyStore {
   }
 
   putAnalysis(name: string, json: string): void {
+    if (!this.db.inTransaction) faultPoint('commit', `analysis ${name}`);
     this.db.prepare('INSERT OR REPLACE INTO analyses (name, json, created_at) VALUES (?, ?, ?)').run(name, json, new Date().toISOString());
   }
 
@@ -197,6 +230,7 @@ export class StudyStore {
   }
 
   clearAnalyses(): void {
+    if (!this.db.inTransaction) faultPoint('commit', 'analyses');
     this.db.prepare('DELETE FROM analyses').run();
   }
 
@@ -206,11 +240,68 @@ export class StudyStore {
   }
 }
 
+/** Entries husai makes at the top of a study folder before its database exists (or after it is lost). */
+const EARLY_NAMES = /^(?:runs|quarantine|study\.sqlite-(?:wal|shm|journal)|\.husai-lock(?:\..*)?)$/;
+/** Entries husai makes in runs/: run ids, staging folders, writeSaeLens temporary siblings. */
+const RUN_NAMES = /^(?:[0-9a-f]{12}|\.staging-[0-9a-f]{12}-\d+|\..+\.(?:tmp|old)-\d+-\d+)$/;
+
+/**
+ * Refuses (ConfigError, nothing touched) a folder that is neither empty nor a husai study: a study
+ * has a study.sqlite or a husai manifest.json (then the database is rebuilt, selfcheck.ts), or holds
+ * only what husai creates before its database (runs/ with husai names, its lock) — a study killed
+ * between `mkdir runs/` and the database, which resumes.
+ */
+export function assertStudyFolder(dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  if (!fs.statSync(dir).isDirectory()) {
+    throw new ConfigError(`${dir} is not a directory`, 'give --out a folder (new or a husai study)');
+  }
+  const names = fs.readdirSync(dir);
+  if (names.includes(DB_FILE) || isManifest(path.join(dir, 'manifest.json'))) return;
+  const foreign = names.filter((n) => !EARLY_NAMES.test(n));
+  const runs = path.join(dir, RUNS_DIR);
+  if (names.includes(RUNS_DIR)) {
+    if (!fs.statSync(runs).isDirectory()) foreign.push(RUNS_DIR);
+    else foreign.push(...fs.readdirSync(runs).filter((n) => !RUN_NAMES.test(n)).map((n) => path.join(RUNS_DIR, n)));
+  }
+  if (foreign.length > 0) {
+    const list = `${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}`;
+    throw new ConfigError(`${dir} is not empty and not a husai study (it holds ${list}); `
+      + 'husai writes a study only into a new or empty folder or one it made, and touched nothing', 'choose another --out');
+  }
+}
+
+function isManifest(file: string): boolean {
+  try {
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { format?: unknown }).format === 'husai-study-manifest/1';
+  } catch {
+    return false;
+  }
+}
+
+function openDb(file: string): Database.Database {
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 10000');
+    db.exec(SCHEMA);
+    const have = new Set((db.prepare('PRAGMA table_info(runs)').all() as Array<{ name: string }>).map((c) => c.name));
+    for (const col of LATER_COLUMNS) if (!have.has(col.split(' ')[0])) db.exec(`ALTER TABLE runs ADD COLUMN ${col}`);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
 function toDb(r: RunRow): RunDbRow {
   return {
     id: r.id, cell: r.cell, config_hash: r.configHash, config: r.config, params: r.params, status: r.status, error: r.error, dir: r.dir,
     weights_sha256: r.weightsSha256, final: r.final, firing: r.firing ? Buffer.from(r.firing.buffer, r.firing.byteOffset, r.firing.byteLength) : null,
     eval_rows: r.evalRows, seconds: r.seconds, started_at: r.startedAt, finished_at: r.finishedAt, engine: r.engine, threads: r.threads, host: r.host, shard: r.shard,
+    husai_version: r.husaiVersion, numerics_version: r.numericsVersion, git_commit: r.gitCommit, blas: r.blas,
   };
 }
 
@@ -225,5 +316,7 @@ function fromDb(r: RunDbRow): RunRow {
     id: r.id, cell: r.cell, configHash: r.config_hash, config: r.config, params: r.params, status: r.status, error: r.error, dir: r.dir,
     weightsSha256: r.weights_sha256, final: r.final, firing, evalRows: r.eval_rows, seconds: r.seconds, startedAt: r.started_at,
     finishedAt: r.finished_at, engine: r.engine, threads: r.threads, host: r.host, shard: r.shard,
+    husaiVersion: r.husai_version ?? null, numericsVersion: r.numerics_version ?? null, gitCommit: r.git_commit ?? null,
+    blas: r.blas ?? null,
   };
 }

@@ -19,12 +19,12 @@ import { stableJson } from '../sae/checkpoint/saelens.js';
 import { analyseStudy } from './analysis/index.js';
 import { type AnalysisData, type DataIdentity, type DataPlan, analysisData, loadStudyData, planData } from './data.js';
 import { type ResolvedRun, expandSpec, sha256 } from './expand.js';
-import { computeEnvironment, manifestInputs, writeManifest } from './provenance.js';
+import { MANIFEST_FILE, checkMixed, computeEnvironment, currentProvenance, manifestInputs, writeManifest } from './provenance.js';
 import type { StudyResults } from './results.js';
 import { type RunnerHooks, type Shard, type StudyProgress, type TrainOutcome, reconcile, runThreads, shardRuns, trainRuns } from './runner.js';
-import { LOCK_FILE, acquireLock } from './lock.js';
+import { acquireLock } from './lock.js';
 import { type ParsedSpec, type StudySpec, loadSpec, parseSpec } from './spec.js';
-import { DB_FILE, STORE_FORMAT, StudyStore } from './store.js';
+import { STORE_FORMAT, StudyStore, assertStudyFolder } from './store.js';
 
 export const RESULTS_FILE = 'results.json';
 export const SPEC_COPY = 'spec.yaml';
@@ -75,6 +75,8 @@ export interface StudyOutcome {
   /** Runs copied in by `husai study merge` (empty for a training invocation). */
   merged: string[];
   cleaned: string[];
+  /** What the store self-check repaired (quarantined runs, restored rows), one line each. */
+  warnings: string[];
   results: StudyResults | null;
   resultsPath: string | null;
   reportPath: string | null;
@@ -101,6 +103,8 @@ export interface RunStudyOptions {
   workers?: WorkerPool | null;
   /** This process is worker k of count inside a parent's study (no lock, no clean-up, no analyses). */
   worker?: Shard | null;
+  /** Train on in a folder whose runs came from another numerics version or engine (provenance.ts checkMixed). */
+  allowMixed?: boolean;
 }
 
 /**
@@ -126,12 +130,13 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
   }
   const mine = shardRuns(plan.runs, shard);
   const labels = new Map(plan.runs.map((r) => [r.id, runLabel(r)]));
-  const trainOpts = { studyName: spec.name, runsPerPass: spec.runs_per_pass, evalRows: spec.eval_rows, shard, labels, hooks: opts.hooks };
-  const outcome = (store: StudyStore, t: { trained: string[]; skipped: string[]; failed: string[]; cleaned: string[]; seconds: number }, fin: Finished | null): StudyOutcome => {
+  const trainOpts = { studyName: spec.name, runsPerPass: spec.runs_per_pass, evalRows: spec.eval_rows, shard, labels, hooks: opts.hooks, planned: plan.runs };
+  type Trained = { trained: string[]; skipped: string[]; failed: string[]; cleaned: string[]; warnings: string[]; seconds: number };
+  const outcome = (store: StudyStore, t: Trained, fin: Finished | null): StudyOutcome => {
     const done = new Set(store.runs().map((r) => r.id));
     return {
       dir, specHash: plan.specHash, runsTotal: plan.runs.length, runsHere: mine.length, trained: t.trained, skipped: t.skipped, failed: t.failed,
-      missing: plan.runs.filter((r) => !done.has(r.id)).length, merged: [], cleaned: t.cleaned, results: fin?.results ?? null,
+      missing: plan.runs.filter((r) => !done.has(r.id)).length, merged: [], cleaned: t.cleaned, warnings: t.warnings, results: fin?.results ?? null,
       resultsPath: fin ? path.join(dir, RESULTS_FILE) : null, reportPath: fin?.reportPath ?? null,
       timings: { trainSeconds: t.seconds, analysisSeconds: fin?.analysisSeconds ?? 0, reportSeconds: fin?.reportSeconds ?? 0, totalSeconds: (performance.now() - t0) / 1000 },
     };
@@ -149,6 +154,7 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
     }
   }
 
+  assertStudyFolder(dir);
   const release = acquireLock(dir);
   let store: StudyStore;
   try {
@@ -158,14 +164,20 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
     throw err;
   }
   try {
+    // The self-check first (it may restore rows from run folders), then the provenance check on every row.
+    const check = reconcile(store, plan.runs);
+    for (const w of check.warnings) opts.hooks?.onWarning?.(w);
+    checkMixed(dir, store.runs(), currentProvenance(), opts.allowMixed === true);
     const env = computeEnvironment();
-    store.setMeta('engine', env.engine);
-    store.setMeta('blas_core', env.blasCore);
-    store.setMeta('threads', String(env.threads));
+    store.transaction(() => {
+      store.setMeta('engine', env.engine);
+      store.setMeta('blas_core', env.blasCore);
+      store.setMeta('threads', String(env.threads));
+    });
     let t: TrainOutcome;
     let gt: AnalysisData['gt'] = null;
     const pool = opts.workers && opts.workers.count > 1 ? opts.workers : null;
-    const { finished } = pool ? reconcile(store) : { finished: new Map() };
+    const finished = check.finished;
     const todo = mine.filter((r) => !finished.has(r.id));
     if (pool && todo.length > 1) {
       const count = Math.min(pool.count, todo.length);
@@ -177,14 +189,16 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
       const rows = new Map(store.runs().map((r) => [r.id, r]));
       t = {
         trained: todo.filter((r) => rows.get(r.id)?.status === 'done').map((r) => r.id), failed: todo.filter((r) => rows.get(r.id)?.status === 'failed').map((r) => r.id),
-        skipped: mine.filter((r) => finished.has(r.id)).map((r) => r.id), cleaned: [], seconds: (performance.now() - t1) / 1000,
+        skipped: mine.filter((r) => finished.has(r.id)).map((r) => r.id),
+        cleaned: check.cleaned, warnings: check.warnings,
+        seconds: (performance.now() - t1) / 1000,
       };
       const missing = todo.filter((r) => !rows.has(r.id));
       if (missing.length > 0) throw new ConfigError(`${missing.length} run(s) of ${dir} were not trained by the worker processes (e.g. ${missing[0].id})`, 'run the same command again to resume');
     } else {
       const data = loadStudyData(spec, plan.specDir, source);
       gt = data.gt;
-      t = await trainRuns(store, data, mine, trainOpts);
+      t = await trainRuns(store, data, mine, { ...trainOpts, checked: check });
     }
     // Wall-clock training time, summed over invocations (resumes); results.json reports it.
     store.setMeta('train_wall_seconds', String(Number(store.getMeta('train_wall_seconds') ?? 0) + t.seconds));
@@ -206,11 +220,7 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
 
 /** Opens the study directory, refusing one that holds a different spec. */
 export function openStudyStore(dir: string, plan: StudyPlan, identity: DataIdentity): StudyStore {
-  const hasDb = fs.existsSync(path.join(dir, DB_FILE));
-  const others = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n !== LOCK_FILE) : [];
-  if (!hasDb && others.length > 0) {
-    throw new ConfigError(`${dir} exists and is not a study directory (it holds ${others.slice(0, 5).join(', ')})`, 'choose another --out');
-  }
+  assertStudyFolder(dir);
   const store = StudyStore.open(dir);
   const old = store.getMeta('spec_hash');
   if (old !== null && old !== plan.specHash) {
@@ -224,20 +234,33 @@ export function openStudyStore(dir: string, plan: StudyPlan, identity: DataIdent
       throw new ConfigError(`${dir} holds study "${name}" (spec hash ${old.slice(0, 12)}) with ${foreign.length} run(s) that ${plan.specFile} (spec hash ${plan.specHash.slice(0, 12)}) does not have, e.g. ${foreign[0].id}`,
         'use a new --out directory for a changed study, or resume with the spec that made this one');
     }
-    store.setMeta('previous_spec_hash', old);
   }
-  if (old === null) {
-    store.setMeta('format', STORE_FORMAT);
-    store.setMeta('created_at', new Date().toISOString());
-  }
-  store.setMeta('spec_hash', plan.specHash);
-  store.setMeta('name', plan.parsed.spec.name);
-  store.setMeta('spec_file', path.resolve(plan.specFile));
-  store.setMeta('spec_dir', path.resolve(plan.specDir));
-  store.setMeta('data_identity', JSON.stringify(identity));
-  store.setMeta('runs_total', String(plan.runs.length));
+  store.transaction(() => {
+    if (old === null) {
+      // A database rebuilt from the run folders keeps the study's creation time from its manifest.
+      store.setMeta('format', STORE_FORMAT);
+      store.setMeta('created_at', manifestCreatedAt(dir) ?? new Date().toISOString());
+    }
+    if (old !== null && old !== plan.specHash) store.setMeta('previous_spec_hash', old);
+    store.setMeta('spec_hash', plan.specHash);
+    store.setMeta('name', plan.parsed.spec.name);
+    store.setMeta('spec_file', path.resolve(plan.specFile));
+    store.setMeta('spec_dir', path.resolve(plan.specDir));
+    store.setMeta('data_identity', JSON.stringify(identity));
+    store.setMeta('runs_total', String(plan.runs.length));
+  });
   writeFileAtomic(path.join(dir, SPEC_COPY), [Buffer.from(plan.parsed.source.text, 'utf8')]);
   return store;
+}
+
+/** created_at of DIR/manifest.json, when there is one. */
+function manifestCreatedAt(dir: string): string | null {
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as { created_at?: unknown };
+    return typeof m.created_at === 'string' ? m.created_at : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface Finished {

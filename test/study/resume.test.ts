@@ -11,6 +11,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStudy } from '../../src/study/study.js';
+import { startTicks } from '../../src/study/lock.js';
 import { StudyStore } from '../../src/study/store.js';
 import { headline, readResults, tinySpecText, tmpDir, weightBytes, writeSpec } from './helpers.js';
 
@@ -47,22 +48,27 @@ function expectSameAsReference(dir: string): void {
   expect(fs.readdirSync(path.join(dir, 'runs')).filter((n) => n.startsWith('.'))).toEqual([]);
 }
 
+/** A husai lock body (lock.ts) for `pid`, with its start time read from /proc where there is one. */
+function lockBody(pid: number): Record<string, unknown> {
+  return { husai_lock: 'husai-lock/1', pid, host: os.hostname(), boot_id: null, start_ticks: startTicks(pid), started: 'then', nonce: 'test' };
+}
+
 describe('the study directory lock', () => {
   it('runStudy(spec) refuses a directory locked by a live process, naming its pid', async () => {
     const dir = path.join(root, 'locked');
     fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, 'lock'), JSON.stringify({ pid: process.ppid, host: os.hostname(), started: 'then' }));
-    await expect(runStudy(spec, { out: dir, report: null })).rejects.toThrow(`in use by husai process ${process.ppid}`);
+    fs.writeFileSync(path.join(dir, '.husai-lock'), JSON.stringify(lockBody(process.ppid)));
+    await expect(runStudy(spec, { out: dir, report: null })).rejects.toThrow(`in use by husai process pid ${process.ppid} on host ${os.hostname()}`);
   });
 
   it('runStudy(spec) takes over a stale lock (its process is gone) and removes it when done', async () => {
     const dir = path.join(root, 'stale');
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
     fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, 'lock'), JSON.stringify({ pid: Number(gone), host: os.hostname(), started: 'then' }));
+    fs.writeFileSync(path.join(dir, '.husai-lock'), JSON.stringify(lockBody(Number(gone))));
     const out = await runStudy(spec, { out: dir, report: null, analyse: false });
     expect(out.trained).toHaveLength(12);
-    expect(fs.existsSync(path.join(dir, 'lock'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, '.husai-lock'))).toBe(false);
   });
 });
 
@@ -119,7 +125,8 @@ describe('runStudy(spec) after a crash', () => {
     fs.mkdirSync(path.join(dir, 'runs', 'ffffffffffff'));
     const out = await runStudy(spec, { out: dir, report: null });
     expect(out.trained).toEqual([victim]);
-    expect(out.cleaned.some((c) => c.includes('ffffffffffff'))).toBe(true);
+    expect(out.warnings.some((c) => c.includes(`runs/${victim}: sae_weights.safetensors does not match its recorded sha256; moved to quarantine`))).toBe(true);
+    expect(out.warnings.some((c) => c.includes('runs/ffffffffffff: no row in the database and no valid husai-run.json; moved to quarantine'))).toBe(true);
     expectSameAsReference(dir);
   });
 

@@ -15,6 +15,7 @@ import type { FourierContext } from '../../inspect/fourier-context.js';
 import type { ResolvedRun } from '../expand.js';
 import type { ParamValue } from '../params.js';
 import type { CellResult, RunRecord, StabilityStat, StudyResults } from '../results.js';
+import { provenanceGroups, runProvenance, sameNumerics } from '../provenance.js';
 import { checkpointRel } from '../saedir.js';
 import type { StudySpec } from '../spec.js';
 import { RUNS_DIR, type RunRow, type StudyStore } from '../store.js';
@@ -145,17 +146,23 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
       status: row.status, error: row.error, seconds: row.seconds,
       final: f ? { mse: fin(f.mse) ?? NaN, explained_variance: fin(f.explained_variance) ?? NaN, l0: f.l0, n_dead: f.n_dead, dead_fraction: f.dead_fraction } : null,
       gt: gtByRun.get(r.id) ?? null,
+      provenance: provenanceGroups([row])[0].label,
     });
   }
   const done = records.filter((r) => r.status === 'done').length;
   const failed = records.filter((r) => r.status === 'failed').length;
   const evalRows = Math.max(0, ...[...rows.values()].map((r) => r.evalRows ?? 0));
+  const planned = new Set(runs.map((r) => r.id));
+  const used = [...rows.values()].filter((r) => planned.has(r.id));
+  const groups = provenanceGroups(used);
   return {
     format: 'husai-study-results/1',
     study: {
       name: spec.name, question: spec.question, created: store.getMeta('created_at') ?? new Date().toISOString(), husaiVersion: HUSAI_VERSION,
       engine: input.engine.name, blasCore: input.engine.blasCore, threads: input.engine.threads, specText: input.specText,
       trainSeconds: Number(store.getMeta('train_wall_seconds') ?? 0) || trainSeconds, analysisSeconds: 0,
+      trainedBy: groups.map((g) => ({ label: g.label, runs: g.runs.length })),
+      mixed: used.some((r) => !sameNumerics(runProvenance(r), runProvenance(used[0]))),
     },
     data: { name: data.name, kind: data.kind, rows: data.rows, d: data.d, groundTruth: data.gt !== null, config: data.config, summary: data.summary },
     runs: records,
@@ -165,9 +172,14 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
     methods: methodsText({
       spec, data, runs, done, failed, missing: runs.length - records.length, cells: cells.length,
       engine: { ...input.engine, husaiVersion: HUSAI_VERSION }, evalRows, metrics,
-    }),
+    }).concat(groups.length > 1 ? [trainedByText(groups)] : []),
     cards: studyCards(store, data, runs, cells[0]?.id),
   };
+}
+
+/** "The runs were trained by …" for the methods, when several provenances trained them. */
+function trainedByText(groups: ReadonlyArray<{ label: string; runs: string[] }>): string {
+  return `The runs were trained by ${groups.map((g) => `${g.label} (${g.runs.length} run(s))`).join(', ')}; see each run's provenance.`;
 }
 
 /** The cell's defining values: architecture, width, and every parameter that varies across cells. */
