@@ -34,7 +34,7 @@ export class ForeignOutputError extends HusaiError {
   }
 }
 
-/** The SVG comment husai puts first in every figure file. */
+/** The SVG comment husai puts right after the opening `<svg …>` tag of every figure file. */
 export const SVG_MARKER = '<!-- written by husai -->';
 /** The HTML meta tag husai puts in the head of every page. */
 export const HTML_GENERATOR = '<meta name="generator" content="husai">';
@@ -83,19 +83,32 @@ export const husaiHtml: Recogniser = (file) => {
   return text.includes(HTML_GENERATOR) || /<title>[^<]*husai[^<]*<\/title>/.test(text);
 };
 
-/** An SVG figure husai wrote: its leading comment, or (figures from before it) Vega's `class="marks"` root. */
+/** An SVG figure husai wrote: its comment after the root tag, or (figures from before it) Vega's `class="marks"` root. */
 export const husaiSvg: Recogniser = (file) => {
-  const text = head(file, 512)?.toString('utf8');
-  if (text === undefined) return false;
-  return text.startsWith(SVG_MARKER) || /^<svg [^>]*class="marks"/.test(text);
+  const text = head(file, 2048)?.toString('utf8');
+  if (text === undefined || !text.startsWith('<svg')) return false;
+  return text.includes(SVG_MARKER) || legacySvg(text);
 };
+
+const legacySvg = (text: string): boolean => !text.includes(SVG_MARKER) && /^<svg [^>]*class="marks"/.test(text);
+
+/** `svg` (text starting with its root tag) with {@link SVG_MARKER} right after the root tag. */
+export function markSvg(svg: string): string {
+  const end = svg.indexOf('>') + 1;
+  return end > 0 ? `${svg.slice(0, end)}${SVG_MARKER}${svg.slice(end)}` : svg;
+}
 
 const PNG_TEXT = Buffer.from('Software\0husai', 'latin1');
 
-/** A PNG husai wrote: a `tEXt` chunk `Software: husai` right after IHDR (see {@link markPng}). */
+/**
+ * A PNG husai wrote: a `tEXt` chunk `Software: husai` right after IHDR (see {@link markPng}), or (a
+ * figure from before the mark) an unmarked PNG beside an unmarked Vega SVG of the same name.
+ */
 export const husaiPng: Recogniser = (file) => {
   const b = head(file, 33 + 12 + PNG_TEXT.length);
-  return b !== null && b.length === 33 + 12 + PNG_TEXT.length && b.subarray(41, 41 + PNG_TEXT.length).equals(PNG_TEXT);
+  if (b !== null && b.length === 33 + 12 + PNG_TEXT.length && b.subarray(41, 41 + PNG_TEXT.length).equals(PNG_TEXT)) return true;
+  const svg = head(file.replace(/\.png$/, '.svg'), 2048)?.toString('utf8');
+  return b !== null && b.subarray(0, 4).toString('latin1') === '\x89PNG' && svg !== undefined && legacySvg(svg);
 };
 
 /**

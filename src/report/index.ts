@@ -2,6 +2,8 @@
  * writeReport: StudyResults → DIR/report.html plus DIR/figures/<name>.svg and .png. Figures are
  * Vega-Lite specs (charts.ts) rendered headless by Vega to SVG, then to PNG by resvg; the SVG is
  * also inlined in the page so report.html works offline on its own. Reads only results.json.
+ * Replaces only husai's own files: report.html with husai's generator tag, SVGs with its comment, PNGs with its `Software: husai` text chunk (formats/owned.ts); any other file of the same
+ * name is refused, before anything is written.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +12,8 @@ import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
 import { DataError } from '../core/errors.js';
 import { writeFileAtomic } from '../formats/io.js';
+import { checkOwnedFiles, husaiHtml, husaiPng, husaiSvg, markPng, markSvg } from '../formats/owned.js';
+import { crc32 } from '../formats/png.js';
 import type { StudyResults } from '../study/results.js';
 import { type Figure, allFigures } from './charts.js';
 import { type RenderedFigure, renderPage } from './page.js';
@@ -46,13 +50,16 @@ export function readResults(studyDir: string): StudyResults {
 export async function writeReport(studyDir: string, results?: StudyResults): Promise<string> {
   const r = results ?? readResults(studyDir);
   const figDir = path.join(studyDir, FIGURES_DIR);
+  const figures = allFigures(r);
+  checkOwnedFiles(studyDir, { [REPORT_FILE]: husaiHtml }, '`husai report`');
+  checkOwnedFiles(figDir, Object.fromEntries(figures.flatMap((f) => [[`${f.name}.svg`, husaiSvg], [`${f.name}.png`, husaiPng]])), '`husai report`');
   fs.mkdirSync(figDir, { recursive: true });
   const rendered: RenderedFigure[] = [];
-  for (const f of allFigures(r)) {
+  for (const f of figures) {
     const svg = await figureSvg(f);
     const png = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: 'white' }).render().asPng();
-    writeFileAtomic(path.join(figDir, `${f.name}.svg`), [Buffer.from(svg, 'utf8')]);
-    writeFileAtomic(path.join(figDir, `${f.name}.png`), [png]);
+    writeFileAtomic(path.join(figDir, `${f.name}.svg`), [Buffer.from(markSvg(svg), 'utf8')]);
+    writeFileAtomic(path.join(figDir, `${f.name}.png`), [markPng(png, crc32)]);
     rendered.push({ ...f, svg });
   }
   const out = path.join(studyDir, REPORT_FILE);

@@ -22,7 +22,7 @@ import { effectiveRankFromGram } from '../metrics/activations.js';
 import { type KeyFrequencies, keyFrequencies, tokenSpectrum } from '../metrics/fourier.js';
 import { type ModArithConfig, resolveConfig } from '../models/modarith/config.js';
 import { type PositionChoice, extractActivations } from '../models/modarith/extract.js';
-import { type SavedModArith, loadModArith, saveModArith } from '../models/modarith/save.js';
+import { type SavedModArith, checkModArithTarget, loadModArith, saveModArith } from '../models/modarith/save.js';
 import { type TrainHooks, trainModArith } from '../models/modarith/train.js';
 import type { SpecSource, StudySpec } from './spec.js';
 
@@ -62,6 +62,7 @@ export function embeddingKeys(model: SavedModArith): KeyFrequencies & { power: F
 
 /** Trains a model with `cfg` and saves it to `dir` (metrics.json with the embedding's key frequencies). */
 export function trainAndSave(dir: string, cfg: ModArithConfig, e: Engine, hooks: TrainHooks = {}): SavedModArith {
+  checkModArithTarget(dir); // before training: a folder with a user's files is refused at once
   const res = trainModArith(cfg, e, hooks);
   const saved: SavedModArith = { cfg, params: res.params, dir };
   const keys = embeddingKeys(saved);
