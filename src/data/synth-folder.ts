@@ -19,7 +19,15 @@ import type { Mat } from '../core/mat.js';
 import { HUSAI_VERSION } from '../core/version.js';
 import { sha256File, writeFileAtomic } from '../formats/io.js';
 import { readNpyHeader, writeNpy } from '../formats/npy.js';
-import { checkOwnedFolder, jsonWith, readJsonObject, removeTempLeftovers, restoreInterruptedSwap, siblingPath, swapInFolder } from '../formats/owned.js';
+import {
+  checkOwnedFolder,
+  jsonWith,
+  readJsonObject,
+  removeTempLeftovers,
+  restoreInterruptedSwap,
+  siblingPath,
+  swapInFolder,
+} from '../formats/owned.js';
 
 export const SYNTH_SOURCE = 'husai synth';
 const FILES = new Set(['acts.npy', 'gt.npy', 'meta.json']);
@@ -71,9 +79,15 @@ export function writeSynthFolder(dir: string, acts: Mat, gt: Mat, config: unknow
     const a = sha256File(path.join(tmp, 'acts.npy'));
     const g = sha256File(path.join(tmp, 'gt.npy'));
     const meta: SynthMeta = {
-      source: SYNTH_SOURCE, husai_version: HUSAI_VERSION, config,
-      acts_shape: [acts.rows, acts.cols], gt_shape: [gt.rows, gt.cols],
-      acts_bytes: a.bytes, acts_sha256: a.sha256, gt_bytes: g.bytes, gt_sha256: g.sha256,
+      source: SYNTH_SOURCE,
+      husai_version: HUSAI_VERSION,
+      config,
+      acts_shape: [acts.rows, acts.cols],
+      gt_shape: [gt.rows, gt.cols],
+      acts_bytes: a.bytes,
+      acts_sha256: a.sha256,
+      gt_bytes: g.bytes,
+      gt_sha256: g.sha256,
     };
     writeFileAtomic(path.join(tmp, 'meta.json'), [Buffer.from(`${JSON.stringify(meta, null, 2)}\n`)]);
     swapInFolder(tmp, target, state);
@@ -97,7 +111,10 @@ export function verifySynthFolder(dir: string): void {
   const meta = readJsonObject(metaFile);
   if (meta === null || meta.source !== SYNTH_SOURCE) return;
   const hint = 'the folder mixes files of different `husai synth` runs: run `husai synth` again into it';
-  const files = [['acts', 'acts.npy'], ['gt', 'gt.npy']] as const;
+  const files = [
+    ['acts', 'acts.npy'],
+    ['gt', 'gt.npy'],
+  ] as const;
   let total = 0;
   for (const [key, name] of files) {
     const file = path.join(dir, name);
@@ -107,7 +124,13 @@ export function verifySynthFolder(dir: string): void {
     if (Array.isArray(shape)) {
       const h = readNpyHeader(file);
       if (JSON.stringify(h.shape) !== JSON.stringify(shape)) {
-        throw new DataError(file, 'shape', fmtShape(...h.shape), `${fmtShape(...(shape as number[]))} as ${metaFile} records`, hint);
+        throw new DataError(
+          file,
+          'shape',
+          fmtShape(...h.shape),
+          `${fmtShape(...(shape as number[]))} as ${metaFile} records`,
+          hint,
+        );
       }
     }
     const bytes = meta[`${key}_bytes`];
@@ -122,6 +145,9 @@ export function verifySynthFolder(dir: string): void {
     if (typeof want !== 'string') continue;
     const file = path.join(dir, name);
     const got = sha256File(file).sha256;
-    if (got !== want) throw new DataError(file, 'sha256', got.slice(0, 16) + '…', `${want.slice(0, 16)}… as ${metaFile} records`, hint);
+    if (got !== want) {
+      const expected = `${want.slice(0, 16)}… as ${metaFile} records`;
+      throw new DataError(file, 'sha256', `${got.slice(0, 16)}…`, expected, hint);
+    }
   }
 }

@@ -26,7 +26,8 @@ export class ForeignOutputError extends HusaiError {
     readonly foreign: string[],
     what: string,
   ) {
-    const shown = foreign.length > 5 ? `${foreign.slice(0, 5).join(', ')}, … (${foreign.length} in all)` : foreign.join(', ');
+    const shown =
+      foreign.length > 5 ? `${foreign.slice(0, 5).join(', ')}, … (${foreign.length} in all)` : foreign.join(', ');
     super(
       `${target}: holds ${shown}, not written by ${what}; refusing to overwrite`,
       'choose another --out, or remove those files first (husai never deletes files it did not write)',
@@ -83,7 +84,7 @@ export const husaiHtml: Recogniser = (file) => {
   return text.includes(HTML_GENERATOR) || /<title>[^<]*husai[^<]*<\/title>/.test(text);
 };
 
-/** An SVG figure husai wrote: its comment after the root tag, or (figures from before it) Vega's `class="marks"` root. */
+/** An SVG figure husai wrote: its comment after the root tag, or (older figures) Vega's `class="marks"` root. */
 export const husaiSvg: Recogniser = (file) => {
   const text = head(file, 2048)?.toString('utf8');
   if (text === undefined || !text.startsWith('<svg')) return false;
@@ -106,7 +107,8 @@ const PNG_TEXT = Buffer.from('Software\0husai', 'latin1');
  */
 export const husaiPng: Recogniser = (file) => {
   const b = head(file, 33 + 12 + PNG_TEXT.length);
-  if (b !== null && b.length === 33 + 12 + PNG_TEXT.length && b.subarray(41, 41 + PNG_TEXT.length).equals(PNG_TEXT)) return true;
+  if (b !== null && b.length === 33 + 12 + PNG_TEXT.length && b.subarray(41, 41 + PNG_TEXT.length).equals(PNG_TEXT))
+    return true;
   const svg = head(file.replace(/\.png$/, '.svg'), 2048)?.toString('utf8');
   return b !== null && b.subarray(0, 4).toString('latin1') === '\x89PNG' && svg !== undefined && legacySvg(svg);
 };
@@ -155,10 +157,16 @@ export type FolderState = 'missing' | 'empty' | 'ours';
  * `allowed` entries and their temp leftovers (`NAME.tmp-PID`). Anything else — a file where the folder should be, a
  * folder of another kind, a husai folder with a user's file in it — is a ForeignOutputError.
  */
-export function checkOwnedFolder(dir: string, ours: (dir: string) => boolean, allowed: ReadonlySet<string>, what: string): FolderState {
+export function checkOwnedFolder(
+  dir: string,
+  ours: (dir: string) => boolean,
+  allowed: ReadonlySet<string>,
+  what: string,
+): FolderState {
   const st = fs.lstatSync(dir, { throwIfNoEntry: false });
   if (st === undefined) return 'missing';
-  if (!st.isDirectory()) throw new ForeignOutputError(dir, [`a ${st.isSymbolicLink() ? 'symbolic link' : 'file'}, not a folder`], what);
+  if (!st.isDirectory())
+    throw new ForeignOutputError(dir, [`a ${st.isSymbolicLink() ? 'symbolic link' : 'file'}, not a folder`], what);
   const entries = fs.readdirSync(dir).filter((n) => !isTempOf(n, allowed));
   if (entries.length === 0) return 'empty';
   if (!ours(dir)) throw new ForeignOutputError(dir, entries.sort(), what);
@@ -168,8 +176,9 @@ export function checkOwnedFolder(dir: string, ours: (dir: string) => boolean, al
 }
 
 /**
- * Removes husai's temp leftovers in `dir` (`NAME.tmp-PID` of the `names` it writes there) and its `.NAME.tmp-*` / `.NAME.old-*`
- * siblings, except those of a process still running (a concurrent writer's temp is not a leftover).
+ * Removes husai's temp leftovers in `dir` (`NAME.tmp-PID` of the `names` it writes there) and its
+ * `.NAME.tmp-*` / `.NAME.old-*` siblings, except those of a process still running (a concurrent
+ * writer's temp is not a leftover).
  */
 export function removeTempLeftovers(dir: string, names: ReadonlySet<string>): void {
   const parent = path.dirname(dir);

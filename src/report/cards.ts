@@ -99,7 +99,8 @@ ${fc.warnings.length > 0 ? `<h3>Warnings</h3><ul>${fc.warnings.map((w) => `<li>$
 /** A whole self-contained page around {@link cardsSection}. */
 export function renderCards(fc: FeatureCards): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">${HTML_GENERATOR}
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+${HTML_GENERATOR}
 <title>husai feature cards: ${esc(path.basename(fc.sae.path))}</title><style>${PAGE_CSS}</style></head>
 <body>
 ${cardsSection(fc)}
@@ -109,7 +110,8 @@ ${cardsSection(fc)}
 
 /** Refuses (ForeignOutputError) a DIR whose cards.json or cards.html husai did not write; writes nothing. */
 export function checkCardsTarget(dir: string): void {
-  checkOwnedFiles(dir, { [CARDS_JSON]: jsonWith('format', (v) => v === CARDS_FORMAT), [CARDS_HTML]: husaiHtml }, '`husai cards`');
+  const json = jsonWith('format', (v) => v === CARDS_FORMAT);
+  checkOwnedFiles(dir, { [CARDS_JSON]: json, [CARDS_HTML]: husaiHtml }, '`husai cards`');
 }
 
 /** Writes DIR/cards.json and DIR/cards.html (replacing only husai's own); returns their paths. */

@@ -2,8 +2,9 @@
  * writeReport: StudyResults → DIR/report.html plus DIR/figures/<name>.svg and .png. Figures are
  * Vega-Lite specs (charts.ts) rendered headless by Vega to SVG, then to PNG by resvg; the SVG is
  * also inlined in the page so report.html works offline on its own. Reads only results.json.
- * Replaces only husai's own files: report.html with husai's generator tag, SVGs with its comment, PNGs with its `Software: husai` text chunk (formats/owned.ts); any other file of the same
- * name is refused, before anything is written.
+ * Replaces only husai's own files: report.html with husai's generator tag, SVGs with its comment,
+ * PNGs with its `Software: husai` text chunk (formats/owned.ts); any other file of the same name is
+ * refused, before anything is written.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -52,7 +53,8 @@ export async function writeReport(studyDir: string, results?: StudyResults): Pro
   const figDir = path.join(studyDir, FIGURES_DIR);
   const figures = allFigures(r);
   checkOwnedFiles(studyDir, { [REPORT_FILE]: husaiHtml }, '`husai report`');
-  checkOwnedFiles(figDir, Object.fromEntries(figures.flatMap((f) => [[`${f.name}.svg`, husaiSvg], [`${f.name}.png`, husaiPng]])), '`husai report`');
+  const figFiles = figures.flatMap((f) => [[`${f.name}.svg`, husaiSvg], [`${f.name}.png`, husaiPng]] as const);
+  checkOwnedFiles(figDir, Object.fromEntries(figFiles), '`husai report`');
   fs.mkdirSync(figDir, { recursive: true });
   const rendered: RenderedFigure[] = [];
   for (const f of figures) {

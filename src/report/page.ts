@@ -118,7 +118,8 @@ function archComparison(r: StudyResults): string {
 export function renderPage(r: StudyResults, figures: RenderedFigure[]): string {
   const figs = figures.map((f) => `<figure id="${esc(f.name)}"><h3>${esc(f.title)}</h3><div class="fig">${f.svg}</div><figcaption>${esc(f.caption)} <span class="na">(figures/${esc(f.name)}.svg, .png)</span></figcaption></figure>`).join('\n');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">${HTML_GENERATOR}
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+${HTML_GENERATOR}
 <title>${esc(r.study.name)} — husai study report</title><style>${CSS}</style></head>
 <body>
 <h1>${esc(r.study.name)}</h1>

@@ -120,7 +120,8 @@ ${warn.length > 0 ? `<h3>Warnings</h3><ul>${warn.map((w) => `<li>${esc(w)}</li>`
 /** A whole self-contained page around {@link universalitySection}. */
 export async function renderUniversality(m: UniversalityMatrix): Promise<string> {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">${HTML_GENERATOR}
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+${HTML_GENERATOR}
 <title>husai universality: ${esc(m.names.join(', '))}</title><style>${CSS}</style></head>
 <body>
 ${await universalitySection(m)}

@@ -8,7 +8,9 @@
  */
 import path from 'node:path';
 import { checkOwnedFolder, readJsonObject } from '../formats/owned.js';
-import { CFG_FILE, SAELENS_WEIGHTS, type SaeLensMetadata, type SaeWeightsToWrite, writeSaeLens } from './checkpoint/index.js';
+import {
+  CFG_FILE, SAELENS_WEIGHTS, type SaeLensMetadata, type SaeWeightsToWrite, writeSaeLens,
+} from './checkpoint/index.js';
 import { getArch } from './registry.js';
 import type { Sae } from './types.js';
 
@@ -32,10 +34,11 @@ const SAE_FILES = new Set([CFG_FILE, SAELENS_WEIGHTS, 'sparsity.safetensors']);
 /** Whether `dir` holds an SAE husai wrote: cfg.json whose `metadata` carries `husai_version`. */
 export function isHusaiSaeDir(dir: string): boolean {
   const meta = readJsonObject(path.join(dir, CFG_FILE))?.metadata;
-  return typeof meta === 'object' && meta !== null && typeof (meta as Record<string, unknown>).husai_version === 'string';
+  if (typeof meta !== 'object' || meta === null) return false;
+  return typeof (meta as Record<string, unknown>).husai_version === 'string';
 }
 
-/** Refuses (ForeignOutputError) a `dir` saveSae may not write: anything but missing, empty, or an SAE directory husai wrote. */
+/** Refuses (ForeignOutputError) a `dir` saveSae may not write: not missing, empty, or an SAE directory husai wrote. */
 export function checkSaeTarget(dir: string): void {
   checkOwnedFolder(path.resolve(dir), isHusaiSaeDir, SAE_FILES, 'husai (an SAE directory husai saved)');
 }

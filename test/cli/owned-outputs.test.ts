@@ -36,10 +36,13 @@ function run(args: string[], cwd: string): Promise<{ code: number | null; out: s
 
 /** Newest modification time of any file under `dir`. */
 function newest(dir: string): number {
-  return Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => {
-    const p = path.join(dir, e.name);
-    return e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs;
-  }));
+  return Math.max(
+    0,
+    ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => {
+      const p = path.join(dir, e.name);
+      return e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs;
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -47,7 +50,10 @@ beforeAll(async () => {
   // bin/husai.js runs dist/cli/main.js: compile src/ as `npm run build` does (unless dist/ is newer than src/).
   const main = path.join(repo, 'dist', 'cli', 'main.js');
   if (fs.existsSync(main) && fs.statSync(main).mtimeMs > newest(path.join(repo, 'src'))) return;
-  const tsc = await run([path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], repo);
+  const tsc = await run(
+    [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    repo,
+  );
   if (tsc.code !== 0) throw new Error(`tsc -p tsconfig.build.json failed:\n${tsc.out}${tsc.err}`);
 }, 300_000);
 
@@ -70,7 +76,8 @@ function synthHere(out: string, opts: { n?: number; d?: number; features?: numbe
   const data = generateSynthetic('exact-k', { n: 256, d: 8, features: 12, k: 2, seed: 0, ...opts });
   writeSynthFolder(at(out), data.acts, data.gt, data.config);
 }
-const synth = (out: string, ...more: string[]) => husai('synth', '--samples', '256', '--d', '8', '--features', '12', '--k', '2', '--out', out, ...more);
+const synth = (out: string, ...more: string[]) =>
+  husai('synth', '--samples', '256', '--d', '8', '--features', '12', '--k', '2', '--out', out, ...more);
 
 /** The synth folder is complete and its three files belong together (meta.json's shapes, sizes and hashes). */
 function expectConsistentSynth(dir: string): Record<string, unknown> {
@@ -84,7 +91,7 @@ function expectConsistentSynth(dir: string): Record<string, unknown> {
 }
 
 describe('husai synth --out DIR', () => {
-  it('DIR holding a user\'s file: exit non-zero naming DIR and the file, the file byte-identical, nothing written', async () => {
+  it("DIR holding a user's file: exit non-zero naming DIR and the file, the file byte-identical, nothing written", async () => {
     const notes = put('s-user/notes.txt', 'my notes\n');
     const r = await synth('s-user');
     expect(r.code).not.toBe(0);
@@ -96,16 +103,30 @@ describe('husai synth --out DIR', () => {
     expect(fs.readdirSync(tmp).filter((n) => n.startsWith('.s-user.'))).toEqual([]);
   });
 
-  it('DIR holding a user\'s acts.npy (no husai meta.json): refused, acts.npy untouched', async () => {
-    const acts = put('s-acts/acts.npy', 'not husai\'s');
+  it("DIR holding a user's acts.npy (no husai meta.json): refused, acts.npy untouched", async () => {
+    const acts = put('s-acts/acts.npy', "not husai's");
     expect((await synth('s-acts')).code).not.toBe(0);
-    expect(fs.readFileSync(acts, 'utf8')).toBe('not husai\'s');
+    expect(fs.readFileSync(acts, 'utf8')).toBe("not husai's");
   });
 
   it('re-run with other options: acts, gt and meta all replaced together, hashes match meta.json, no temp left', async () => {
     synthHere('s-rerun', { seed: 1 });
     const first = expectConsistentSynth(at('s-rerun'));
-    const r = await husai('synth', '--samples', '300', '--d', '6', '--features', '10', '--k', '3', '--seed', '2', '--out', 's-rerun');
+    const r = await husai(
+      'synth',
+      '--samples',
+      '300',
+      '--d',
+      '6',
+      '--features',
+      '10',
+      '--k',
+      '3',
+      '--seed',
+      '2',
+      '--out',
+      's-rerun',
+    );
     expect(r.code, r.err).toBe(0);
     const second = expectConsistentSynth(at('s-rerun'));
     expect(second.acts_shape).toEqual([300, 6]);
@@ -124,14 +145,29 @@ describe('husai synth --out DIR', () => {
     let midWrite = 0;
     for (const [i, delay] of [0, 30, 150, 500, 1500].entries()) {
       const before = (expectConsistentSynth(dir).config as { seed: number }).seed;
-      const args = ['synth', '--samples', String(big.n), '--d', '64', '--features', '96', '--k', '3', '--seed', String(101 + i), '--out', 's-kill'];
+      const args = [
+        'synth',
+        '--samples',
+        String(big.n),
+        '--d',
+        '64',
+        '--features',
+        '96',
+        '--k',
+        '3',
+        '--seed',
+        String(101 + i),
+        '--out',
+        's-kill',
+      ];
       const child: ChildProcess = spawn(process.execPath, husaiArgs(args), { cwd: tmp, env, stdio: 'ignore' });
       let done = false;
       const exited = new Promise<void>((resolve) => child.on('exit', () => resolve(void (done = true))));
       // Kill `delay` ms after the temp folder appears, so the kill lands in the write or the swap.
       const started = Date.now();
       const mine = `.s-kill.tmp-${child.pid}-`;
-      while (!done && Date.now() - started < 20_000 && !fs.readdirSync(tmp).some((n) => n.startsWith(mine))) await sleep(3);
+      while (!done && Date.now() - started < 20_000 && !fs.readdirSync(tmp).some((n) => n.startsWith(mine)))
+        await sleep(3);
       await sleep(delay);
       if (!done) midWrite++;
       child.kill('SIGKILL');
@@ -150,12 +186,26 @@ describe('husai synth --out DIR', () => {
   }, 60_000);
 });
 
-describe('husai train --data SYNTH_DIR: the folder\'s files must belong together', () => {
+describe("husai train --data SYNTH_DIR: the folder's files must belong together", () => {
   it('gt.npy of another run (other shape): exit non-zero naming gt.npy and meta.json; openDataset throws DataError', async () => {
     synthHere('t-a', { seed: 1 });
     synthHere('t-b', { features: 20 });
     fs.copyFileSync(at('t-b', 'gt.npy'), at('t-a', 'gt.npy'));
-    const r = await husai('train', '--data', 't-a', '--arch', 'topk', '--width', '16', '--k', '2', '--steps', '5', '--out', 't-sae');
+    const r = await husai(
+      'train',
+      '--data',
+      't-a',
+      '--arch',
+      'topk',
+      '--width',
+      '16',
+      '--k',
+      '2',
+      '--steps',
+      '5',
+      '--out',
+      't-sae',
+    );
     expect(r.code).not.toBe(0);
     expect(r.err).toContain('gt.npy');
     expect(r.err).toContain('meta.json');
@@ -164,7 +214,10 @@ describe('husai train --data SYNTH_DIR: the folder\'s files must belong together
   });
 
   it('acts.npy of another run with the same shape: refused by its sha256', async () => {
-    for (const [name, seed] of [['t-c', 1], ['t-d', 2]] as const) {
+    for (const [name, seed] of [
+      ['t-c', 1],
+      ['t-d', 2],
+    ] as const) {
       const data = generateSynthetic('exact-k', { n: 256, d: 8, features: 12, k: 2, seed });
       writeSynthFolder(at(name), data.acts, data.gt, data.config);
     }
@@ -175,11 +228,25 @@ describe('husai train --data SYNTH_DIR: the folder\'s files must belong together
 });
 
 describe('husai train --out DIR', () => {
-  it('a user\'s SAELens checkpoint (cfg.json without husai metadata) in DIR: refused before training, untouched', async () => {
+  it("a user's SAELens checkpoint (cfg.json without husai metadata) in DIR: refused before training, untouched", async () => {
     synthHere('tr-data');
     const cfg = put('tr-user/cfg.json', '{"architecture": "standard", "d_in": 8, "d_sae": 16}\n');
     const w = put('tr-user/sae_weights.safetensors', 'their weights');
-    const r = await husai('train', '--data', 'tr-data', '--arch', 'topk', '--width', '16', '--k', '2', '--steps', '5', '--out', 'tr-user');
+    const r = await husai(
+      'train',
+      '--data',
+      'tr-data',
+      '--arch',
+      'topk',
+      '--width',
+      '16',
+      '--k',
+      '2',
+      '--steps',
+      '5',
+      '--out',
+      'tr-user',
+    );
     expect(r.code).not.toBe(0);
     expect(r.err).toContain('cfg.json');
     expect(r.err).not.toMatch(/trained/);
@@ -187,7 +254,7 @@ describe('husai train --out DIR', () => {
     expect(fs.readFileSync(w, 'utf8')).toBe('their weights');
   });
 
-  it('husai\'s own SAE directory is replaced; --seeds writes DIR/seed-S beside a user\'s file in DIR', async () => {
+  it("husai's own SAE directory is replaced; --seeds writes DIR/seed-S beside a user's file in DIR", async () => {
     const args = ['train', '--data', 'tr-data', '--arch', 'topk', '--width', '16', '--k', '2', '--steps', '5'];
     expect((await husai(...args, '--out', 'tr-own')).code).toBe(0);
     expect((await husai(...args, '--seed', '3', '--out', 'tr-own')).code).toBe(0);
@@ -199,9 +266,10 @@ describe('husai train --out DIR', () => {
 });
 
 describe('husai modarith train --out DIR', () => {
-  const train = (out: string) => husai('modarith', 'train', '--p', '7', '--steps', '3', '--log-every', '1', '--out', out);
+  const train = (out: string) =>
+    husai('modarith', 'train', '--p', '7', '--steps', '3', '--log-every', '1', '--out', out);
 
-  it('DIR with a user\'s metrics.json and history.json: exit non-zero naming them, both byte-identical, no model written', async () => {
+  it("DIR with a user's metrics.json and history.json: exit non-zero naming them, both byte-identical, no model written", async () => {
     const m = put('m-user/metrics.json', '{"mine": 1}\n');
     const h = put('m-user/history.json', '[1, 2, 3]\n');
     const r = await train('m-user');
@@ -213,7 +281,7 @@ describe('husai modarith train --out DIR', () => {
     expect(fs.readdirSync(at('m-user')).sort()).toEqual(['history.json', 'metrics.json']);
   });
 
-  it('husai\'s own model folder is trained over as before; a user\'s file added to it is refused', async () => {
+  it("husai's own model folder is trained over as before; a user's file added to it is refused", async () => {
     expect((await train('m-own')).code).toBe(0);
     expect((await train('m-own')).code).toBe(0);
     const notes = put('m-own/notes.md', 'mine');
@@ -223,20 +291,25 @@ describe('husai modarith train --out DIR', () => {
 });
 
 describe('report writers: writeCardsReport, writeUniversalityReport, writeReport', () => {
-  it('writeCardsReport(DIR) / writeUniversalityReport(DIR) with a user\'s file of the same name: ForeignOutputError, nothing written', async () => {
+  it("writeCardsReport(DIR) / writeUniversalityReport(DIR) with a user's file of the same name: ForeignOutputError, nothing written", async () => {
     const html = put('cards/cards.html', '<!doctype html><title>my cards</title>');
     expect(() => writeCardsReport(at('cards'), {} as FeatureCards)).toThrow(ForeignOutputError);
     expect(fs.readdirSync(at('cards'))).toEqual(['cards.html']);
     expect(fs.readFileSync(html, 'utf8')).toBe('<!doctype html><title>my cards</title>');
     put('uni/universality.json', '{"format": "mine"}');
-    await expect(writeUniversalityReport(at('uni'), {} as UniversalityMatrix)).rejects.toThrow(/universality\.json, not written by/);
+    await expect(writeUniversalityReport(at('uni'), {} as UniversalityMatrix)).rejects.toThrow(
+      /universality\.json, not written by/,
+    );
     expect(fs.readdirSync(at('uni'))).toEqual(['universality.json']);
   });
 
-  it('writeReport(studyDir): a user\'s report.html or figure refused before any write; husai\'s own replaced on a rerun', async () => {
+  it("writeReport(studyDir): a user's report.html or figure refused before any write; husai's own replaced on a rerun", async () => {
     const study = at('study');
     fs.mkdirSync(study);
-    fs.copyFileSync(path.join(repo, 'test', 'fixtures', 'study-v0.1.0', 'study', 'results.json'), path.join(study, 'results.json'));
+    fs.copyFileSync(
+      path.join(repo, 'test', 'fixtures', 'study-v0.1.0', 'study', 'results.json'),
+      path.join(study, 'results.json'),
+    );
     const mine = put('study/report.html', '<!doctype html><html><head><title>my report</title>');
     await expect(writeReport(study)).rejects.toThrow(/report\.html, not written by `husai report`/);
     expect(fs.readFileSync(mine, 'utf8')).toBe('<!doctype html><html><head><title>my report</title>');

@@ -8,8 +8,19 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  ForeignOutputError, checkOwnedFiles, checkOwnedFolder, husaiHtml, husaiPng, husaiSvg, jsonWith, markPng, markSvg,
-  removeTempLeftovers, restoreInterruptedSwap, siblingPath, swapInFolder,
+  ForeignOutputError,
+  checkOwnedFiles,
+  checkOwnedFolder,
+  husaiHtml,
+  husaiPng,
+  husaiSvg,
+  jsonWith,
+  markPng,
+  markSvg,
+  removeTempLeftovers,
+  restoreInterruptedSwap,
+  siblingPath,
+  swapInFolder,
 } from '../../src/formats/owned.js';
 import { crc32, encodePng } from '../../src/formats/png.js';
 
@@ -42,9 +53,11 @@ describe('checkOwnedFolder(dir, ours, allowed, what)', () => {
     expect(checkOwnedFolder(out, ours, FILES, 'test')).toBe('ours');
   });
 
-  it('a user\'s file, a foreign meta.json, a file in place of the folder: ForeignOutputError naming them', () => {
+  it("a user's file, a foreign meta.json, a file in place of the folder: ForeignOutputError naming them", () => {
     write('user/notes.txt', 'mine');
-    expect(() => checkOwnedFolder(path.join(dir, 'user'), ours, FILES, 'test')).toThrow(/user: holds notes\.txt, not written by test/);
+    expect(() => checkOwnedFolder(path.join(dir, 'user'), ours, FILES, 'test')).toThrow(
+      /user: holds notes\.txt, not written by test/,
+    );
     write('other/meta.json', JSON.stringify({ source: 'someone else' }));
     expect(() => checkOwnedFolder(path.join(dir, 'other'), ours, FILES, 'test')).toThrow(ForeignOutputError);
     write('mixed/meta.json', JSON.stringify({ source: 'husai test' }));
@@ -56,7 +69,7 @@ describe('checkOwnedFolder(dir, ours, allowed, what)', () => {
 });
 
 describe('checkOwnedFiles(dir, {name: recogniser}, what)', () => {
-  it('passes missing files and husai\'s own; refuses a foreign file of the same name, naming it and what to do', () => {
+  it("passes missing files and husai's own; refuses a foreign file of the same name, naming it and what to do", () => {
     const rec = { 'r.json': jsonWith('format', (v) => v === 'husai-x'), 'r.html': husaiHtml };
     checkOwnedFiles(path.join(dir, 'none'), rec, 'test');
     write('r.json', JSON.stringify({ format: 'husai-x' }));
@@ -81,7 +94,7 @@ describe('recognisers', () => {
     expect(husaiHtml(write('c.html', 'not html at all'))).toBe(false);
   });
 
-  it('husaiSvg / markSvg: the mark after the root tag; Vega\'s legacy root; a user SVG is foreign', () => {
+  it("husaiSvg / markSvg: the mark after the root tag; Vega's legacy root; a user SVG is foreign", () => {
     const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="2" height="2"><rect/></svg>';
     const marked = markSvg(svg);
     expect(marked.startsWith('<svg xmlns=')).toBe(true);
@@ -105,7 +118,8 @@ describe('recognisers', () => {
       const len = marked.readUInt32BE(off);
       const type = marked.subarray(off + 4, off + 8);
       expect(marked.readUInt32BE(off + 8 + len)).toBe(crc32(marked.subarray(off + 4, off + 8 + len)));
-      if (type.toString('latin1') === 'IDAT') expect(zlib.inflateSync(marked.subarray(off + 8, off + 8 + len)).length).toBe(3 * (1 + 4 * 3));
+      if (type.toString('latin1') === 'IDAT')
+        expect(zlib.inflateSync(marked.subarray(off + 8, off + 8 + len)).length).toBe(3 * (1 + 4 * 3));
       types.push(type.toString('latin1'));
       off += 12 + len;
     }
@@ -114,7 +128,7 @@ describe('recognisers', () => {
 });
 
 describe('swapInFolder(tmp, target, state) / restoreInterruptedSwap / removeTempLeftovers', () => {
-  it('replaces husai\'s folder whole, fills an empty one, and leaves no sibling behind', () => {
+  it("replaces husai's folder whole, fills an empty one, and leaves no sibling behind", () => {
     const target = path.join(dir, 'out');
     write('out/meta.json', '{"v":1}');
     for (const state of ['ours', 'empty'] as const) {
@@ -131,7 +145,7 @@ describe('swapInFolder(tmp, target, state) / restoreInterruptedSwap / removeTemp
     }
   });
 
-  it('a kill between the two renames: the old folder at .NAME.old-PID-N is put back; dead temps are removed, a user\'s kept', () => {
+  it("a kill between the two renames: the old folder at .NAME.old-PID-N is put back; dead temps are removed, a user's kept", () => {
     const target = path.join(dir, 'out');
     write('.out.old-999999-0/meta.json', '{"old":true}');
     write('.out.tmp-999999-1/meta.json', '{"new":"half"}');

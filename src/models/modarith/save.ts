@@ -20,7 +20,9 @@ import { DataError } from '../../core/errors.js';
 import { HUSAI_VERSION } from '../../core/version.js';
 import { writeFileAtomic } from '../../formats/io.js';
 import { checkOwnedFolder, jsonWith, removeTempLeftovers } from '../../formats/owned.js';
-import { type Tensor, readSafetensors, readSafetensorsHeader, tensorWithShape, writeSafetensors } from '../../formats/safetensors.js';
+import {
+  type Tensor, readSafetensors, readSafetensorsHeader, tensorWithShape, writeSafetensors,
+} from '../../formats/safetensors.js';
 import type { TensorMap } from '../../nn/optim.js';
 import { type ModArithConfig, modelPart, resolveConfig } from './config.js';
 import { paramShapes } from './transformer.js';
@@ -79,7 +81,7 @@ const json = (o: unknown): Uint8Array => Buffer.from(`${JSON.stringify(o, null, 
 const MODEL_FILES = new Set(['model.safetensors', 'config.json', 'metrics.json', 'history.json']);
 const husaiConfig = jsonWith('format', (v) => v === MODEL_FORMAT);
 
-/** A folder saveModArith wrote, finished (config.json) or killed before config.json (model.safetensors's metadata). */
+/** A folder saveModArith wrote: finished (config.json), or killed before config.json (model.safetensors metadata). */
 export function isModArithFolder(dir: string): boolean {
   if (husaiConfig(path.join(dir, 'config.json'))) return true;
   try {
