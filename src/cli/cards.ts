@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { HusaiError } from '../core/errors.js';
-import { writeCardsReport } from '../report/cards.js';
+import { checkCardsTarget, writeCardsReport } from '../report/cards.js';
 import { type CardExample, type FeatureCards, featureCards } from '../inspect/cards.js';
 import { limitHelp, parseIndexListArg, parseIntArg, parsePositiveIntArg } from './args.js';
 import { printJson } from './json.js';
@@ -42,6 +42,7 @@ export function registerCards(program: Command): void {
     .option('--json', 'print one JSON object: files written, selection, and per latent its firing rate and top activation')
     .action((flags: CardsFlags) => {
       if (flags.latents !== undefined && flags.top !== undefined) throw new HusaiError('give --latents or --top, not both');
+      checkCardsTarget(flags.out); // refuse a user's cards.json / cards.html before the scan
       const bar = new ProgressLine('cards');
       const fc = featureCards(flags.sae, flags.acts, {
         latents: flags.latents, topLatents: flags.top, examples: flags.examples, maxRows: flags.limit,

@@ -1,16 +1,13 @@
 /**
  * `husai synth`: synthetic activations with known ground truth (SCIENCE.md §5) written as
  * DIR/acts.npy [n, d], DIR/gt.npy [F, d] (unit rows) and DIR/meta.json (the resolved generator
- * config, enough to regenerate the data byte for byte).
+ * config, enough to regenerate the data byte for byte, and the sha256 of both files). The folder is
+ * written atomically as a whole and only over an earlier `husai synth` folder (data/synth-folder.ts).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { HusaiError } from '../core/errors.js';
-import { HUSAI_VERSION } from '../core/version.js';
 import { SYNTHETIC_KINDS, type SyntheticKind, generateSynthetic } from '../data/synthetic/index.js';
-import { writeFileAtomic } from '../formats/io.js';
-import { writeNpy } from '../formats/npy.js';
+import { checkSynthTarget, writeSynthFolder } from '../data/synth-folder.js';
 import { parseIntArg, parsePositiveIntArg } from './args.js';
 import { printJson } from './json.js';
 
@@ -48,12 +45,9 @@ export function registerSynth(program: Command): void {
         ...(flags.features !== undefined ? { features: flags.features } : {}),
         ...(flags.k !== undefined ? { k: flags.k } : {}),
       };
+      checkSynthTarget(flags.out); // refuse a foreign folder before generating anything
       const data = generateSynthetic(flags.kind as SyntheticKind, opts);
-      fs.mkdirSync(flags.out, { recursive: true });
-      writeNpy(path.join(flags.out, 'acts.npy'), data.acts);
-      writeNpy(path.join(flags.out, 'gt.npy'), data.gt);
-      const meta = { source: 'husai synth', husai_version: HUSAI_VERSION, config: data.config, acts_shape: [data.acts.rows, data.acts.cols], gt_shape: [data.gt.rows, data.gt.cols] };
-      writeFileAtomic(path.join(flags.out, 'meta.json'), [Buffer.from(JSON.stringify(meta, null, 2) + '\n')]);
+      const meta = writeSynthFolder(flags.out, data.acts, data.gt, data.config);
       if (flags.json) printJson({ out: flags.out, ...meta });
       else console.log(`wrote ${flags.out}/acts.npy [${data.acts.rows}×${data.acts.cols}] and gt.npy [${data.gt.rows}×${data.gt.cols}] (${flags.kind}, seed ${flags.seed})`);
     });

@@ -16,7 +16,7 @@ import { openDataset } from '../data/dataset.js';
 import { gtMetrics } from '../metrics/pairwise.js';
 import { decoderAtoms } from '../sae/checkpoint/index.js';
 import { archNames } from '../sae/registry.js';
-import { saeWeightsToWrite, saveSae } from '../sae/save.js';
+import { checkSaeTarget, saeWeightsToWrite, saveSae } from '../sae/save.js';
 import { type RunConfig, type TrainHyper, type TrainOptions, runMetadata, trainMany } from '../sae/train.js';
 import type { ArchName, SaeConfigInput } from '../sae/types.js';
 import { PARAMS, type ParamDef, type ParamName, type ParamValue, describeDefault, describeSchema, flagOf, trainFlagParams } from '../study/params.js';
@@ -93,6 +93,8 @@ export function registerTrain(program: Command): void {
     .action(async (flags: TrainFlags) => {
       if (flags.seed !== undefined && flags.seeds !== undefined) throw new HusaiError('give --seed or --seeds, not both');
       const seeds = flags.seeds ?? [flags.seed ?? 0];
+      const dirOf = (seed: number): string => (seeds.length === 1 ? flags.out : path.join(flags.out, `seed-${seed}`));
+      for (const seed of seeds) checkSaeTarget(dirOf(seed)); // refuse a user's folder before training, not after
       const ds = openDataset(flags.data, flags.tensor !== undefined ? { tensor: flags.tensor } : {});
       for (const w of ds.source.warnings) console.error(`warning: ${w}`);
       const given = paramInputs(flags, params);
@@ -115,7 +117,7 @@ export function registerTrain(program: Command): void {
       const seconds = (Date.now() - t0) / 1000;
       const rows = results.map((r) => {
         if (r.error || !r.final) throw new HusaiError(`run seed ${r.seed} failed: ${r.error?.message ?? 'no final metrics'}`);
-        const dir = seeds.length === 1 ? flags.out : path.join(flags.out, `seed-${r.seed}`);
+        const dir = dirOf(r.seed);
         saveSae(dir, r.sae, { ...runMetadata(r), data: ds.source.name });
         const gt = ds.groundTruth
           ? gtMetrics(ds.groundTruth, decoderAtoms({ dIn: r.cfg.dIn, dSae: r.cfg.dSae, tensors: saeWeightsToWrite(r.sae).tensors }))

@@ -12,7 +12,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { HusaiError } from '../core/errors.js';
-import { writeUniversalityReport } from '../report/universality.js';
+import { checkUniversalityTarget, writeUniversalityReport } from '../report/universality.js';
 import { loadSae } from '../sae/checkpoint/index.js';
 import { type MatrixEntry, type UniversalityMatrix, matrixOfPair, readMatrixSpec, universalityMatrix } from '../inspect/universality-matrix.js';
 import { type PairedSimilarity, type UniversalityOptions, compareAcrossModels } from '../inspect/universality.js';
@@ -61,6 +61,7 @@ export function registerUniversality(program: Command): void {
       const pairMode = flags.a !== undefined || flags.b !== undefined || flags.aActs !== undefined || flags.bActs !== undefined;
       const modes = [pairMode, flags.matrix !== undefined, flags.sae.length > 0].filter(Boolean).length;
       if (modes !== 1) throw new HusaiError('give either --a/--a-acts/--b/--b-acts, or --matrix SPEC.json, or two or more --sae NAME=SAE_DIR:ACTS');
+      if (flags.out !== undefined) checkUniversalityTarget(flags.out); // before the work, not after
       const bar = new ProgressLine('universality');
       let pairLabel = '';
       const cliOpts: UniversalityOptions = {

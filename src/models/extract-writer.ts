@@ -313,8 +313,8 @@ function encodeRows(parts: ExtractedRows[], rows: number, dtypes: Record<string,
   return new TextEncoder().encode(`${JSON.stringify({ format: ROWS_FORMAT, rows, dtypes, columns })}\n`);
 }
 
-/** Temp files of formats/io.ts's atomic writes (`NAME.tmp-PID`). */
-const STALE_TEMP = /\.tmp-\d+$/;
+/** Temps of formats/io.ts's atomic writes (`NAME.tmp-PID`) of the files this writer names; a user's stay. */
+const STALE_TEMP = /^(meta\.json|shard_\d{5,}\.(npy|rows\.json))\.tmp-\d+$/;
 
 /** Removes the temp files a killed run left in a folder known to be an extraction's. */
 function removeStaleTemps(dir: string): void {

@@ -3,12 +3,14 @@
  * activation — with its top examples: image patches (inline PNG data URIs, the token's region
  * outlined), token contexts (each token shaded by the latent's activation on it, the example's
  * token boxed), (a, b) pairs, or the rows' provenance columns. Self-contained (inline CSS and
- * images, no script, no external URL); every piece of text from the data is escaped.
+ * images, no script, no external URL); every piece of text from the data is escaped. Writes only
+ * over cards.json / cards.html that husai wrote (formats/owned.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../formats/io.js';
-import type { CardExample, FeatureCard, FeatureCards } from '../inspect/cards.js';
+import { checkOwnedFiles, husaiHtml, jsonWith } from '../formats/owned.js';
+import { CARDS_FORMAT, type CardExample, type FeatureCard, type FeatureCards } from '../inspect/cards.js';
 import { esc, num } from './format.js';
 import { htmlPage } from './shell.js';
 
@@ -99,8 +101,15 @@ export function renderCards(fc: FeatureCards): string {
   return htmlPage({ title: `husai feature cards: ${path.basename(fc.sae.path)}`, sections: [cardsSection(fc)] });
 }
 
-/** Writes DIR/cards.json and DIR/cards.html; returns their paths. */
+/** Refuses (ForeignOutputError) a DIR whose cards.json or cards.html husai did not write; writes nothing. */
+export function checkCardsTarget(dir: string): void {
+  const json = jsonWith('format', (v) => v === CARDS_FORMAT);
+  checkOwnedFiles(dir, { [CARDS_JSON]: json, [CARDS_HTML]: husaiHtml }, '`husai cards`');
+}
+
+/** Writes DIR/cards.json and DIR/cards.html (replacing only husai's own); returns their paths. */
 export function writeCardsReport(dir: string, fc: FeatureCards): { html: string; json: string } {
+  checkCardsTarget(dir);
   fs.mkdirSync(dir, { recursive: true });
   const json = path.join(dir, CARDS_JSON);
   const html = path.join(dir, CARDS_HTML);

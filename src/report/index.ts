@@ -3,6 +3,9 @@
  * Vega-Lite specs (charts.ts) rendered headless by Vega to SVG, then to PNG by resvg; the SVG is
  * also inlined in the page so report.html works offline on its own. Reads only results.json (and
  * the metric table, study/analysis/metric-table.ts, that says which metrics it holds).
+ * Replaces only husai's own files: report.html with husai's generator tag, SVGs with its comment,
+ * PNGs with its `Software: husai` text chunk (formats/owned.ts); any other file of the same name is
+ * refused, before anything is written.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +15,8 @@ import * as vegaLite from 'vega-lite';
 import { DataError } from '../core/errors.js';
 import { writeFileAtomic } from '../formats/io.js';
 import { type MetricTable, STABILITY_METRICS } from '../study/analysis/metric-table.js';
+import { checkOwnedFiles, husaiHtml, husaiPng, husaiSvg, markPng, markSvg } from '../formats/owned.js';
+import { crc32 } from '../formats/png.js';
 import type { StudyResults } from '../study/results.js';
 import { type Figure, allFigures } from './charts.js';
 import { type RenderedFigure, renderPage } from './page.js';
@@ -48,13 +53,17 @@ export function readResults(studyDir: string): StudyResults {
 export async function writeReport(studyDir: string, results?: StudyResults, metrics: MetricTable = STABILITY_METRICS): Promise<string> {
   const r = results ?? readResults(studyDir);
   const figDir = path.join(studyDir, FIGURES_DIR);
+  const figures = allFigures(r, metrics);
+  checkOwnedFiles(studyDir, { [REPORT_FILE]: husaiHtml }, '`husai report`');
+  const figFiles = figures.flatMap((f) => [[`${f.name}.svg`, husaiSvg], [`${f.name}.png`, husaiPng]] as const);
+  checkOwnedFiles(figDir, Object.fromEntries(figFiles), '`husai report`');
   fs.mkdirSync(figDir, { recursive: true });
   const rendered: RenderedFigure[] = [];
-  for (const f of allFigures(r, metrics)) {
+  for (const f of figures) {
     const svg = await figureSvg(f);
     const png = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: 'white' }).render().asPng();
-    writeFileAtomic(path.join(figDir, `${f.name}.svg`), [Buffer.from(svg, 'utf8')]);
-    writeFileAtomic(path.join(figDir, `${f.name}.png`), [png]);
+    writeFileAtomic(path.join(figDir, `${f.name}.svg`), [Buffer.from(markSvg(svg), 'utf8')]);
+    writeFileAtomic(path.join(figDir, `${f.name}.png`), [markPng(png, crc32)]);
     rendered.push({ ...f, svg });
   }
   const out = path.join(studyDir, REPORT_FILE);

@@ -3,11 +3,13 @@
  * nulls"): a self-contained HTML page from the JSON of `husai universality` (inspect/universality.ts
  * UniversalityMatrix) — one Vega-Lite heatmap per measure (rendered to inline SVG by index.ts
  * `figureSvg`) and a table per measure whose cells give the value, its null(s) and p (Holm-adjusted
- * across the matrix, SCIENCE.md §4). Reads only the JSON; all user text is escaped.
+ * across the matrix, SCIENCE.md §4). Reads only the JSON; all user text is escaped. Writes only over
+ * universality.json / .html that husai wrote (formats/owned.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../formats/io.js';
+import { checkOwnedFiles, husaiHtml, jsonWith } from '../formats/owned.js';
 import type { UniversalityMatrix } from '../inspect/universality-matrix.js';
 import type { Figure } from './charts.js';
 import { esc, num, pval } from './format.js';
@@ -120,8 +122,15 @@ export async function renderUniversality(m: UniversalityMatrix): Promise<string>
   return htmlPage({ title: `husai universality: ${m.names.join(', ')}`, css: CSS, sections: [await universalitySection(m)] });
 }
 
-/** Writes DIR/universality.json and DIR/universality.html; returns their paths. */
+/** Refuses (ForeignOutputError) a DIR whose universality.json or .html husai did not write; writes nothing. */
+export function checkUniversalityTarget(dir: string): void {
+  const json = jsonWith('format', (v) => typeof v === 'string' && v.startsWith('husai-universality/'));
+  checkOwnedFiles(dir, { [UNIVERSALITY_JSON]: json, [UNIVERSALITY_HTML]: husaiHtml }, '`husai universality`');
+}
+
+/** Writes DIR/universality.json and DIR/universality.html (replacing only husai's own); returns their paths. */
 export async function writeUniversalityReport(dir: string, m: UniversalityMatrix): Promise<{ html: string; json: string }> {
+  checkUniversalityTarget(dir);
   fs.mkdirSync(dir, { recursive: true });
   const json = path.join(dir, UNIVERSALITY_JSON);
   const html = path.join(dir, UNIVERSALITY_HTML);

@@ -21,7 +21,7 @@ import type { Engine } from '../engine/types.js';
 import { effectiveRankFromGram } from '../metrics/activations.js';
 import { type ModArithConfig, resolveConfig } from '../models/modarith/config.js';
 import { type PositionChoice, extractActivations } from '../models/modarith/extract.js';
-import { type SavedModArith, loadModArith, saveModArith } from '../models/modarith/save.js';
+import { type SavedModArith, checkModArithTarget, loadModArith, saveModArith } from '../models/modarith/save.js';
 import { type TrainHooks, trainModArith } from '../models/modarith/train.js';
 import { type FourierContext, embeddingKeys } from '../inspect/fourier-context.js';
 import type { SpecSource, StudySpec } from './spec.js';
@@ -45,6 +45,7 @@ export function hookWidth(cfg: ModArithConfig, hook: string): number {
 
 /** Trains a model with `cfg` and saves it to `dir` (metrics.json with the embedding's key frequencies). */
 export function trainAndSave(dir: string, cfg: ModArithConfig, e: Engine, hooks: TrainHooks = {}): SavedModArith {
+  checkModArithTarget(dir); // before training: a folder with a user's files is refused at once
   const res = trainModArith(cfg, e, hooks);
   const saved: SavedModArith = { cfg, params: res.params, dir };
   const keys = embeddingKeys(saved);

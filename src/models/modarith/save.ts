@@ -10,14 +10,19 @@
  *   metrics.json       final train_acc, val_acc, train_loss, val_loss, steps (+ caller extras);
  *   history.json       the training log (step, train/val loss and accuracy, seconds).
  * Every file is written atomically; config.json is written last, so a folder without it is an
- * unfinished run and is never loaded.
+ * unfinished run and is never loaded. Only a missing or empty folder, or one husai wrote (config.json
+ * or model.safetensors carrying MODEL_FORMAT) with nothing else in it, is written to: a folder with
+ * a user's files (say their own metrics.json) is refused before training starts (issue 12).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataError } from '../../core/errors.js';
 import { HUSAI_VERSION } from '../../core/version.js';
 import { writeFileAtomic } from '../../formats/io.js';
-import { type Tensor, readSafetensors, tensorWithShape, writeSafetensors } from '../../formats/safetensors.js';
+import { checkOwnedFolder, jsonWith, removeTempLeftovers } from '../../formats/owned.js';
+import {
+  type Tensor, readSafetensors, readSafetensorsHeader, tensorWithShape, writeSafetensors,
+} from '../../formats/safetensors.js';
 import type { TensorMap } from '../../nn/optim.js';
 import { type ModArithConfig, modelPart, resolveConfig } from './config.js';
 import { paramShapes } from './transformer.js';
@@ -72,10 +77,34 @@ function fromTransformerLens(file: string, cfg: ModArithConfig, tensors: Readonl
 
 const json = (o: unknown): Uint8Array => Buffer.from(`${JSON.stringify(o, null, 2)}\n`);
 
+/** The files saveModArith writes: the only ones it will replace. */
+const MODEL_FILES = new Set(['model.safetensors', 'config.json', 'metrics.json', 'history.json']);
+const husaiConfig = jsonWith('format', (v) => v === MODEL_FORMAT);
+
+/** A folder saveModArith wrote: finished (config.json), or killed before config.json (model.safetensors metadata). */
+export function isModArithFolder(dir: string): boolean {
+  if (husaiConfig(path.join(dir, 'config.json'))) return true;
+  try {
+    return readSafetensorsHeader(path.join(dir, 'model.safetensors')).metadata.format === MODEL_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuses (ForeignOutputError) a model folder `dir` that saveModArith may not write: one holding
+ * anything but husai's own model files. Missing, empty or husai's: returns, writing nothing.
+ */
+export function checkModArithTarget(dir: string): void {
+  checkOwnedFolder(path.resolve(dir), isModArithFolder, MODEL_FILES, '`husai modarith train`');
+}
+
 export function saveModArith(
   dir: string, cfg: ModArithConfig, params: TensorMap, history: LogEntry[], metrics: Record<string, unknown>, engine: { name: string; threads: number },
 ): void {
+  checkModArithTarget(dir);
   fs.mkdirSync(dir, { recursive: true });
+  removeTempLeftovers(path.resolve(dir), MODEL_FILES);
   fs.rmSync(path.join(dir, 'config.json'), { force: true });
   writeSafetensors(path.join(dir, 'model.safetensors'), toTransformerLens(cfg, params), { format: MODEL_FORMAT, config: JSON.stringify(cfg) });
   writeFileAtomic(path.join(dir, 'history.json'), [json(history)]);
