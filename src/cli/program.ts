@@ -10,6 +10,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { HUSAI_VERSION } from '../core/version.js';
+import { threadsFromEnv } from '../engine/index.js';
 import { registerBench } from './bench.js';
 import { registerCards } from './cards.js';
 import { registerCompare } from './compare.js';
@@ -48,6 +49,8 @@ export function buildProgram(): Command {
 /** Runs `husai` on process-style argv (node, script, args…); returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   try {
+    const threads = threadsFromEnv();
+    if (threads.warning) console.error(`warning: ${threads.warning}`);
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (err) {
