@@ -47,8 +47,10 @@ export function describeFault(err: unknown): Fault {
   const code = errnoCode(err);
   if (code !== null) {
     const e = err as NodeJS.ErrnoException;
-    const writing = /write|open|mkdir|rename|copy|link|unlink|rm|ftruncate|fsync|close/.test(e.syscall ?? '') && !/^(ENOENT|EISDIR|ENOTDIR)$/.test(code);
-    const mapped = fsError(err, e.path ?? 'a file', writing || code === 'ENOSPC' || code === 'EDQUOT' ? 'writing' : 'reading');
+    const sys = e.syscall ?? '';
+    const doing = code === 'ENOSPC' || code === 'EDQUOT' || /^(write|mkdir|rename|copyfile|link|symlink|unlink|rmdir|rm|ftruncate|fsync|utime)/.test(sys)
+      ? 'writing' : sys === 'open' ? 'opening' : 'reading';
+    const mapped = fsError(err, e.path ?? 'a file', doing);
     if (mapped instanceof HusaiError) return { message: mapped.message, exitCode: 1, bug: false };
     return { message: `${e.path ? `${e.path}: ` : ''}${err.message}`, exitCode: 1, bug: false };
   }

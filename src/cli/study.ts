@@ -97,8 +97,8 @@ export function registerStudy(program: Command): void {
           throw sqliteFault(err, path.join(dir, DB_FILE));
         })
         .finally(() => progress.end());
-      printOutcome(outcome, flags.json === true);
       checkFailures(outcome);
+      printOutcome(outcome, flags.json === true);
     });
 
   study

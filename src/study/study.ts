@@ -143,7 +143,7 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
     const failedRow = minePresent.find((r) => r.status === 'failed');
     return {
       done: minePresent.filter((r) => r.status === 'done').length,
-      firstError: failedRow ? `run ${failedRow.id}: ${failedRow.error ?? 'failed'}` : null,
+      firstError: failedRow ? firstErrorOf(failedRow.id, failedRow.error) : null,
       dir, specHash: plan.specHash, runsTotal: plan.runs.length, runsHere: mine.length, trained: t.trained, skipped: t.skipped, failed: t.failed,
       missing: plan.runs.filter((r) => !done.has(r.id)).length, merged: [], cleaned: t.cleaned, results: fin?.results ?? null,
       resultsPath: fin ? path.join(dir, RESULTS_FILE) : null, reportPath: fin?.reportPath ?? null,
@@ -236,6 +236,12 @@ export function finishedRuns(dir: string, plan: StudyPlan, shard: Shard | null):
   } catch {
     return null;
   }
+}
+
+/** "run ID: message" for a failed run's stored error (which may already start with the id). */
+function firstErrorOf(id: string, error: string | null): string {
+  const msg = error ?? 'failed';
+  return msg.startsWith(id) ? `run ${msg}` : `run ${id}: ${msg}`;
 }
 
 /** Opens the study directory, refusing one that holds a different spec. */
