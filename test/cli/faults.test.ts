@@ -69,8 +69,12 @@ ${extra}
 
 beforeAll(async () => {
   // bin/husai.js runs dist/cli/main.js: compile src/ as `npm run build` does, so this tests this tree.
-  // (asynchronously, so vitest's worker stays responsive while it compiles)
-  await new Promise<void>((resolve, reject) => {
+  // (asynchronously, so vitest's worker stays responsive while it compiles); skipped when dist/ is
+  // newer than every source file (tsc rewrites every output, so main.js dates the last build).
+  const built = fs.existsSync(path.join(repo, 'dist', 'cli', 'main.js')) ? fs.statSync(path.join(repo, 'dist', 'cli', 'main.js')).mtimeMs : 0;
+  const newest = fs.readdirSync(path.join(repo, 'src'), { recursive: true, encoding: 'utf8' })
+    .reduce((m, f) => Math.max(m, fs.statSync(path.join(repo, 'src', f)).mtimeMs), 0);
+  if (newest >= built) await new Promise<void>((resolve, reject) => {
     execFile(process.execPath, [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: repo, encoding: 'utf8' },
       (err, stdout, stderr) => (err ? reject(new Error(`tsc -p tsconfig.build.json failed:\n${stdout}${stderr}`)) : resolve()));
   });
