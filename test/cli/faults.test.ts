@@ -94,8 +94,8 @@ beforeAll(async () => {
 
   // A .npy header declaring 10^12 float32 values over 64 bytes of data.
   write('huge.npy', Buffer.concat([encodeNpyHeader([1_000_000, 1_000_000], 'f4'), Buffer.alloc(64)]));
-  // A safetensors header of 100,000 nested '['.
-  const bomb = Buffer.from('['.repeat(100_000));
+  // A safetensors header whose one tensor entry is 100,000 nested arrays (valid JSON).
+  const bomb = Buffer.from(`{"t":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(bomb.length));
   write('bomb.safetensors', Buffer.concat([len, bomb]));
