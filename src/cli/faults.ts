@@ -48,23 +48,46 @@ export function describeFault(err: unknown): Fault {
   if (code !== null) {
     const e = err as NodeJS.ErrnoException;
     const sys = e.syscall ?? '';
-    const doing = code === 'ENOSPC' || code === 'EDQUOT' || /^(write|mkdir|rename|copyfile|link|symlink|unlink|rmdir|rm|ftruncate|fsync|utime)/.test(sys)
-      ? 'writing' : sys === 'open' ? 'opening' : 'reading';
+    const doing =
+      code === 'ENOSPC' ||
+      code === 'EDQUOT' ||
+      /^(write|mkdir|rename|copyfile|link|symlink|unlink|rmdir|rm|ftruncate|fsync|utime)/.test(sys)
+        ? 'writing'
+        : sys === 'open'
+          ? 'opening'
+          : 'reading';
     const mapped = fsError(err, e.path ?? 'a file', doing);
     if (mapped instanceof HusaiError) return { message: mapped.message, exitCode: 1, bug: false };
     return { message: `${e.path ? `${e.path}: ` : ''}${err.message}`, exitCode: 1, bug: false };
   }
   const sql = sqliteFault(err, 'the study database (study.sqlite)');
   if (sql instanceof HusaiError) return { message: sql.message, exitCode: 1, bug: false };
-  if (err instanceof RangeError && /allocation failed|Invalid typed array length|Invalid array length|Array buffer/i.test(err.message)) {
-    return { message: `allocation too large (${err.message}): the data or model does not fit in memory; use smaller inputs or more memory`, exitCode: 1, bug: false };
+  if (
+    err instanceof RangeError &&
+    /allocation failed|Invalid typed array length|Invalid array length|Array buffer/i.test(err.message)
+  ) {
+    return {
+      message: `allocation too large (${err.message}): the data or model does not fit in memory; use smaller inputs or more memory`,
+      exitCode: 1,
+      bug: false,
+    };
   }
   if (err instanceof RangeError && /Maximum call stack/.test(err.message)) {
-    return { message: 'input nested too deeply (Maximum call stack size exceeded): check the JSON/YAML files given', exitCode: 1, bug: true };
+    return {
+      message: 'input nested too deeply (Maximum call stack size exceeded): check the JSON/YAML files given',
+      exitCode: 1,
+      bug: true,
+    };
   }
   if (err instanceof SyntaxError && /JSON/.test(err.message)) {
     return { message: `malformed JSON (${err.message}): fix or regenerate the file`, exitCode: 1, bug: false };
   }
-  if (/^YAML/.test(err.name)) return { message: `malformed YAML (${err.message.split('\n')[0]})`, exitCode: 1, bug: false };
-  return { message: `internal error: ${err.message.split('\n')[0]}`, hint: 'this is a bug in husai: rerun with HUSAI_DEBUG=1 for the stack trace and report it', exitCode: 1, bug: true };
+  if (/^YAML/.test(err.name))
+    return { message: `malformed YAML (${err.message.split('\n')[0]})`, exitCode: 1, bug: false };
+  return {
+    message: `internal error: ${err.message.split('\n')[0]}`,
+    hint: 'this is a bug in husai: rerun with HUSAI_DEBUG=1 for the stack trace and report it',
+    exitCode: 1,
+    bug: true,
+  };
 }

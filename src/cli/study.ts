@@ -61,7 +61,8 @@ export function registerStudy(program: Command): void {
     .option('--jobs <n>', 'worker processes on this machine, or auto (one per core when every run trains on a single thread, else 1)', parseAutoOrPositiveIntArg, 'auto' as const)
     .addOption(new Option('--worker <k/J>', 'internal: run as worker k of J inside a parent study process').hideHelp())
     .option('--no-report', 'skip the HTML report (results.json is still written)')
-    .option('--max-runs <n>', `most runs a spec may plan (default ${MAX_RUNS}); a bigger grid is refused before it is expanded`, parsePositiveIntArg)
+    .option('--max-runs <n>', `most runs a spec may plan (default ${MAX_RUNS}); a bigger grid is refused unexpanded`,
+      parsePositiveIntArg)
     .option('--json', 'print one JSON object (directory, run counts, timings, per-cell summary) instead of the table')
     .option('--params', 'print the training-parameter table (name, husai train flag, type, default, architectures, doc) and exit')
     .action(async (spec: string | undefined, flags: StudyFlags) => {
@@ -79,7 +80,8 @@ export function registerStudy(program: Command): void {
       const dir = path.resolve(flags.out ?? path.join('runs', plan.parsed.spec.name));
       const mine = shardRuns(plan.runs, shard).length;
       const finished = finishedRuns(dir, plan, shard);
-      console.error(`planned ${plan.runs.length} runs${shard ? ` (${mine} in shard ${shard.index}/${shard.count})` : ''}`
+      const inShard = shard ? ` (${mine} in shard ${shard.index}/${shard.count})` : '';
+      console.error(`planned ${plan.runs.length} runs${inShard}`
         + (finished === null ? '' : ` (${mine - finished} to train, ${finished} finished)`));
       if (plan.parsed.spec.data.kind === 'modarith') prepareModArith(plan.parsed.spec.data, plan.specDir);
       const jobs = flags.jobs === 'auto' ? autoJobs(plan.runs, os.availableParallelism()) : flags.jobs;
@@ -132,7 +134,9 @@ function prepareModArith(data: ModArithSpec, specDir: string): void {
 }
 
 /** Worker side: train slice k/J into the parent's directory, reporting progress on stdout. */
-async function runWorker(specFile: string, out: string | undefined, shard: Shard | null, worker: Shard, maxRuns: number | undefined): Promise<void> {
+async function runWorker(
+  specFile: string, out: string | undefined, shard: Shard | null, worker: Shard, maxRuns: number | undefined,
+): Promise<void> {
   const parent = process.ppid;
   await runStudy(specFile, {
     out, shard, worker, report: null, maxRuns,
@@ -146,7 +150,9 @@ async function runWorker(specFile: string, out: string | undefined, shard: Shard
 }
 
 /** Parent side: re-runs this command as J workers and merges their progress into one line. */
-function workerPool(specFile: string, shard: Shard | null, jobs: number, progress: ProgressLine, maxRuns: number | undefined): WorkerPool {
+function workerPool(
+  specFile: string, shard: Shard | null, jobs: number, progress: ProgressLine, maxRuns: number | undefined,
+): WorkerPool {
   const at = process.argv.indexOf('study', 2);
   if (at < 0) throw new HusaiError('--jobs: cannot find the "study" command in this process\'s arguments to re-run it', 'pass --jobs 1');
   const prefix = process.argv.slice(1, at);
@@ -296,7 +302,8 @@ function checkFailures(o: StudyOutcome): void {
   if (o.failed.length === 0 && !o.firstError) return;
   const failed = o.runsHere - (o.done ?? 0);
   if ((o.done ?? 0) === 0 && o.runsHere > 0) {
-    throw new HusaiError(`study ${o.dir}: all ${o.runsHere} run(s) failed; the first error: ${o.firstError ?? 'unknown'}`,
+    const first = o.firstError ?? 'unknown';
+    throw new HusaiError(`study ${o.dir}: all ${o.runsHere} run(s) failed; the first error: ${first}`,
       'see SCIENCE.md on learning rates: lower lr, or check the data (finite, non-constant rows)');
   }
   console.error(`warning: ${failed} of ${o.runsHere} run(s) failed; the first error: ${o.firstError ?? 'unknown'}`);

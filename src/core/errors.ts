@@ -58,7 +58,13 @@ export class FileError extends HusaiError {
 }
 
 /** What a path is, in words, when it is not a regular file (fs.Stats of it). */
-export function fileKind(st: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+export function fileKind(st: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isSocket()) return 'a socket';
@@ -88,7 +94,10 @@ export function fsError(err: unknown, file: string, doing: string): unknown {
 }
 
 const FS_MESSAGES: Record<string, (file: string, doing: string) => string> = {
-  ENOENT: (f, d) => (d === 'writing' ? `cannot write ${f}: its folder does not exist (create it or choose another path)` : `${f}: no such file or directory (check the path)`),
+  ENOENT: (f, d) =>
+    d === 'writing'
+      ? `cannot write ${f}: its folder does not exist (create it or choose another path)`
+      : `${f}: no such file or directory (check the path)`,
   EISDIR: (f) => `${f} is a directory, expected a file (name the file inside it)`,
   ENOTDIR: (f) => `${f}: a part of the path is a file, not a directory (check the path)`,
   EACCES: (f, d) => `${f}: permission denied ${d} it (check its permissions, or choose another path)`,

@@ -66,13 +66,21 @@ function threadCount(): number {
  * threads than cores only spin (OpenBLAS at 100% CPU, measured at ≥ 40 on 2 cores) — with a warning
  * for the caller to show when capped. A value that is not a positive integer is a ConfigError.
  */
-export function threadsFromEnv(env: NodeJS.ProcessEnv = process.env, cores = os.availableParallelism()): { threads: number; warning: string | null } {
+export function threadsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  cores = os.availableParallelism(),
+): { threads: number; warning: string | null } {
   const raw = env.HUSAI_THREADS;
   if (raw === undefined || raw.trim() === '') return { threads: cores, warning: null };
   const n = Number(raw);
   if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(n) || n < 1) {
-    throw new ConfigError(`HUSAI_THREADS=${raw}: expected a whole number of threads ≥ 1 (this machine has ${cores} cores)`, 'unset it to use every core');
+    throw new ConfigError(
+      `HUSAI_THREADS=${raw}: expected a whole number of threads ≥ 1 (this machine has ${cores} cores)`,
+      'unset it to use every core',
+    );
   }
-  if (n > cores) return { threads: cores, warning: `HUSAI_THREADS=${n} is more than the ${cores} cores here; using ${cores}` };
+  if (n > cores) {
+    return { threads: cores, warning: `HUSAI_THREADS=${n} is more than the ${cores} cores here; using ${cores}` };
+  }
   return { threads: n, warning: null };
 }

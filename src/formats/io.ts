@@ -114,7 +114,8 @@ export function allocFloat32(n: number, file: string, what: string): Float32Arra
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     const gib = (n * 4) / 2 ** 30;
-    throw new DataError(file, what, `${n} float32 values (${gib.toFixed(1)} GiB)`, 'an array that fits in memory', 'read it in row ranges, or use a machine with more memory');
+    throw new DataError(file, what, `${n} float32 values (${gib.toFixed(1)} GiB)`, 'an array that fits in memory',
+      'read it in row ranges, or use a machine with more memory');
   }
 }
 

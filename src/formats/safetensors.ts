@@ -29,7 +29,7 @@ export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64';
 const ITEMSIZE: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 /** Largest header we accept (the Rust crate's limit), so a corrupt length cannot allocate gigabytes. */
 const MAX_HEADER = 100_000_000;
-/** Deepest JSON nesting a header may have: a valid one has 3 ({tensor: {shape: [..]}}); a nesting bomb is refused before parsing. */
+/** Deepest JSON nesting a header may have: a valid one has 3 ({tensor: {shape: [..]}}); deeper is refused unparsed. */
 const MAX_HEADER_DEPTH = 8;
 
 export interface TensorInfo {
@@ -90,7 +90,8 @@ function readHeaderFd(fd: number, path: string): SafetensorsHeader {
   const text = raw.toString('utf8');
   const depth = jsonDepth(text, MAX_HEADER_DEPTH);
   if (depth > MAX_HEADER_DEPTH) {
-    throw new DataError(path, 'header', `JSON nested more than ${MAX_HEADER_DEPTH} levels deep`, 'a flat object of tensors (3 levels)', 'the file is damaged or not safetensors');
+    throw new DataError(path, 'header', `JSON nested more than ${MAX_HEADER_DEPTH} levels deep`, 'a flat object of tensors (3 levels)',
+      'the file is damaged or not safetensors');
   }
   let parsed: unknown;
   try {

@@ -133,7 +133,8 @@ export function countRuns(spec: StudySpec): { runs: number; factors: string; whe
   });
   const archSweep = (arch: string): number => {
     const layer = (spec.arch_params as Record<string, Record<string, unknown> | undefined>)[arch] ?? {};
-    return Object.entries(layer).reduce<number>((p, [n, v]) => p * (v !== undefined && isSweep(n as ParamName, v) ? (v as unknown[]).length : 1), 1);
+    const sweeps = Object.entries(layer).filter(([n, v]) => v !== undefined && isSweep(n as ParamName, v));
+    return sweeps.reduce((p, [, v]) => p * (v as unknown[]).length, 1);
   };
   const arches: string[] = archList ?? [typeof spec.defaults.arch === 'string' ? spec.defaults.arch : ''];
   const perArch = arches.reduce((sum, a) => sum + archSweep(a), 0);

@@ -219,8 +219,10 @@ export function parseSpec(text: string, file = 'spec.yaml'): ParsedSpec {
     let at: [number, number] | null = null;
     visit(doc, { Alias: (_k, node) => ((at = node.range ? [node.range[0], node.range[1]] : null), visit.BREAK) });
     const pos = lines.linePos(at ? (at as [number, number])[0] : 0);
-    throw new SpecError([{ file, line: pos.line, column: pos.col, field: '(yaml)', found: `aliases that expand too far (${err.message})`,
-      expected: `at most ${MAX_ALIAS_COUNT} alias expansions: write the lists out` }]);
+    throw new SpecError([{
+      file, line: pos.line, column: pos.col, field: '(yaml)', found: `aliases that expand too far (${err.message})`,
+      expected: `at most ${MAX_ALIAS_COUNT} alias expansions: write the lists out`,
+    }]);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) source.fail([], 'a YAML mapping with name, question, data, …', raw === null ? 'an empty document' : `a ${Array.isArray(raw) ? 'list' : typeof raw}`);
   const parsed = specSchema.safeParse(raw);

@@ -42,11 +42,16 @@ export interface StudyPlan {
 }
 
 /** Parses, validates and expands a spec without touching the activations (files are hashed). */
-export function planStudy(specFile: string, opts: { text?: string; specDir?: string; identity?: DataIdentity; maxRuns?: number } = {}): StudyPlan {
+export function planStudy(
+  specFile: string,
+  opts: { text?: string; specDir?: string; identity?: DataIdentity; maxRuns?: number } = {},
+): StudyPlan {
   const parsed = opts.text !== undefined ? parseSpec(opts.text, specFile) : loadSpec(specFile);
   const specDir = opts.specDir ?? path.dirname(path.resolve(specFile));
   const data = planData(parsed.spec, specDir, parsed.source, opts.identity);
-  const runs = expandSpec(parsed.spec, parsed.source, { data: data.identity, d: data.d, rows: data.rows, features: data.features, maxRuns: opts.maxRuns });
+  const runs = expandSpec(parsed.spec, parsed.source, {
+    data: data.identity, d: data.d, rows: data.rows, features: data.features, maxRuns: opts.maxRuns,
+  });
   return { parsed, specFile, specDir, data, runs, specHash: specHash(parsed.spec, data.identity) };
 }
 
