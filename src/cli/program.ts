@@ -1,18 +1,21 @@
 /**
  * The `husai` command tree and its exit codes. Each subcommand lives in its own file and registers
  * itself here; buildProgram() has no side effects, so tests can walk the tree
- * (test/cli/conventions.test.ts). runCli() is the only place that turns errors into exit codes
- * (DESIGN.md, "only cli/ exits"): 0 success, 1 unexpected failure (a bug: full stack), 2 user error
- * (HusaiError: message + hint; a bad flag value: commander's message naming the flag).
+ * (test/cli/conventions.test.ts). runCli() is the one error boundary and the only place that turns
+ * errors into exit codes (DESIGN.md, "only cli/ exits"): 0 success, 2 usage error (a bad flag value:
+ * commander's message naming the flag; a ConfigError), 1 any other fault — a message of one line
+ * naming the file and what to do (faults.ts), a hint line when there is one, never a stack trace
+ * unless HUSAI_DEBUG=1.
  * main.ts is the entry point that calls runCli.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { HusaiError } from '../core/errors.js';
 import { HUSAI_VERSION } from '../core/version.js';
+import { threadsFromEnv } from '../engine/index.js';
 import { registerBench } from './bench.js';
 import { registerCards } from './cards.js';
 import { registerCompare } from './compare.js';
 import { registerExtract } from './extract.js';
+import { describeFault } from './faults.js';
 import { registerInfo } from './info.js';
 import { registerModArith } from './modarith.js';
 import { registerReport } from './report.js';
@@ -46,6 +49,8 @@ export function buildProgram(): Command {
 /** Runs `husai` on process-style argv (node, script, args…); returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   try {
+    const threads = threadsFromEnv();
+    if (threads.warning) console.error(`warning: ${threads.warning}`);
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (err) {
@@ -56,12 +61,10 @@ export async function runCli(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof HusaiError) {
-      console.error(`husai: ${err.message}`);
-      if (err.hint) console.error(`hint: ${err.hint}`);
-      return 2;
-    }
-    console.error(err);
-    return 1;
+    const fault = describeFault(err);
+    console.error(`husai: ${fault.message}`);
+    if (fault.hint) console.error(`hint: ${fault.hint}`);
+    if (process.env.HUSAI_DEBUG === '1' && err instanceof Error) console.error(err.stack);
+    return fault.exitCode;
   }
 }

@@ -26,11 +26,14 @@ import { getEngine } from '../engine/index.js';
 import type { StudyResults } from '../study/results.js';
 import { type MetricTable, STABILITY_METRICS, cellStat, primaryMetric } from '../study/analysis/metric-table.js';
 import {
-  type ReportWriter, type Shard, type StudyOutcome, type StudyProgress, type WorkerPool, autoJobs, builtinSpecPath, mergeStudies, parseShard, planStudy, runStudy,
+  type ReportWriter, type Shard, type StudyOutcome, type StudyProgress, type WorkerPool, DB_FILE, autoJobs, builtinSpecPath, mergeStudies, parseShard, planStudy, runStudy, shardRuns,
 } from '../study/index.js';
+import { MAX_RUNS } from '../study/expand.js';
+import { finishedRuns } from '../study/study.js';
 import { writeReport } from '../report/index.js';
 import { paramTable } from '../study/params.js';
-import { parseAutoOrPositiveIntArg } from './args.js';
+import { parseAutoOrPositiveIntArg, parsePositiveIntArg } from './args.js';
+import { sqliteFault } from './faults.js';
 import { printJson } from './json.js';
 
 interface StudyFlags {
@@ -42,6 +45,7 @@ interface StudyFlags {
   json?: boolean;
   params?: boolean;
   allowMixed?: boolean;
+  maxRuns?: number;
 }
 
 interface MergeFlags {
@@ -68,6 +72,8 @@ export function registerStudy(program: Command): void {
     .option('--jobs <n>', 'worker processes on this machine, or auto (one per core when every run trains on a single thread, else 1)', parseAutoOrPositiveIntArg, 'auto' as const)
     .addOption(new Option('--worker <k/J>', 'internal: run as worker k of J inside a parent study process').hideHelp())
     .option('--no-report', 'skip the HTML report (results.json is still written)')
+    .option('--max-runs <n>', `most runs a spec may plan (default ${MAX_RUNS}); a bigger grid is refused unexpanded`,
+      parsePositiveIntArg)
     .option('--json', 'print one JSON object (directory, run counts, timings, per-cell summary) instead of the table')
     .option('--params', 'print the training-parameter table (name, husai train flag, type, default, architectures, doc) and exit')
     .option('--allow-mixed', ALLOW_MIXED)
@@ -79,10 +85,16 @@ export function registerStudy(program: Command): void {
       const shard = flags.shard !== undefined ? parseShard(flags.shard) : null;
       const specFile = path.resolve(spec ?? builtinSpecPath());
       if (flags.worker !== undefined) {
-        await runWorker(specFile, flags.out, shard, parseShard(flags.worker));
+        await runWorker(specFile, flags.out, shard, parseShard(flags.worker), flags.maxRuns);
         return;
       }
-      const plan = planStudy(specFile);
+      const plan = planStudy(specFile, { maxRuns: flags.maxRuns });
+      const dir = path.resolve(flags.out ?? path.join('runs', plan.parsed.spec.name));
+      const mine = shardRuns(plan.runs, shard).length;
+      const finished = finishedRuns(dir, plan, shard);
+      const inShard = shard ? ` (${mine} in shard ${shard.index}/${shard.count})` : '';
+      console.error(`planned ${plan.runs.length} runs${inShard}`
+        + (finished === null ? '' : ` (${mine - finished} to train, ${finished} finished)`));
       if (plan.parsed.spec.data.kind === 'modarith') prepareModArith(plan.parsed.spec.data, plan.specDir);
       const jobs = flags.jobs === 'auto' ? autoJobs(plan.runs, os.availableParallelism()) : flags.jobs;
       const progress = new ProgressLine();
@@ -90,10 +102,17 @@ export function registerStudy(program: Command): void {
         out: flags.out,
         shard,
         allowMixed: flags.allowMixed === true,
+        plan,
+        maxRuns: flags.maxRuns,
         hooks: { onProgress: (p) => progress.update(p), onWarning: warn },
         report: flags.report ? reportWriter() : null,
-        workers: jobs > 1 ? workerPool(specFile, shard, jobs, progress) : null,
-      }).finally(() => progress.end());
+        workers: jobs > 1 ? workerPool(specFile, shard, jobs, progress, flags.maxRuns) : null,
+      })
+        .catch((err: unknown) => {
+          throw sqliteFault(err, path.join(dir, DB_FILE));
+        })
+        .finally(() => progress.end());
+      checkFailures(outcome);
       printOutcome(outcome, flags.json === true);
     });
 
@@ -131,10 +150,12 @@ function prepareModArith(data: ModArithSpec, specDir: string): void {
 }
 
 /** Worker side: train slice k/J into the parent's directory, reporting progress on stdout. */
-async function runWorker(specFile: string, out: string | undefined, shard: Shard | null, worker: Shard): Promise<void> {
+async function runWorker(
+  specFile: string, out: string | undefined, shard: Shard | null, worker: Shard, maxRuns: number | undefined,
+): Promise<void> {
   const parent = process.ppid;
   await runStudy(specFile, {
-    out, shard, worker, report: null,
+    out, shard, worker, report: null, maxRuns,
     hooks: {
       onProgress: (p) => {
         if (process.ppid !== parent) throw new HusaiError(`worker ${worker.index}/${worker.count}: the parent study process (pid ${parent}) is gone; stopping`);
@@ -145,7 +166,9 @@ async function runWorker(specFile: string, out: string | undefined, shard: Shard
 }
 
 /** Parent side: re-runs this command as J workers and merges their progress into one line. */
-function workerPool(specFile: string, shard: Shard | null, jobs: number, progress: ProgressLine): WorkerPool {
+function workerPool(
+  specFile: string, shard: Shard | null, jobs: number, progress: ProgressLine, maxRuns: number | undefined,
+): WorkerPool {
   const at = process.argv.indexOf('study', 2);
   if (at < 0) throw new HusaiError('--jobs: cannot find the "study" command in this process\'s arguments to re-run it', 'pass --jobs 1');
   const prefix = process.argv.slice(1, at);
@@ -168,7 +191,8 @@ function workerPool(specFile: string, shard: Shard | null, jobs: number, progres
     count: jobs,
     spawn: (k, count, dir) => new Promise<void>((resolve, reject) => {
       workers = count;
-      const args = [...process.execArgv, ...prefix, 'study', specFile, '--out', dir, '--worker', `${k}/${count}`, '--no-report', ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : [])];
+      const args = [...process.execArgv, ...prefix, 'study', specFile, '--out', dir, '--worker', `${k}/${count}`, '--no-report', ...(shard ? ['--shard', `${shard.index}/${shard.count}`] : []),
+        ...(maxRuns !== undefined ? ['--max-runs', String(maxRuns)] : [])];
       const child = spawn(process.execPath, args, { env: { ...process.env, HUSAI_THREADS: String(threads) }, stdio: ['ignore', 'pipe', 'pipe'] });
       let buf = '';
       let err = '';
@@ -313,6 +337,21 @@ function printOutcome(o: StudyOutcome, json: boolean, merge = false): void {
   for (const line of studyTable(o.results)) console.log(line);
   console.log(`results: ${o.resultsPath}`);
   console.log(o.reportPath ? `report:  ${o.reportPath}` : 'report:  (none written)');
+}
+
+/**
+ * A study in which no run of this invocation finished (every run diverged or failed) is a failure:
+ * a HusaiError with the counts and the first stored error (exit 1). Some failed: a warning.
+ */
+function checkFailures(o: StudyOutcome): void {
+  if (o.failed.length === 0 && !o.firstError) return;
+  const failed = o.runsHere - (o.done ?? 0);
+  if ((o.done ?? 0) === 0 && o.runsHere > 0) {
+    const first = o.firstError ?? 'unknown';
+    throw new HusaiError(`study ${o.dir}: all ${o.runsHere} run(s) failed; the first error: ${first}`,
+      'see SCIENCE.md on learning rates: lower lr, or check the data (finite, non-constant rows)');
+  }
+  console.error(`warning: ${failed} of ${o.runsHere} run(s) failed; the first error: ${o.firstError ?? 'unknown'}`);
 }
 
 /** `husai study --params`: the parameter vocabulary shared by study specs and `husai train`. */

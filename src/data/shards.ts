@@ -12,7 +12,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DataError, fmtShape } from '../core/errors.js';
+import { DataError, HusaiError, fmtShape } from '../core/errors.js';
+import { readRegularFile } from '../formats/io.js';
 import { openNpyRows } from '../formats/npy.js';
 import { describeTensors, openSafetensors, readSafetensorsHeader } from '../formats/safetensors.js';
 import { naturalCompare } from '../core/text.js';
@@ -124,8 +125,9 @@ function pickTensor(file: string, h: ReturnType<typeof readSafetensorsHeader>, t
 function readMeta(metaPath: string): Record<string, unknown> {
   let v: unknown;
   try {
-    v = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
+    v = JSON.parse(readRegularFile(metaPath, 'utf8'));
   } catch (e) {
+    if (e instanceof HusaiError) throw e;
     throw new DataError(metaPath, 'json', `invalid JSON (${(e as Error).message})`, 'a JSON object');
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new DataError(metaPath, 'json', Array.isArray(v) ? 'an array' : String(v), 'a JSON object');

@@ -3,7 +3,8 @@
  * - HUSAI_ENGINE=reference forces the TypeScript reference backend;
  * - HUSAI_ENGINE=native demands the addon and throws (with the fix) if it did not build;
  * - otherwise the native addon when it loads, else the reference backend with a recorded reason.
- * HUSAI_THREADS sets the thread count (default: all cores). Every engine is wrapped in
+ * HUSAI_THREADS sets the thread count (default: all cores; capped at the core count, see
+ * threadsFromEnv, whose warning cli/ shows). Every engine is wrapped in
  * CheckedEngine, so shape errors are the same whichever backend runs.
  */
 import os from 'node:os';
@@ -57,9 +58,29 @@ export function engineInfo(): EngineInfo {
 }
 
 function threadCount(): number {
-  const raw = process.env.HUSAI_THREADS;
-  if (raw === undefined || raw === '') return os.availableParallelism();
+  return threadsFromEnv().threads;
+}
+
+/**
+ * The thread count HUSAI_THREADS asks for (default: all cores), capped at the core count — more
+ * threads than cores only spin (OpenBLAS at 100% CPU, measured at ≥ 40 on 2 cores) — with a warning
+ * for the caller to show when capped. A value that is not a positive integer is a ConfigError.
+ */
+export function threadsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  cores = os.availableParallelism(),
+): { threads: number; warning: string | null } {
+  const raw = env.HUSAI_THREADS;
+  if (raw === undefined || raw.trim() === '') return { threads: cores, warning: null };
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`HUSAI_THREADS=${raw}: expected an integer ≥ 1`);
-  return n;
+  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(n) || n < 1) {
+    throw new ConfigError(
+      `HUSAI_THREADS=${raw}: expected a whole number of threads ≥ 1 (this machine has ${cores} cores)`,
+      'unset it to use every core',
+    );
+  }
+  if (n > cores) {
+    return { threads: cores, warning: `HUSAI_THREADS=${n} is more than the ${cores} cores here; using ${cores}` };
+  }
+  return { threads: n, warning: null };
 }

@@ -5,11 +5,17 @@
  * as data. Reads are positioned (`fs.readSync` at an offset), so a reader touches only the bytes it
  * needs and files larger than RAM stream. Tensor bytes are little-endian on disk and are viewed in
  * place, hence the little-endian host check.
+ *
+ * Every file a user names is opened for reading through `openRegular` (or `readRegularFile`): opened
+ * non-blocking and checked with fstat to be a regular file, so a FIFO, a device or a directory is
+ * refused at once with a message instead of blocking forever or failing deep inside a parser; errno
+ * failures (missing, no permission, no space left while writing) become FileErrors naming the file.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { faultPoint } from '../core/faults.js';
+import { DataError, FileError, fileKind, fsError } from '../core/errors.js';
 
 /** Throws unless the host is little-endian (every platform Node 20 supports is; the formats are LE). */
 export function assertLittleEndian(): void {
@@ -26,7 +32,12 @@ export function bytesOf(a: ArrayBufferView): Buffer {
 /** Writes `parts` one after another to `path`, atomically (temp file + rename). */
 export function writeFileAtomic(path: string, parts: ReadonlyArray<Uint8Array>): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  let fd: number | null = fs.openSync(tmp, 'w');
+  let fd: number | null;
+  try {
+    fd = fs.openSync(tmp, 'w');
+  } catch (err) {
+    throw fsError(err, path, 'writing');
+  }
   try {
     for (const part of parts) {
       let off = 0;
@@ -42,7 +53,71 @@ export function writeFileAtomic(path: string, parts: ReadonlyArray<Uint8Array>):
   } catch (err) {
     if (fd !== null) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw fsError(err, path, 'writing');
+  }
+}
+
+/**
+ * Opens `path` for reading and returns the fd, refusing anything but a regular file (a FIFO, socket,
+ * device or directory) before a byte is read: the open is non-blocking, so a FIFO without a writer
+ * cannot hang it. Errno failures become FileErrors naming the file.
+ */
+export function openRegular(path: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    throw fsError(err, path, 'reading');
+  }
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    throw fsError(err, path, 'reading');
+  }
+  if (!st.isFile()) {
+    fs.closeSync(fd);
+    throw notRegular(path, st);
+  }
+  return fd;
+}
+
+/** The FileError for a path that exists but is not a regular file. */
+export function notRegular(path: string, st: fs.Stats): FileError {
+  const kind = fileKind(st);
+  const code = st.isDirectory() ? 'EISDIR' : st.isFIFO() ? 'FIFO' : 'NOTREG';
+  return new FileError(path, code, `${path} is ${kind}, expected a regular file`);
+}
+
+/** Reads a whole regular file (see openRegular) as text or bytes. */
+export function readRegularFile(path: string): Buffer;
+export function readRegularFile(path: string, encoding: BufferEncoding): string;
+export function readRegularFile(path: string, encoding?: BufferEncoding): Buffer | string {
+  const fd = openRegular(path);
+  try {
+    const buf = fs.readFileSync(fd);
+    return encoding === undefined ? buf : buf.toString(encoding);
+  } catch (err) {
+    throw fsError(err, path, 'reading');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * A Float32Array of `n` elements for data of `file` (`what`: e.g. "shape [n×d]"), or a DataError
+ * naming the shape and the bytes it needs when the allocation fails ("Array buffer allocation
+ * failed", "Invalid typed array length") — never a bare RangeError.
+ */
+export function allocFloat32(n: number, file: string, what: string): Float32Array {
+  try {
+    return new Float32Array(n);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    const gib = (n * 4) / 2 ** 30;
+    throw new DataError(file, what, `${n} float32 values (${gib.toFixed(1)} GiB)`, 'an array that fits in memory',
+      'read it in row ranges, or use a machine with more memory');
   }
 }
 
@@ -74,7 +149,7 @@ export function fsyncDir(dir: string): void {
 /** sha256 (hex) and size of a file, streamed in 16 MiB chunks (activation files may exceed RAM). */
 export function sha256File(file: string): { sha256: string; bytes: number } {
   const h = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'r');
+  const fd = openRegular(file);
   const buf = Buffer.allocUnsafe(16 << 20);
   let bytes = 0;
   try {

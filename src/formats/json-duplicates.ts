@@ -62,3 +62,29 @@ export function scanJsonKeys(text: string): JsonKeys {
   }
   return { duplicate: null, topLevel };
 }
+
+/**
+ * The deepest nesting of objects and arrays in `text` (any text: strings with escapes are skipped,
+ * the rest is not validated), stopping as soon as it exceeds `limit`. Run BEFORE JSON.parse on a
+ * file's text: V8 parses a 100k-deep `[[[…]]]` iteratively but everything that walks the result
+ * recursively afterwards (JSON.stringify, a validator) overflows the stack, so a nesting bomb must be
+ * refused before it becomes a value.
+ */
+export function jsonDepth(text: string, limit = Infinity): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // a string: skip to its closing quote
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { DataError, ShapeError, fmtShape } from '../core/errors.js';
 import type { Mat } from '../core/mat.js';
 import { f16ArrayToF32, f32ArrayToF16 } from './float16.js';
-import { assertLittleEndian, bytesOf, readExact, writeFileAtomic } from './io.js';
+import { allocFloat32, assertLittleEndian, bytesOf, openRegular, readExact, writeFileAtomic } from './io.js';
 import { PyLiteralError, parsePyLiteral } from './pyliteral.js';
 
 /** Element types husai reads: little-endian float32, float16, float64. */
@@ -61,7 +61,7 @@ const NARROW_WARNING = (path: string): string => `${path}: float64 data narrowed
 
 /** Reads and validates the header of `path` (opens and closes the file). */
 export function readNpyHeader(path: string): NpyHeader {
-  const fd = fs.openSync(path, 'r');
+  const fd = openRegular(path);
   try {
     return readHeaderFd(fd, path, fs.fstatSync(fd).size);
   } finally {
@@ -135,7 +135,7 @@ function rejectFortran(path: string, h: NpyHeader): void {
 /** Opens a 2-D .npy file for chunked row reads without loading it. */
 export function openNpyRows(path: string): NpyRows {
   assertLittleEndian();
-  const fd = fs.openSync(path, 'r');
+  const fd = openRegular(path);
   let h: NpyHeader;
   try {
     h = readHeaderFd(fd, path, fs.fstatSync(fd).size);
@@ -188,12 +188,12 @@ export function openNpyRows(path: string): NpyRows {
 /** Reads a whole .npy file of any rank as float32 (use `readNpyMat` to demand 2-D). */
 export function readNpy(path: string): NpyArray {
   assertLittleEndian();
-  const fd = fs.openSync(path, 'r');
+  const fd = openRegular(path);
   try {
     const h = readHeaderFd(fd, path, fs.fstatSync(fd).size);
     rejectFortran(path, h);
     const n = numel(h.shape);
-    const data = new Float32Array(n);
+    const data = allocFloat32(n, path, `shape ${fmtShape(...h.shape)}`);
     const bytes = h.dtype === 'f4' ? bytesOf(data) : new Uint8Array(n * ITEMSIZE[h.dtype]);
     if (!readExact(fd, bytes, h.headerBytes)) throw truncated(path);
     if (h.dtype === 'f2') f16ArrayToF32(new Uint16Array(bytes.buffer, 0, n), data);

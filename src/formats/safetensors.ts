@@ -4,8 +4,9 @@
  * then the raw little-endian tensor bytes, offsets relative to the end of the header.
  *
  * Reading: F32, F16 and BF16 convert to float32; F64 is narrowed with a returned warning. The
- * header is validated whole before any tensor is read — header longer than the file, a non-object
- * header, duplicate names (found in the raw text: JSON.parse drops them silently), unknown dtypes,
+ * header is validated whole before any tensor is read — header longer than the file or than 100 MB,
+ * JSON nested deeper than 8 levels (checked on the raw text before JSON.parse), a non-object header,
+ * duplicate names (found in the raw text: JSON.parse drops them silently), unknown dtypes,
  * shape × dtype size ≠ byte length, out-of-range or overlapping offsets, non-string metadata — each
  * a DataError naming the file, the tensor or field, what was found and what was expected. Tensors
  * are read lazily through the open fd, one at a time or a range of rows at a time.
@@ -20,14 +21,16 @@
 import fs from 'node:fs';
 import { ConfigError, DataError, ShapeError, fmtShape } from '../core/errors.js';
 import { bf16ArrayToF32, f16ArrayToF32 } from './float16.js';
-import { assertLittleEndian, bytesOf, readExact, writeFileAtomic } from './io.js';
-import { scanJsonKeys } from './json-duplicates.js';
+import { allocFloat32, assertLittleEndian, bytesOf, openRegular, readExact, writeFileAtomic } from './io.js';
+import { jsonDepth, scanJsonKeys } from './json-duplicates.js';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64';
 
 const ITEMSIZE: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 /** Largest header we accept (the Rust crate's limit), so a corrupt length cannot allocate gigabytes. */
 const MAX_HEADER = 100_000_000;
+/** Deepest JSON nesting a header may have: a valid one has 3 ({tensor: {shape: [..]}}); deeper is refused unparsed. */
+const MAX_HEADER_DEPTH = 8;
 
 export interface TensorInfo {
   dtype: SafetensorsDtype;
@@ -64,7 +67,7 @@ export interface SafetensorsFile extends SafetensorsHeader {
 
 /** Reads and validates the header of `path` (opens and closes the file). */
 export function readSafetensorsHeader(path: string): SafetensorsHeader {
-  const fd = fs.openSync(path, 'r');
+  const fd = openRegular(path);
   try {
     return readHeaderFd(fd, path);
   } finally {
@@ -85,6 +88,11 @@ function readHeaderFd(fd: number, path: string): SafetensorsHeader {
   const raw = Buffer.alloc(hlen);
   readExact(fd, raw, 8);
   const text = raw.toString('utf8');
+  const depth = jsonDepth(text, MAX_HEADER_DEPTH);
+  if (depth > MAX_HEADER_DEPTH) {
+    throw new DataError(path, 'header', `JSON nested more than ${MAX_HEADER_DEPTH} levels deep`, 'a flat object of tensors (3 levels)',
+      'the file is damaged or not safetensors');
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -161,7 +169,7 @@ function checkTensor(path: string, name: string, v: unknown, dataLen: number): T
 /** Opens `path`, validating its header, for lazy tensor reads. */
 export function openSafetensors(path: string): SafetensorsFile {
   assertLittleEndian();
-  const fd = fs.openSync(path, 'r');
+  const fd = openRegular(path);
   let h: SafetensorsHeader;
   try {
     h = readHeaderFd(fd, path);
@@ -201,7 +209,7 @@ export function openSafetensors(path: string): SafetensorsFile {
     warnings,
     read(name: string): Tensor {
       const t = info(name);
-      const data = new Float32Array(numel(t.shape));
+      const data = allocFloat32(numel(t.shape), path, `tensor ${JSON.stringify(name)} shape ${fmtShape(...t.shape)}`);
       readElems(t, 0, data.length, data);
       return { shape: [...t.shape], data };
     },

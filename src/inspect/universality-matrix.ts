@@ -6,10 +6,10 @@
  * two-SAE matrix of a single comparison (matrixOfPair); and the JSON `--matrix` spec (readMatrixSpec,
  * see studies/universality-models.json).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError, DataError } from '../core/errors.js';
+import { ConfigError, DataError, HusaiError } from '../core/errors.js';
+import { readRegularFile } from '../formats/io.js';
 import { holm } from '../metrics/stats.js';
 import { checkOptions, compareAcrossModels } from './universality.js';
 import type { UniversalityInput, UniversalityOptions, UniversalityResult } from './universality-types.js';
@@ -136,8 +136,9 @@ export interface MatrixSpec {
 export function readMatrixSpec(file: string): MatrixSpec {
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = JSON.parse(readRegularFile(file, 'utf8'));
   } catch (err) {
+    if (err instanceof HusaiError) throw err;
     throw new DataError(file, 'content', (err as Error).message, 'a readable JSON universality spec');
   }
   const parsed = matrixSpecSchema.safeParse(raw);

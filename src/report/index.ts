@@ -12,8 +12,8 @@ import path from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
-import { DataError } from '../core/errors.js';
-import { writeFileAtomic } from '../formats/io.js';
+import { DataError, HusaiError } from '../core/errors.js';
+import { readRegularFile, writeFileAtomic } from '../formats/io.js';
 import { type MetricTable, STABILITY_METRICS } from '../study/analysis/metric-table.js';
 import { checkOwnedFiles, husaiHtml, husaiPng, husaiSvg, markPng, markSvg } from '../formats/owned.js';
 import { crc32 } from '../formats/png.js';
@@ -41,8 +41,9 @@ export function readResults(studyDir: string): StudyResults {
   if (!fs.existsSync(file)) throw new DataError(file, 'file', 'missing', 'results.json written by `husai study`', 'run the study (or `husai study merge`) first');
   let r: StudyResults;
   try {
-    r = JSON.parse(fs.readFileSync(file, 'utf8')) as StudyResults;
+    r = JSON.parse(readRegularFile(file, 'utf8')) as StudyResults;
   } catch (err) {
+    if (err instanceof HusaiError) throw err;
     throw new DataError(file, 'content', `invalid JSON (${(err as Error).message})`, 'the JSON written by `husai study`');
   }
   if (r.format !== 'husai-study-results/1') throw new DataError(file, 'format', JSON.stringify(r.format), '"husai-study-results/1"');

@@ -96,6 +96,7 @@ export async function trainMany(source: BatchStream, runs: RunConfig[], opts: Tr
   const nEval = Math.floor(Math.min(nSample, evalWant) / B) * B;
   const evalX = sample.subarray(0, nEval * D);
   const evalVar = totalVariance(evalX, nEval, D);
+  checkVaries(source, sampleRaw, nSample, D);
 
   const pool = new ScratchPool();
   const states = runs.map((run, index) => makeState(run, index, D, rows, B, total, e, pool, bDec0));
@@ -299,6 +300,22 @@ export async function readSample(source: BatchStream, want: number): Promise<Flo
     if (at >= n) break;
   }
   return out.subarray(0, at * D);
+}
+
+/**
+ * Refuses data without variance before any step: every sampled row the same (all zeros included),
+ * an SAE has nothing to explain and explained variance would be 0/0. Relative to the mean square, so
+ * float rounding of identical rows does not count as variance.
+ */
+function checkVaries(source: BatchStream, xND: Float32Array, N: number, D: number): void {
+  let sq = 0;
+  for (let i = 0; i < N * D; i++) sq += xND[i] * xND[i];
+  const v = totalVariance(xND, N, D);
+  if (v <= 1e-12 * sq) {
+    const what = sq === 0 ? 'every value 0' : 'every row the same';
+    throw new DataError(describe(source), 'variance', `0 over the ${N} sampled rows (${what})`, 'rows that vary',
+      'check that the file holds the activations you meant (an empty hook, a constant input?)');
+  }
 }
 
 function describe(source: BatchStream): string {

@@ -62,7 +62,12 @@ export interface ExpandContext {
   rows: number | null;
   /** Ground-truth feature count, when known. */
   features: number | null;
+  /** Largest number of runs to plan (default MAX_RUNS): a bigger grid is refused before it is expanded. */
+  maxRuns?: number;
 }
+
+/** The documented run limit of one study (README "Limits"); `husai study --max-runs N` raises it. */
+export const MAX_RUNS = 10_000;
 
 interface Valued {
   value: ParamValue;
@@ -74,6 +79,12 @@ type Point = Map<ParamName, Valued>;
 
 /** All runs of the spec, deduplicated, in expansion order (cells in first-appearance order). */
 export function expandSpec(spec: StudySpec, src: SpecSource, ctx: ExpandContext): ResolvedRun[] {
+  const planned = countRuns(spec);
+  const limit = ctx.maxRuns ?? MAX_RUNS;
+  if (planned.runs > limit) {
+    src.fail(planned.where, `at most ${limit.toLocaleString('en-US')} runs (raise the limit with --max-runs N if you mean it)`,
+      `${planned.runs.toLocaleString('en-US')} runs (${planned.factors})`);
+  }
   const sweep = sweepPoints(spec);
   const out: ResolvedRun[] = [];
   const seen = new Set<string>();
@@ -99,6 +110,37 @@ export function expandSpec(spec: StudySpec, src: SpecSource, ctx: ExpandContext)
     }
   }
   return out;
+}
+
+/**
+ * How many runs `spec` expands to before duplicates are merged, computed from the axis lengths
+ * without expanding anything: grid × zip points, each times the product of its architecture's
+ * arch_params sweeps. `factors` spells the product for messages; `where` is the YAML path to blame.
+ */
+export function countRuns(spec: StudySpec): { runs: number; factors: string; where: string[] } {
+  const lengths: Array<[string, number]> = [];
+  let archList: string[] | null = null;
+  for (const [name, values] of Object.entries(spec.grid) as Array<[string, unknown[] | undefined]>) {
+    if (!values) continue;
+    if (name === 'arch') archList = values as string[];
+    else lengths.push([`grid.${name} ${values.length}`, values.length]);
+  }
+  spec.zip.forEach((group, g) => {
+    const names = Object.keys(group).filter((n) => (group as Record<string, unknown>)[n] !== undefined);
+    const list = (group as Record<string, unknown[]>)[names[0]];
+    if ('arch' in group && group.arch !== undefined) archList = group.arch as string[];
+    else lengths.push([`zip[${g}] ${list.length}`, list.length]);
+  });
+  const archSweep = (arch: string): number => {
+    const layer = (spec.arch_params as Record<string, Record<string, unknown> | undefined>)[arch] ?? {};
+    const sweeps = Object.entries(layer).filter(([n, v]) => v !== undefined && isSweep(n as ParamName, v));
+    return sweeps.reduce((p, [, v]) => p * (v as unknown[]).length, 1);
+  };
+  const arches: string[] = archList ?? [typeof spec.defaults.arch === 'string' ? spec.defaults.arch : ''];
+  const perArch = arches.reduce((sum, a) => sum + archSweep(a), 0);
+  const runs = lengths.reduce((p, [, n]) => p * n, 1) * perArch;
+  const factors = [...lengths.map(([f]) => f), `${perArch} architecture point${perArch === 1 ? '' : 's'}`].join(' × ');
+  return { runs, factors, where: spec.zip.length > 0 && Object.keys(spec.grid).length === 0 ? ['zip'] : ['grid'] };
 }
 
 /** The sweep points: cartesian product over grid axes (YAML order) and zip groups. */

@@ -41,7 +41,10 @@ export async function mergeStudies(out: string, dirs: readonly string[], opts: M
     });
     const text = fs.readFileSync(path.join(dirs[0], SPEC_COPY), 'utf8');
     const identity = JSON.parse(shards[0].getMeta('data_identity') ?? 'null') as DataIdentity;
-    const plan = planStudy(shards[0].getMeta('spec_file') ?? path.join(dirs[0], SPEC_COPY), { text, specDir: shards[0].getMeta('spec_dir') ?? dirs[0], identity });
+    const plan = planStudy(shards[0].getMeta('spec_file') ?? path.join(dirs[0], SPEC_COPY), {
+      // maxRuns: the run limit was checked when the shards trained
+      text, specDir: shards[0].getMeta('spec_dir') ?? dirs[0], identity, maxRuns: Infinity,
+    });
     if (plan.specHash !== hash0) throw new ConfigError(`study merge: ${dirs[0]}/spec.yaml hashes to ${plan.specHash.slice(0, 12)}, not the recorded ${hash0?.slice(0, 12)}`);
     const outDir = path.resolve(out);
     const release = acquireLock(outDir);

@@ -18,10 +18,12 @@
  *   runs_per_pass (8)
  * The `data` union is keyed by `kind`, so a new data kind is one more schema entry.
  */
-import fs from 'node:fs';
 import { z } from 'zod';
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type Scalar } from 'yaml';
+import {
+  type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type Scalar, visit,
+} from 'yaml';
 import { DataError } from '../core/errors.js';
+import { readRegularFile } from '../formats/io.js';
 import { SYNTHETIC_KINDS } from '../data/synthetic/index.js';
 import { HOOKS } from '../models/modarith/extract.js';
 import { ARCH_NAMES, PARAM_NAMES, listShape, paramShape, valueOrListShape } from './params.js';
@@ -189,15 +191,12 @@ export interface ParsedSpec {
   source: SpecSource;
 }
 
+/** Alias expansions a spec may make (yaml's maxAliasCount): more is an alias bomb, refused with its line. */
+export const MAX_ALIAS_COUNT = 100;
+
 /** Reads and validates a spec file. */
 export function loadSpec(file: string): ParsedSpec {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new DataError(file, 'spec file', (err as NodeJS.ErrnoException).code ?? String(err), 'a readable YAML study spec');
-  }
-  return parseSpec(text, file);
+  return parseSpec(readRegularFile(file, 'utf8'), file);
 }
 
 /** Parses and validates spec text; `file` names it in errors. */
@@ -211,7 +210,20 @@ export function parseSpec(text: string, file = 'spec.yaml'): ParsedSpec {
       return { file, line: pos.line, column: pos.col, field: '(yaml)', found: `a YAML syntax error (${e.code})`, expected: `valid YAML: ${e.message.split('\n')[0]}` };
     }));
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // yaml throws a ReferenceError when aliases expand past maxAliasCount (a "billion laughs" bomb).
+    if (!(err instanceof ReferenceError)) throw err;
+    let at: [number, number] | null = null;
+    visit(doc, { Alias: (_k, node) => ((at = node.range ? [node.range[0], node.range[1]] : null), visit.BREAK) });
+    const pos = lines.linePos(at ? (at as [number, number])[0] : 0);
+    throw new SpecError([{
+      file, line: pos.line, column: pos.col, field: '(yaml)', found: `aliases that expand too far (${err.message})`,
+      expected: `at most ${MAX_ALIAS_COUNT} alias expansions: write the lists out`,
+    }]);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) source.fail([], 'a YAML mapping with name, question, data, …', raw === null ? 'an empty document' : `a ${Array.isArray(raw) ? 'list' : typeof raw}`);
   const parsed = specSchema.safeParse(raw);
   if (!parsed.success) throw new SpecError(parsed.error.issues.flatMap((i) => zodIssues(source, i)));

@@ -24,7 +24,7 @@ import type { StudyResults } from './results.js';
 import { type RunnerHooks, type Shard, type StudyProgress, type TrainOutcome, reconcile, runThreads, shardRuns, trainRuns } from './runner.js';
 import { acquireLock } from './lock.js';
 import { type ParsedSpec, type StudySpec, loadSpec, parseSpec } from './spec.js';
-import { STORE_FORMAT, StudyStore, assertStudyFolder } from './store.js';
+import { DB_FILE, STORE_FORMAT, StudyStore, assertStudyFolder } from './store.js';
 
 export const RESULTS_FILE = 'results.json';
 export const SPEC_COPY = 'spec.yaml';
@@ -42,11 +42,16 @@ export interface StudyPlan {
 }
 
 /** Parses, validates and expands a spec without touching the activations (files are hashed). */
-export function planStudy(specFile: string, opts: { text?: string; specDir?: string; identity?: DataIdentity } = {}): StudyPlan {
+export function planStudy(
+  specFile: string,
+  opts: { text?: string; specDir?: string; identity?: DataIdentity; maxRuns?: number } = {},
+): StudyPlan {
   const parsed = opts.text !== undefined ? parseSpec(opts.text, specFile) : loadSpec(specFile);
   const specDir = opts.specDir ?? path.dirname(path.resolve(specFile));
   const data = planData(parsed.spec, specDir, parsed.source, opts.identity);
-  const runs = expandSpec(parsed.spec, parsed.source, { data: data.identity, d: data.d, rows: data.rows, features: data.features });
+  const runs = expandSpec(parsed.spec, parsed.source, {
+    data: data.identity, d: data.d, rows: data.rows, features: data.features, maxRuns: opts.maxRuns,
+  });
   return { parsed, specFile, specDir, data, runs, specHash: specHash(parsed.spec, data.identity) };
 }
 
@@ -77,6 +82,10 @@ export interface StudyOutcome {
   cleaned: string[];
   /** What the store self-check repaired (quarantined runs, restored rows), one line each. */
   warnings: string[];
+  /** Runs of this invocation (its shard) that finished without error, now in the store (absent after a merge). */
+  done?: number;
+  /** The first stored error among this invocation's failed runs, "run ID: message" (null when none failed). */
+  firstError?: string | null;
   results: StudyResults | null;
   resultsPath: string | null;
   reportPath: string | null;
@@ -105,6 +114,10 @@ export interface RunStudyOptions {
   worker?: Shard | null;
   /** Train on in a folder whose runs came from another numerics version or engine (provenance.ts checkMixed). */
   allowMixed?: boolean;
+  /** Most runs the spec may plan (default expand.ts MAX_RUNS = 10,000); more is refused before expanding. */
+  maxRuns?: number;
+  /** The plan of `specFile` with the same maxRuns, when the caller has made it already (not planned twice). */
+  plan?: StudyPlan;
 }
 
 /**
@@ -119,7 +132,7 @@ export interface RunStudyOptions {
  */
 export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Promise<StudyOutcome> {
   const t0 = performance.now();
-  const plan = planStudy(specFile);
+  const plan = opts.plan ?? planStudy(specFile, { maxRuns: opts.maxRuns });
   const { spec, source } = plan.parsed;
   const dir = path.resolve(opts.cwd ?? process.cwd(), opts.out ?? path.join('runs', spec.name));
   const shard = opts.shard ?? null;
@@ -133,8 +146,14 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
   const trainOpts = { studyName: spec.name, runsPerPass: spec.runs_per_pass, evalRows: spec.eval_rows, shard, labels, hooks: opts.hooks, planned: plan.runs };
   type Trained = { trained: string[]; skipped: string[]; failed: string[]; cleaned: string[]; warnings: string[]; seconds: number };
   const outcome = (store: StudyStore, t: Trained, fin: Finished | null): StudyOutcome => {
-    const done = new Set(store.runs().map((r) => r.id));
+    const rows = store.runs();
+    const done = new Set(rows.map((r) => r.id));
+    const ids = new Set(mine.map((r) => r.id));
+    const minePresent = rows.filter((r) => ids.has(r.id));
+    const failedRow = minePresent.find((r) => r.status === 'failed');
     return {
+      done: minePresent.filter((r) => r.status === 'done').length,
+      firstError: failedRow ? firstErrorOf(failedRow.id, failedRow.error) : null,
       dir, specHash: plan.specHash, runsTotal: plan.runs.length, runsHere: mine.length, trained: t.trained, skipped: t.skipped, failed: t.failed,
       missing: plan.runs.filter((r) => !done.has(r.id)).length, merged: [], cleaned: t.cleaned, warnings: t.warnings, results: fin?.results ?? null,
       resultsPath: fin ? path.join(dir, RESULTS_FILE) : null, reportPath: fin?.reportPath ?? null,
@@ -216,6 +235,32 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
     release();
     store.close();
   }
+}
+
+/**
+ * How many of `plan`'s runs (of this shard) are already finished (done or failed) in `dir`, read
+ * before training for the "planned N runs" line; 0 for a new directory, null when the store cannot
+ * be read (the run itself will then say why).
+ */
+export function finishedRuns(dir: string, plan: StudyPlan, shard: Shard | null): number | null {
+  if (!fs.existsSync(path.join(dir, DB_FILE))) return 0;
+  try {
+    const store = StudyStore.openExisting(dir);
+    try {
+      const ids = new Set(shardRuns(plan.runs, shard).map((r) => r.id));
+      return store.runs().filter((r) => ids.has(r.id)).length;
+    } finally {
+      store.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
+/** "run ID: message" for a failed run's stored error (which may already start with the id). */
+function firstErrorOf(id: string, error: string | null): string {
+  const msg = error ?? 'failed';
+  return msg.startsWith(id) ? `run ${msg}` : `run ${id}: ${msg}`;
 }
 
 /** Opens the study directory, refusing one that holds a different spec. */

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataError } from '../../core/errors.js';
+import { readRegularFile } from '../../formats/io.js';
 import { findDuplicateKey } from '../../formats/json-duplicates.js';
 import { naturalCompare } from '../../core/text.js';
 
@@ -61,7 +62,7 @@ export function readCfgJson(dir: string, weightsFile: string): Record<string, un
       'an SAE directory needs its cfg.json: it gives d_in, d_sae and the architecture',
     );
   }
-  const text = fs.readFileSync(file, 'utf8');
+  const text = readRegularFile(file, 'utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
