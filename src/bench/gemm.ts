@@ -34,7 +34,7 @@ export function benchGemm(engine: Engine, m: number, n: number, k: number, reps 
   return { m, n, k, reps, medianSeconds: med, gflops: (2 * m * n * k) / med / 1e9 };
 }
 
-export function median(sorted: number[]): number {
+function median(sorted: number[]): number {
   const s = [...sorted].sort((x, y) => x - y);
   const h = s.length >> 1;
   return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;

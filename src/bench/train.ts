@@ -10,7 +10,7 @@ import { archNames, getArch } from '../sae/registry.js';
 import { type BatchStream, trainMany } from '../sae/train.js';
 import type { ArchName } from '../sae/types.js';
 
-export interface TrainBenchOptions {
+interface TrainBenchOptions {
   arch: ArchName;
   batch: number;
   d: number;
@@ -22,7 +22,7 @@ export interface TrainBenchOptions {
   warmup: number;
 }
 
-export interface TrainBenchResult extends TrainBenchOptions {
+interface TrainBenchResult extends TrainBenchOptions {
   medianStepSeconds: number;
   stepsPerSecond: number;
   /** L0 at the last logged step (dense ReLU at init runs near m/2). */

@@ -10,7 +10,7 @@
  */
 import { ConfigError, FileError, HusaiError, errnoCode, fsError } from '../core/errors.js';
 
-export interface Fault {
+interface Fault {
   /** The message, one line for system faults (a HusaiError's may span lines: a spec's issues). */
   message: string;
   hint?: string;

@@ -8,7 +8,7 @@ import { HUSAI_VERSION } from '../core/version.js';
 import { engineInfo } from '../engine/index.js';
 import { printJson } from './json.js';
 
-export function collectInfo(): Record<string, unknown> {
+function collectInfo(): Record<string, unknown> {
   const eng = engineInfo();
   const cpu = cpuInfo();
   const warnings: string[] = [];

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 
-export interface CpuInfo {
+interface CpuInfo {
   model: string;
   cores: number;
   avx2: boolean;

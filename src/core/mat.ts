@@ -11,12 +11,6 @@ export interface Mat {
   readonly cols: number;
 }
 
-/** A zero-filled rows × cols matrix. */
-export function zeros(rows: number, cols: number): Mat {
-  checkDims(rows, cols);
-  return { data: new Float32Array(rows * cols), rows, cols };
-}
-
 /** Wraps existing storage; throws if its length is not rows × cols. */
 export function matFrom(data: Float32Array, rows: number, cols: number): Mat {
   checkDims(rows, cols);
@@ -24,24 +18,6 @@ export function matFrom(data: Float32Array, rows: number, cols: number): Mat {
     throw new ShapeError(`matFrom: ${data.length} values cannot be shaped ${fmtShape(rows, cols)} (needs ${rows * cols})`);
   }
   return { data, rows, cols };
-}
-
-/** Row r as a view (no copy). */
-export function row(m: Mat, r: number): Float32Array {
-  return m.data.subarray(r * m.cols, (r + 1) * m.cols);
-}
-
-/** Rows [start, end) as a view (no copy). */
-export function rowSlice(m: Mat, start: number, end: number): Mat {
-  if (start < 0 || end > m.rows || start > end) {
-    throw new ShapeError(`rowSlice: rows [${start}, ${end}) out of range for ${fmtShape(m.rows, m.cols)}`);
-  }
-  return { data: m.data.subarray(start * m.cols, end * m.cols), rows: end - start, cols: m.cols };
-}
-
-/** A deep copy with its own storage. */
-export function clone(m: Mat): Mat {
-  return { data: new Float32Array(m.data), rows: m.rows, cols: m.cols };
 }
 
 /** The transpose, copied. */

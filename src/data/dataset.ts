@@ -11,7 +11,7 @@ import { readNpyMat } from '../formats/npy.js';
 import { type FileActivationSource, type FileSourceOptions, openActivations } from './files.js';
 import { verifySynthFolder } from './synth-folder.js';
 
-export interface Dataset {
+interface Dataset {
   source: FileActivationSource;
   /** True feature directions [F, d] when the dataset has them (gt.npy beside acts.npy). */
   groundTruth: Mat | null;

@@ -10,7 +10,7 @@
 import { ConfigError, DataError } from '../core/errors.js';
 import type { RowReader, ShardSet } from './shards.js';
 
-export interface ShardRowsOptions {
+interface ShardRowsOptions {
   /** Shard readers kept open at once (default: unlimited). */
   maxOpen?: number;
 }

@@ -29,12 +29,12 @@ import {
   swapInFolder,
 } from '../formats/owned.js';
 
-export const SYNTH_SOURCE = 'husai synth';
+const SYNTH_SOURCE = 'husai synth';
 const FILES = new Set(['acts.npy', 'gt.npy', 'meta.json']);
 /** Above this many bytes of .npy data, a reader checks sizes and shapes but not hashes. */
 const HASH_LIMIT = 256 << 20;
 
-export interface SynthMeta {
+interface SynthMeta {
   source: typeof SYNTH_SOURCE;
   husai_version: string;
   config: unknown;

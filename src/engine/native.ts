@@ -46,13 +46,13 @@ const REQUIRED: ReadonlyArray<keyof NativeAddon> = [
   'sparseDecode', 'sparseDecodeGradVals', 'sparseDecodeGradW', 'adam', 'setThreads', 'info',
 ];
 
-export const NATIVE_HINT = 'run `npm run build:native`; for the fast path apt-get install libopenblas-openmp-dev';
+const NATIVE_HINT = 'run `npm run build:native`; for the fast path apt-get install libopenblas-openmp-dev';
 
 /** Why the built-in GEMM is in use (the addon was compiled without OpenBLAS). */
-export const BUILTIN_BLAS_REASON =
+const BUILTIN_BLAS_REASON =
   'OpenBLAS not found at build time; for the fast path: apt-get install libopenblas-openmp-dev (or libopenblas-dev), then npm rebuild / npm ci';
 
-export class NativeEngine implements Engine {
+class NativeEngine implements Engine {
   readonly name = 'native' as const;
 
   constructor(private readonly addon: NativeAddon) {}
@@ -142,7 +142,7 @@ export class NativeEngine implements Engine {
   }
 }
 
-export type NativeLoad = { engine: Engine } | { error: string; hint: string };
+type NativeLoad = { engine: Engine } | { error: string; hint: string };
 
 let cached: NativeLoad | null = null;
 

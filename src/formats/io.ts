@@ -84,7 +84,7 @@ export function openRegular(path: string): number {
 }
 
 /** The FileError for a path that exists but is not a regular file. */
-export function notRegular(path: string, st: fs.Stats): FileError {
+function notRegular(path: string, st: fs.Stats): FileError {
   const kind = fileKind(st);
   const code = st.isDirectory() ? 'EISDIR' : st.isFIFO() ? 'FIFO' : 'NOTREG';
   return new FileError(path, code, `${path} is ${kind}, expected a regular file`);

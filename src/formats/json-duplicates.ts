@@ -8,14 +8,14 @@
  * the text, so it need not diagnose bad JSON.
  */
 
-export interface DuplicateKey {
+interface DuplicateKey {
   /** The repeated key, decoded. */
   key: string;
   /** Keys of the enclosing objects from the top, e.g. [] for a top-level key, ['__metadata__'] inside it. */
   path: string[];
 }
 
-export interface JsonKeys {
+interface JsonKeys {
   /** The first duplicated key in any object, or null when all keys are unique. */
   duplicate: DuplicateKey | null;
   /** Keys of the top-level object in file order (up to the first duplicate). */

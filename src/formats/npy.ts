@@ -18,9 +18,9 @@ import { allocFloat32, assertLittleEndian, bytesOf, openRegular, readExact, writ
 import { PyLiteralError, parsePyLiteral } from './pyliteral.js';
 
 /** Element types husai reads: little-endian float32, float16, float64. */
-export type NpyDtype = 'f4' | 'f2' | 'f8';
+type NpyDtype = 'f4' | 'f2' | 'f8';
 
-export interface NpyHeader {
+interface NpyHeader {
   /** Array shape, C order. */
   shape: number[];
   dtype: NpyDtype;
@@ -31,7 +31,7 @@ export interface NpyHeader {
   version: [number, number];
 }
 
-export interface NpyArray {
+interface NpyArray {
   data: Float32Array;
   shape: number[];
   /** Non-fatal notes, e.g. float64 narrowed to float32 (deduplicated; the caller decides whether to show them). */
@@ -39,7 +39,7 @@ export interface NpyArray {
 }
 
 /** A 2-D .npy file opened for chunked row reads. Close it when done. */
-export interface NpyRows {
+interface NpyRows {
   readonly path: string;
   readonly rows: number;
   readonly cols: number;

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { HusaiError } from '../core/errors.js';
 
 /** Decides whether `file` (which exists) is one husai wrote, of the kind the caller is about to write. */
-export type Recogniser = (file: string) => boolean;
+type Recogniser = (file: string) => boolean;
 
 /** An output path that exists but is not husai's: the message names it; cli/ turns it into exit 1. */
 export class ForeignOutputError extends HusaiError {
@@ -36,7 +36,7 @@ export class ForeignOutputError extends HusaiError {
 }
 
 /** The SVG comment husai puts right after the opening `<svg …>` tag of every figure file. */
-export const SVG_MARKER = '<!-- written by husai -->';
+const SVG_MARKER = '<!-- written by husai -->';
 /** The HTML meta tag husai puts in the head of every page. */
 export const HTML_GENERATOR = '<meta name="generator" content="husai">';
 
@@ -149,7 +149,7 @@ export function checkOwnedFiles(dir: string, files: Record<string, Recogniser>, 
 }
 
 /** What {@link checkOwnedFolder} found: nothing there, an empty folder, or a folder husai wrote. */
-export type FolderState = 'missing' | 'empty' | 'ours';
+type FolderState = 'missing' | 'empty' | 'ours';
 
 /**
  * The state of output folder `dir`: missing, empty (husai's temp leftovers do not count), or

@@ -7,9 +7,9 @@
  * the character position, which the .npy reader turns into a DataError naming the file.
  */
 
-export type PyValue = string | number | boolean | null | PyValue[] | PyDict;
+type PyValue = string | number | boolean | null | PyValue[] | PyDict;
 /** A Python dict; keys kept as they appeared (strings or numbers), in order. */
-export type PyDict = Map<string | number, PyValue>;
+type PyDict = Map<string | number, PyValue>;
 
 export class PyLiteralError extends Error {
   constructor(

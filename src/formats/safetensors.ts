@@ -24,7 +24,7 @@ import { bf16ArrayToF32, f16ArrayToF32 } from './float16.js';
 import { allocFloat32, assertLittleEndian, bytesOf, openRegular, readExact, writeFileAtomic } from './io.js';
 import { jsonDepth, scanJsonKeys } from './json-duplicates.js';
 
-export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64';
+type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64';
 
 const ITEMSIZE: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 /** Largest header we accept (the Rust crate's limit), so a corrupt length cannot allocate gigabytes. */
@@ -32,7 +32,7 @@ const MAX_HEADER = 100_000_000;
 /** Deepest JSON nesting a header may have: a valid one has 3 ({tensor: {shape: [..]}}); deeper is refused unparsed. */
 const MAX_HEADER_DEPTH = 8;
 
-export interface TensorInfo {
+interface TensorInfo {
   dtype: SafetensorsDtype;
   shape: number[];
   /** Byte offsets relative to the start of the data section. */
@@ -40,7 +40,7 @@ export interface TensorInfo {
   end: number;
 }
 
-export interface SafetensorsHeader {
+interface SafetensorsHeader {
   path: string;
   /** Tensors in header order. */
   tensors: Map<string, TensorInfo>;
@@ -55,7 +55,7 @@ export interface Tensor {
 }
 
 /** An open safetensors file: validated header plus lazy tensor reads. Close it when done. */
-export interface SafetensorsFile extends SafetensorsHeader {
+interface SafetensorsFile extends SafetensorsHeader {
   /** Notes such as F64 narrowing, deduplicated, in the order they arose. */
   readonly warnings: string[];
   /** Reads one tensor whole as float32. */

@@ -35,7 +35,7 @@ import { decorateText } from './cards-text.js';
 import { CARDS_FORMAT, type FeatureCard, type FeatureCards, type FeatureCardsOptions } from './cards-types.js';
 import { decorateVision } from './cards-vision.js';
 
-export { CARDS_FORMAT, type CardExample, type CardsKind, type FeatureCard, type FeatureCards, type FeatureCardsOptions, type ImagePatch, type TokenContext } from './cards-types.js';
+export { CARDS_FORMAT, type CardExample,  type FeatureCard, type FeatureCards, type FeatureCardsOptions,   } from './cards-types.js';
 
 /** Cards for latents of the SAE at `saeDir` on the activations at `actsPath` (see the file header). */
 export function featureCards(saeDir: string, actsPath: string, opts: FeatureCardsOptions = {}): FeatureCards {

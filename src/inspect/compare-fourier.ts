@@ -21,7 +21,7 @@ import { readNpyMat } from '../formats/npy.js';
 import { readSafetensors } from '../formats/safetensors.js';
 import { type FourierContext, embeddingKeys, randomProbeFraction } from './fourier-context.js';
 
-export interface FourierComparison {
+interface FourierComparison {
   keys: number[];
   grid: string;
   chance_fraction: number;

@@ -17,7 +17,7 @@ import { seedStability } from '../metrics/seeds.js';
 import { bootstrapPairsCI } from '../metrics/stats.js';
 import { type SaeWeights, decoderAtoms, encoderAtoms } from '../sae/checkpoint/index.js';
 
-export interface CompareOptions {
+interface CompareOptions {
   /** Random-dictionary draws for the null (≥ 10, SCIENCE.md §4). */
   nullDraws?: number;
   /** Cosine threshold τ for the shared fraction and per-feature stability (default 0.7). */
@@ -26,7 +26,7 @@ export interface CompareOptions {
   seed?: number;
 }
 
-export interface PairComparison {
+interface PairComparison {
   mmcs_ab: number;
   mmcs_ba: number;
   mean_max_abs_sym: number;
@@ -89,7 +89,7 @@ export function comparePair(a: SaeWeights, b: SaeWeights, opts: CompareOptions =
   };
 }
 
-export interface GroundTruthComparison {
+interface GroundTruthComparison {
   gt_mcc: number;
   gt_mmcs: number;
   gt_recovered_09: number;
@@ -122,7 +122,7 @@ export function compareGroundTruth(sae: SaeWeights, gtGD: Mat, gtName: string, o
   };
 }
 
-export interface SeedComparison {
+interface SeedComparison {
   n_seeds: number;
   paths: string[];
   /** pwmcc[i][j] between seed i and seed j (1 on the diagonal). */

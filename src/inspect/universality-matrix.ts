@@ -127,7 +127,7 @@ const matrixSpecSchema = z.strictObject({
 });
 
 /** A `--matrix` spec: SAE entries with paths resolved against the spec file, and the options it sets. */
-export interface MatrixSpec {
+interface MatrixSpec {
   entries: Array<{ name: string; sae: string; acts: string }>;
   options: Pick<UniversalityOptions, 'rows' | 'draws' | 'corrDraws' | 'seed' | 'minCorr' | 'oneToOne'>;
 }

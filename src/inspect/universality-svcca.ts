@@ -100,7 +100,7 @@ function gatherRows(m: Mat, idx: ArrayLike<number>): Mat {
 }
 
 /** Whitened PCA scores T [n × k] (orthonormal columns) of the column-centred rows of x. */
-export interface Whitened {
+interface Whitened {
   readonly n: number;
   readonly k: number;
   readonly tNK: Float32Array;

@@ -56,8 +56,8 @@ import { assignLive, indicesOf, manyToOne, openRows, pass } from './universality
 import type { PairedSimilarity, Resolved, UniversalityInput, UniversalityOptions, UniversalityResult } from './universality-types.js';
 import { type PairContext, decoderRows, inputsNull, pValue, pairedSimilarity, pairedStats } from './universality-svcca.js';
 
-export { type Whitened, meanCanonical, whiten } from './universality-svcca.js';
-export type { PairedSimilarity, UniversalityInput, UniversalityOptions, UniversalityResult } from './universality-types.js';
+export {  meanCanonical, whiten } from './universality-svcca.js';
+export type { PairedSimilarity,  UniversalityOptions, UniversalityResult } from './universality-types.js';
 
 /** Cross-model (layer, split) universality of two SAEs on shared inputs; see the file header. */
 export function compareAcrossModels(a: UniversalityInput, b: UniversalityInput, opts: UniversalityOptions = {}): UniversalityResult {

@@ -44,7 +44,7 @@ import { getEngine } from '../engine/index.js';
 import { symEig } from './linalg.js';
 import { type SvccaResult, svccaFromEig } from './subspace.js';
 
-export interface ActivationSimilarityOptions {
+interface ActivationSimilarityOptions {
   /** Accumulate within-SAE co-moments M_AA, M_BB (CKA, SVCCA, effective rank); default true. */
   within?: boolean;
   /** Compute effective rank and SVCCA at finish() (O(m³) each); default true. Needs `within`. */
@@ -409,7 +409,7 @@ export function effectiveRankFromGram(gramNN: ArrayLike<number>, n: number): num
 }
 
 /** Effective rank from the eigenvalues λ of ZᵀZ (σ = √max(λ, 0)); NaN when empty or all zero. */
-export function effectiveRankFromEigenvalues(values: ArrayLike<number>): number {
+function effectiveRankFromEigenvalues(values: ArrayLike<number>): number {
   return effectiveRank(Array.from(values, (l) => Math.sqrt(Math.max(l, 0))));
 }
 

@@ -24,13 +24,13 @@ import type { Mat } from '../core/mat.js';
 import { cosineMatrix } from './cosine.js';
 
 /** A dense row-major matrix of assignment weights (a `Mat` fits). */
-export interface CostMatrix {
+interface CostMatrix {
   readonly data: Float32Array | Float64Array;
   readonly rows: number;
   readonly cols: number;
 }
 
-export interface AssignOptions {
+interface AssignOptions {
   /** Maximise Σ weights instead of minimising Σ costs (default false). */
   maximize?: boolean;
   /** Name used in error messages, e.g. 'cos(A, B)' (default 'cost matrix'). */
@@ -290,7 +290,7 @@ function augmentingRowReduction(
 }
 
 /** Result of {@link benchAssign}. */
-export interface AssignBench {
+interface AssignBench {
   n: number;
   kind: AssignBenchKind;
   /** Wall-clock seconds for the solve alone (matrix generation excluded). */

@@ -80,7 +80,7 @@ export function unitPair(a: Atoms, b: Atoms, nameA = 'A', nameB = 'B'): [UnitAto
   return [ua, ub];
 }
 
-export interface CosineOptions {
+interface CosineOptions {
   /** Take |C| instead of C (default false). */
   abs?: boolean;
   /** Names for error messages (defaults 'A', 'B'). */
@@ -118,7 +118,7 @@ export function cosineMatrix(aAD: Atoms, bBD: Atoms, opts: CosineOptions = {}): 
 }
 
 /** Row and column maxima of C (or |C|) with their first arg-max, from {@link maxCosines}. */
-export interface MaxCos {
+interface MaxCos {
   /** rowMax[i] = max_j C_ij, length N_A (−Infinity when N_B = 0). */
   readonly rowMax: Float64Array;
   /** rowArg[i] = smallest j attaining rowMax[i], or −1 when N_B = 0. */
@@ -129,7 +129,7 @@ export interface MaxCos {
   readonly colArg: Int32Array;
 }
 
-export interface MaxCosOptions extends CosineOptions {
+interface MaxCosOptions extends CosineOptions {
   /** Rows of A per GEMM block (default 1024; memory is blockRows × N_B × 4 bytes). */
   blockRows?: number;
 }

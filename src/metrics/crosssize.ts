@@ -16,7 +16,7 @@ import type { ActivationSimilarityAccumulator } from './activations.js';
 import { type Atoms, cosineMatrix } from './cosine.js';
 import { matchCosines } from './pairwise.js';
 
-export interface CrossSizeOptions {
+interface CrossSizeOptions {
   /** Cosine threshold for a child (default 0.7). */
   tau?: number;
   /** Masked-correlation threshold for a child (default = tau). */
@@ -28,7 +28,7 @@ export interface CrossSizeOptions {
 }
 
 /** The children of one small atom. */
-export interface Children {
+interface Children {
   /** Large-atom indices, by decreasing cosine. */
   readonly idx: Int32Array;
   /** Their signed cosines with the parent. */
@@ -37,7 +37,7 @@ export interface Children {
   readonly masked: Float64Array | null;
 }
 
-export interface CrossSizeResult {
+interface CrossSizeResult {
   readonly nSmall: number;
   readonly nLarge: number;
   /** PW-MCC (signed) over min(P, L) assigned pairs. */

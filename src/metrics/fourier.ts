@@ -31,7 +31,7 @@ import { Rng } from '../core/rng.js';
 import { type GridOptions, checkModulus, gridTransform, unitCircle } from './fouriergrid.js';
 import { MIN_NULL_DRAWS, summarizeNull, type NullSummary } from './nulls.js';
 
-export { gridSpectrum, type GridOptions } from './fouriergrid.js';
+export { gridSpectrum,  } from './fouriergrid.js';
 
 /** The key-power share from which a latent counts as a Fourier feature (docs/SCIENCE.md §5). */
 export const FOURIER_THRESHOLD = 0.8;
@@ -39,7 +39,7 @@ export const FOURIER_THRESHOLD = 0.8;
 // ── token spectrum and key frequencies ─────────────────────────
 
 /** Power of an embedding per frequency along its token axis. */
-export interface TokenSpectrum {
+interface TokenSpectrum {
   readonly p: number;
   /** power[k] for k = 0..(p − 1)/2: k = 0 the constant term |X_0|², k ≥ 1 both ±k of the DFT. */
   readonly power: Float64Array;
@@ -87,7 +87,7 @@ export function tokenSpectrum(wPD: Mat, p: number): TokenSpectrum {
   return { p, power, total };
 }
 
-export interface KeyFrequencyOptions {
+interface KeyFrequencyOptions {
   /** Share of the power the keys must reach, in (0, 1] (default 0.9). */
   fraction?: number;
   /** Let k = 0 be a key and count it in the total (default false: shares of the non-constant power). */
@@ -153,7 +153,7 @@ export function keyFrequencies(
 
 // ── latents over the (a, b) grid ───────────────────────────
 
-export interface LatentFourierOptions extends GridOptions {
+interface LatentFourierOptions extends GridOptions {
   /** keyShare from which a latent gets a dominant frequency (default FOURIER_THRESHOLD = 0.8). */
   threshold?: number;
 }
@@ -306,19 +306,19 @@ export function fourierFeatureFraction(
 // ── matched latents across SAEs ───────────────────────────
 
 /** Matched latent pairs: rowIdx[t] of A with colIdx[t] of B (an `Assignment` from assignment.ts fits). */
-export interface MatchedPairs {
+interface MatchedPairs {
   readonly rowIdx: ArrayLike<number>;
   readonly colIdx: ArrayLike<number>;
 }
 
-export interface AgreementOptions {
+interface AgreementOptions {
   /** Permutation-null draws (default 1000, at least MIN_NULL_DRAWS). */
   draws?: number;
   /** Seed of the null: Rng.from(seed, 'fourier-null') (default 0). */
   seed?: number;
 }
 
-export interface FrequencyAgreement {
+interface FrequencyAgreement {
   /** Fraction of Fourier pairs with the same dominant frequency (NaN when there are none). */
   readonly agreement: number;
   readonly agreeing: number;

@@ -62,7 +62,7 @@ export function checkModulus(p: number, who: string): void {
 }
 
 /** Throws unless p is a valid modulus and actsNL has the p² grid rows. */
-export function checkGrid(actsNL: Mat, p: number, who: string): void {
+function checkGrid(actsNL: Mat, p: number, who: string): void {
   checkModulus(p, who);
   const { rows: N, cols: L, data } = actsNL;
   if (N !== p * p || data.length !== N * L) {

@@ -39,7 +39,7 @@ export interface SymEig {
 }
 
 /** Thin SVD A = U·diag(s)·Vᵀ of an R × C matrix, K = min(R, C). */
-export interface Svd {
+interface Svd {
   readonly rows: number;
   readonly cols: number;
   readonly k: number;
@@ -399,7 +399,7 @@ function completeOrthonormal(rowsKR: Float64Array, r: number, which: number[]): 
  * Flips the strided vector x[off + i·stride], i < n, so that its largest-magnitude entry (first on
  * ties) is positive. Returns the sign applied (+1 or −1).
  */
-export function fixSign(x: Float64Array, off: number, stride: number, n: number): 1 | -1 {
+function fixSign(x: Float64Array, off: number, stride: number, n: number): 1 | -1 {
   let best = 0;
   let bi = -1;
   for (let i = 0; i < n; i++) {

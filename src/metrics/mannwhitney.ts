@@ -8,7 +8,7 @@
 import { ConfigError, DataError } from '../core/errors.js';
 
 /** Result of {@link mannWhitneyU}. */
-export interface MannWhitney {
+interface MannWhitney {
   /** U of x: #{(i, j) : x_i > y_j} + ½ #{x_i = y_j} (scipy's `statistic`). */
   readonly U: number;
   /** One-sided p-value for "x tends to be greater than y". */

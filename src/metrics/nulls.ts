@@ -25,7 +25,7 @@ export interface NullSummary {
   readonly values: Float64Array;
 }
 
-export interface NullOptions {
+interface NullOptions {
   /** Number of draws (default 10; docs/SCIENCE.md §4 requires at least 10). */
   draws?: number;
   /** Base seed (default 0). */
@@ -46,7 +46,7 @@ export function randomAtoms(n: number, d: number, rng: Rng, name = 'random atoms
 }
 
 /** Shapes of the two random dictionaries: N_A and N_B atoms of length D. */
-export interface NullShape {
+interface NullShape {
   readonly nA: number;
   readonly nB: number;
   readonly d: number;
@@ -112,7 +112,7 @@ export function ratio(value: number, nul: NullSummary | number): number {
 }
 
 /** A metric value reported against its null (JSON-serialisable). */
-export interface AgainstNull {
+interface AgainstNull {
   readonly value: number;
   readonly null_mean: number;
   readonly null_sd: number;

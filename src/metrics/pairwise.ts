@@ -24,7 +24,7 @@ import type { Mat } from '../core/mat.js';
 import { linearSumAssignment } from './assignment.js';
 import { type Atoms, cosineMatrix, maxCosines, unitPair } from './cosine.js';
 
-export interface PairOptions {
+interface PairOptions {
   /** Names of the two atom sets in error messages (defaults 'A', 'B'). */
   nameA?: string;
   nameB?: string;
@@ -32,7 +32,7 @@ export interface PairOptions {
   blockRows?: number;
 }
 
-export interface MmcsResult {
+interface MmcsResult {
   /** (1/N_A) Σ_i max_j C_ij; NaN when either set is empty. */
   readonly mmcs_ab: number;
   /** (1/N_B) Σ_j max_i C_ij; NaN when either set is empty. */
@@ -71,7 +71,7 @@ export function meanMaxAbsSym(aAD: Atoms, bBD: Atoms, opts: PairOptions = {}): n
 }
 
 /** An optimal one-to-one matching of atoms and its score. */
-export interface MatchResult {
+interface MatchResult {
   /** Mean matched C (signed) or |C| (abs) over min(N_A, N_B) pairs; NaN when there are none. */
   readonly value: number;
   /** Matched pairs (rowIdx ascending): atom rowIdx[t] of A ↔ atom colIdx[t] of B. */
@@ -83,7 +83,7 @@ export interface MatchResult {
   readonly matchedCos: Float64Array;
 }
 
-export interface PwmccOptions extends PairOptions {
+interface PwmccOptions extends PairOptions {
   /** Assign on |C| and score |C| (pwmcc_abs); default false (signed). */
   abs?: boolean;
 }
@@ -118,12 +118,12 @@ export function matchCosines(cosAB: Mat, abs = false, name = 'cosine matrix'): M
 }
 
 /** Encoder and decoder atoms of one SAE, both [m × d_in], row i = latent i (see cosine.ts). */
-export interface SaeAtoms {
+interface SaeAtoms {
   readonly enc: Atoms;
   readonly dec: Atoms;
 }
 
-export interface SharedOptions {
+interface SharedOptions {
   /** Cosine threshold τ on both encoder and decoder (default 0.7, Paulo & Belrose). */
   tau?: number;
   /** Thresholds of the τ-sweep curve (default 0, 0.05, …, 1). */
@@ -150,7 +150,7 @@ export interface SharedFractionResult {
 }
 
 /** The default τ grid 0, 0.05, …, 1 (21 points, exact multiples). */
-export const DEFAULT_TAUS: readonly number[] = Array.from({ length: 21 }, (_, k) => k / 20);
+const DEFAULT_TAUS: readonly number[] = Array.from({ length: 21 }, (_, k) => k / 20);
 
 /** Shared fraction of A's latents with B (Paulo & Belrose 2025; docs/SCIENCE.md §3) and its τ-sweep. */
 export function sharedFraction(a: SaeAtoms, b: SaeAtoms, opts: SharedOptions = {}): SharedFractionResult {
@@ -208,7 +208,7 @@ export function sharedFraction(a: SaeAtoms, b: SaeAtoms, opts: SharedOptions = {
   };
 }
 
-export interface GtOptions {
+interface GtOptions {
   /** Thresholds for gt_recovered (default [0.9, 0.7]). */
   taus?: readonly number[];
   /** Names in error messages (defaults 'G', 'decoder atoms'). */
@@ -216,7 +216,7 @@ export interface GtOptions {
   nameA?: string;
 }
 
-export interface GtResult {
+interface GtResult {
   /** PW-MCC(G, decoder atoms), signed (Song et al.); averaged over min(N_G, N_A) pairs. */
   readonly gt_mcc: number;
   /** (1/N_G) Σ_g max_j cos(g, a_j), signed. */

@@ -49,7 +49,7 @@ export function assignmentMatch(a: UnitAtoms, b: UnitAtoms): PairMatch {
   return { colForRow: asg.colForRow, cosForRow };
 }
 
-export interface SeedStabilityOptions {
+interface SeedStabilityOptions {
   /** Presence threshold on the matched cosine (default 0.7, as the shared fraction's τ). */
   tau?: number;
   /** Matching function (default {@link assignmentMatch}). */
@@ -65,7 +65,7 @@ export interface SeedStabilityOptions {
 }
 
 /** One member of a consensus feature. */
-export interface SeedLatent {
+interface SeedLatent {
   readonly seed: number;
   readonly latent: number;
 }

@@ -13,9 +13,9 @@
 import { ConfigError, DataError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 
-export { type MannWhitney, mannWhitneyU, normalSf } from './mannwhitney.js';
+export {  mannWhitneyU, normalSf } from './mannwhitney.js';
 
-export interface BootstrapOptions {
+interface BootstrapOptions {
   /** Number of resamples (default 10,000). */
   resamples?: number;
   /** Seed of the resampling stream (default 0). */
@@ -25,7 +25,7 @@ export interface BootstrapOptions {
 }
 
 /** A percentile bootstrap confidence interval. */
-export interface BootstrapCI {
+interface BootstrapCI {
   /** The statistic on the original seeds. */
   readonly estimate: number;
   readonly lo: number;

@@ -38,7 +38,7 @@ import { type SymEig, symEig, thinSvd } from './linalg.js';
 import { permutationPValue } from './stats.js';
 
 /** An orthonormal basis of a K-dimensional subspace of R^D, stored as rows. */
-export interface Basis {
+interface Basis {
   readonly d: number;
   readonly k: number;
   /** Orthonormal rows. [K × D] */
@@ -46,7 +46,7 @@ export interface Basis {
 }
 
 /** A decoder's top-k left singular subspace. */
-export interface DecoderSubspace extends Basis {
+interface DecoderSubspace extends Basis {
   /** The top K singular values of W_decᵀ (descending). [K] */
   readonly singularValues: Float64Array;
   /** Fraction of ‖W_dec‖²_F these K directions carry: Σ_top-K σ² / Σ σ². */
@@ -178,7 +178,7 @@ export function principalAngles(a: Basis, b: Basis): Float64Array {
 
 // ── SVCCA ──────────────────────────────────
 
-export interface SvccaOptions {
+interface SvccaOptions {
   /** Fraction of the variance each side's PCA keeps (default 0.99). */
   varianceKept?: number;
 }
@@ -194,7 +194,7 @@ export interface SvccaResult {
 }
 
 /** A matrix with rows = observations (Float32 or Float64 storage). */
-export interface DataMatrix {
+interface DataMatrix {
   readonly data: ArrayLike<number>;
   readonly rows: number;
   readonly cols: number;
@@ -419,7 +419,7 @@ export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): number {
   return pearson(averageRanks(x), averageRanks(y));
 }
 
-export interface RsaOptions {
+interface RsaOptions {
   /** Shuffled-pairing null draws (default 999; 0 skips the null). */
   nullDraws?: number;
   /** Seed of the null draws and of pair subsampling (default 0). */
@@ -428,7 +428,7 @@ export interface RsaOptions {
   maxPairs?: number;
 }
 
-export interface RsaResult {
+interface RsaResult {
   /** Spearman ρ between the upper triangles of the two paired-atom cosine matrices. */
   readonly rho: number;
   /** Pairs used (after subsampling) and upper-triangle length n(n − 1)/2. */

@@ -59,14 +59,14 @@ export interface ExtractionMeta {
   created_by: string;
 }
 
-export interface ExtractionOptions {
+interface ExtractionOptions {
   /** Units per shard (default: about 64 MiB of activations, at most 32 source chunks). */
   shardUnits?: number;
   /** Called with (units done, units in all) at the start and after every chunk. */
   onProgress?: (doneUnits: number, totalUnits: number) => void;
 }
 
-export interface ExtractionResult {
+interface ExtractionResult {
   meta: ExtractionMeta;
   /** Units already done when this call started (0 for a fresh folder). */
   resumedFrom: number;
@@ -75,12 +75,12 @@ export interface ExtractionResult {
 }
 
 /** Shard file name of shard i. */
-export function shardName(i: number): string {
+function shardName(i: number): string {
   return `shard_${String(i).padStart(5, '0')}.npy`;
 }
 
 /** The row-provenance file beside a shard. */
-export function rowsName(shard: string): string {
+function rowsName(shard: string): string {
   return shard.replace(/\.npy$/, '.rows.json');
 }
 

@@ -90,7 +90,7 @@ export function scoreTableBackward(
   }
 }
 
-export interface AttentionShape {
+interface AttentionShape {
   /** Sequences. */
   N: number;
   /** Positions per sequence. */

@@ -9,7 +9,7 @@
  */
 import type { F32 } from '../engine/types.js';
 
-export interface CrossEntropyResult {
+interface CrossEntropyResult {
   /** Mean −log p(target). */
   loss: number;
   /** Fraction of rows whose arg-max logit is the target (ties: lowest class). */

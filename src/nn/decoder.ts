@@ -22,17 +22,6 @@ export function denseDecode(
   e.addRowVec(reconBD, B, D, bDecD, 1);
 }
 
-/** gReconBD ← (2/B)·(recon − x): the gradient of MSE = mean_b Σ_d (x̂ − x)². Returns the MSE. */
-export function mseGrad(e: Engine, reconBD: F32, xBD: F32, gReconBD: F32, B: number, D: number): number {
-  const n = B * D;
-  const x = xBD.subarray(0, n);
-  gReconBD.set(reconBD.subarray(0, n));
-  e.axpy(-1, x, gReconBD);
-  const sse = e.sumSq(gReconBD);
-  e.scale(gReconBD, 2 / B);
-  return sse / B;
-}
-
 /**
  * Dense decoder backward: gWDecMD ← fᵀ·gRecon (overwritten), gFBM ← gRecon·W_decᵀ (overwritten),
  * gBDecD ← colSum(gRecon) (overwritten).

@@ -97,7 +97,7 @@ export function sparseEncoderBackward(
 }
 
 /** outCR ← inRC ᵀ, in 32×32 tiles so both sides stay in cache. */
-export function transposeInto(inRC: F32, R: number, C: number, outCR: F32): void {
+function transposeInto(inRC: F32, R: number, C: number, outCR: F32): void {
   const T = 32;
   for (let r0 = 0; r0 < R; r0 += T) {
     const r1 = Math.min(R, r0 + T);

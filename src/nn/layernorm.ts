@@ -8,7 +8,7 @@
  */
 import type { F32 } from '../engine/types.js';
 
-export const LN_EPS = 1e-5;
+const LN_EPS = 1e-5;
 
 export interface LayerNormCache {
   xhatRD: F32;

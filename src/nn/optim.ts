@@ -39,7 +39,7 @@ export class AdamState {
   }
 }
 
-export interface ClipResult {
+interface ClipResult {
   /** Global L2 norm before clipping (NaN when some gradient is not finite). */
   norm: number;
   /** The first tensor whose gradient is not finite, or null. */

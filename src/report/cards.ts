@@ -14,8 +14,8 @@ import { CARDS_FORMAT, type CardExample, type FeatureCard, type FeatureCards } f
 import { esc, num } from './format.js';
 import { htmlPage } from './shell.js';
 
-export const CARDS_HTML = 'cards.html';
-export const CARDS_JSON = 'cards.json';
+const CARDS_HTML = 'cards.html';
+const CARDS_JSON = 'cards.json';
 
 const CSS = `
 section.cards h3{margin:.2rem 0;font-size:1.05rem}

@@ -6,7 +6,7 @@
  * (study/analysis/metric-table.ts).
  */
 import { type MetricTable, STABILITY_METRICS, cellStat, metricField, primaryMetric, stepEstimate } from '../study/analysis/metric-table.js';
-import type { CellResult, Estimate, StudyResults } from '../study/results.js';
+import type { Estimate, StudyResults } from '../study/results.js';
 
 export interface Figure {
   /** File stem under figures/. */
@@ -38,7 +38,7 @@ function byCell(r: StudyResults, rows: Row[], panel: Record<string, unknown>): R
  * Seed × seed matrices of each headline metric of the metric table (the primary one as
  * seed-heatmaps, the others as seed-heatmaps-<key>), one panel per cell, values printed.
  */
-export function heatmaps(r: StudyResults, metrics: MetricTable = STABILITY_METRICS): Figure[] {
+function heatmaps(r: StudyResults, metrics: MetricTable = STABILITY_METRICS): Figure[] {
   const tau = r.cells[0]?.tau ?? 0.7;
   const out: Figure[] = [];
   for (const m of metrics.filter((x) => x.headline !== null)) {
@@ -72,7 +72,7 @@ function upperFirst(s: string): string {
  * Stability against each swept parameter, per architecture, with CI bands and the null band: one
  * panel per headline metric of the metric table, and gt_mcc when known.
  */
-export function sweeps(r: StudyResults, metrics: MetricTable = STABILITY_METRICS): Figure[] {
+function sweeps(r: StudyResults, metrics: MetricTable = STABILITY_METRICS): Figure[] {
   const byId = new Map(r.cells.map((c) => [c.id, c]));
   const params = [...new Set(r.sweeps.map((s) => s.param))];
   const shown = metrics.filter((m) => m.headline !== null);
@@ -117,7 +117,7 @@ export function sweeps(r: StudyResults, metrics: MetricTable = STABILITY_METRICS
 }
 
 /** Stability (the primary metric) through training (checkpoints); step 0 shows whether the seeds start apart. */
-export function steps(r: StudyResults, metrics: MetricTable = STABILITY_METRICS): Figure | null {
+function steps(r: StudyResults, metrics: MetricTable = STABILITY_METRICS): Figure | null {
   const m = primaryMetric(metrics);
   const rows: Row[] = [];
   for (const c of r.cells) {
@@ -144,7 +144,7 @@ export function steps(r: StudyResults, metrics: MetricTable = STABILITY_METRICS)
 }
 
 /** Matched-cosine distributions, trained pairs against the null, each normalised to fractions. */
-export function matchedCosines(r: StudyResults): Figure | null {
+function matchedCosines(r: StudyResults): Figure | null {
   const rows: Row[] = [];
   for (const c of r.cells) {
     const { edges, counts, nullCounts } = c.matchedCosines;
@@ -171,7 +171,7 @@ export function matchedCosines(r: StudyResults): Figure | null {
 }
 
 /** "Present in m of S seeds" histograms of per-feature stability. */
-export function presence(r: StudyResults): Figure | null {
+function presence(r: StudyResults): Figure | null {
   const rows: Row[] = [];
   for (const c of r.cells) c.presentIn.forEach((f, m) => rows.push({ cell: c.label, m: m + 1, frac: f }));
   if (rows.length === 0) return null;
@@ -184,7 +184,7 @@ export function presence(r: StudyResults): Figure | null {
 }
 
 /** 2-D PCA maps of decoder atoms for up to four cells, coloured by seed, consensus marked. */
-export function atomMaps(r: StudyResults): Figure | null {
+function atomMaps(r: StudyResults): Figure | null {
   const cells = pickSpread(r.cells.filter((c) => c.atomMap !== null), 4);
   const rows: Row[] = [];
   for (const c of cells) {
@@ -215,7 +215,7 @@ export function atomMaps(r: StudyResults): Figure | null {
 }
 
 /** Reconstruction–sparsity frontier: mean L0 against explained variance per cell. */
-export function frontier(r: StudyResults): Figure | null {
+function frontier(r: StudyResults): Figure | null {
   const rows: Row[] = r.cells.filter((c) => c.l0.mean !== null && c.explainedVariance.mean !== null).map((c) => ({ cell: c.label, arch: c.arch, l0: c.l0.mean, ev: c.explainedVariance.mean, width: c.width }));
   if (rows.length === 0) return null;
   return {
@@ -234,7 +234,7 @@ export function frontier(r: StudyResults): Figure | null {
 }
 
 /** Stability per firing-frequency bin (SCIENCE.md §4, "Frequency"). */
-export function frequency(r: StudyResults): Figure | null {
+function frequency(r: StudyResults): Figure | null {
   const rows: Row[] = [];
   for (const c of r.cells) for (const b of c.frequencyBins) if (b.stability !== null && b.latents > 0 && b.hi > 0) rows.push({ cell: c.label, f: Math.sqrt(Math.max(b.lo, b.hi / 10) * b.hi), stability: b.stability, latents: b.latents });
   if (rows.length === 0) return null;
@@ -262,4 +262,4 @@ function pickSpread<T>(xs: T[], n: number): T[] {
   return Array.from({ length: n }, (_, i) => xs[Math.round((i * (xs.length - 1)) / (n - 1))]);
 }
 
-export type { CellResult };
+;

@@ -24,7 +24,7 @@ export function pval(p: number | null): string {
   return p < 1e-4 ? p.toExponential(1) : p.toFixed(4);
 }
 
-export type Verdict = 'above chance' | 'indistinguishable from chance' | 'not enough seeds';
+type Verdict = 'above chance' | 'indistinguishable from chance' | 'not enough seeds';
 
 /**
  * A stability value counts as above chance only when its whole seed-bootstrap CI clears the random

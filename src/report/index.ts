@@ -21,8 +21,8 @@ import type { StudyResults } from '../study/results.js';
 import { type Figure, allFigures } from './charts.js';
 import { type RenderedFigure, renderPage } from './page.js';
 
-export const REPORT_FILE = 'report.html';
-export const FIGURES_DIR = 'figures';
+const REPORT_FILE = 'report.html';
+const FIGURES_DIR = 'figures';
 
 /** Renders one Vega-Lite figure to SVG text. */
 export async function figureSvg(f: Figure): Promise<string> {

@@ -12,7 +12,7 @@ import { esc } from './format.js';
 /** The body rule every page shares. */
 export const BASE_CSS = `body{font-family:'DejaVu Sans',system-ui,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222;line-height:1.45}`;
 
-export interface PageParts {
+interface PageParts {
   /** Plain text (escaped here). */
   title: string;
   /** The page's own CSS, after BASE_CSS (not escaped: written by husai, never from data). */

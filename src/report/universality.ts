@@ -16,8 +16,8 @@ import { esc, num, pval } from './format.js';
 import { figureSvg } from './index.js';
 import { htmlPage } from './shell.js';
 
-export const UNIVERSALITY_HTML = 'universality.html';
-export const UNIVERSALITY_JSON = 'universality.json';
+const UNIVERSALITY_HTML = 'universality.html';
+const UNIVERSALITY_JSON = 'universality.json';
 
 type Grid = Array<Array<number | null>>;
 
@@ -56,7 +56,7 @@ function measures(m: UniversalityMatrix): Measure[] {
 }
 
 /** One heatmap per measure: colour = value, text = value and each null's mean and p. */
-export function universalityFigures(m: UniversalityMatrix): Figure[] {
+function universalityFigures(m: UniversalityMatrix): Figure[] {
   return measures(m).map((x) => {
     const rows: Array<Record<string, string | number | null>> = [];
     m.names.forEach((a, i) => m.names.forEach((b, j) => {
@@ -103,7 +103,7 @@ figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555;max-width:900px}.fig
 `;
 
 /** The page section (no <html> wrapper): SAEs, then per measure its heatmap and its table. */
-export async function universalitySection(m: UniversalityMatrix): Promise<string> {
+async function universalitySection(m: UniversalityMatrix): Promise<string> {
   const figs = universalityFigures(m);
   const svgs = await Promise.all(figs.map((f) => figureSvg(f)));
   const saes = m.names.map((n, i) => `<tr><td class="l">${esc(n)}</td><td class="l">${esc(m.saes[i])}</td><td class="l">${esc(m.acts[i])}</td></tr>`).join('');

@@ -31,7 +31,7 @@ export function explainedVariance(xND: ArrayLike<number>, xHatND: ArrayLike<numb
   return 1 - sse / totalVariance(xND, N, D);
 }
 
-export interface EvalResult {
+interface EvalResult {
   /** mean_n Σ_d (x̂ − x)², in the units of the inputs given. */
   mse: number;
   explainedVariance: number;

@@ -8,7 +8,7 @@
  * Letters: N sample rows, D dimensions.
  */
 
-export interface GeoMedianResult {
+interface GeoMedianResult {
   median: Float64Array;
   iterations: number;
   converged: boolean;

@@ -27,7 +27,7 @@ export function centredInputs(w: SaeWeights, xND: Mat, e: Engine): Float32Array 
 }
 
 /** pre [N, M] = xc·W_enc + b_enc (b_enc when present). */
-export function preActivations(w: SaeWeights, xND: Mat, e: Engine): Float32Array {
+function preActivations(w: SaeWeights, xND: Mat, e: Engine): Float32Array {
   const { dIn: D, dSae: M } = w;
   const N = xND.rows;
   const preNM = new Float32Array(N * M);

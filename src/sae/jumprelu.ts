@@ -43,7 +43,7 @@ import {
   tensorShape,
 } from './types.js';
 
-export const JUMPRELU_DEFAULTS = { initThreshold: 0.1, bandwidth: 0.05, sparsityCoeff: 1 } as const;
+const JUMPRELU_DEFAULTS = { initThreshold: 0.1, bandwidth: 0.05, sparsityCoeff: 1 } as const;
 
 class JumpReluStep implements SaeStep {
   readonly recon: F32;

@@ -18,7 +18,7 @@ import {
 } from './batchtopk.js';
 import { type Architecture, type SaeConfig, type SaeConfigInput, type SaeField, topkFamilyLr } from './types.js';
 
-export const DEFAULT_GROUP_FRACTIONS = [1 / 32, 1 / 16, 1 / 8, 1 / 4];
+const DEFAULT_GROUP_FRACTIONS = [1 / 32, 1 / 16, 1 / 8, 1 / 4];
 
 /** Prefix ends from group fractions (each group ≥ 1 latent; the last group takes the rest). */
 export function prefixEnds(dSae: number, fractions: readonly number[]): number[] {

@@ -19,8 +19,8 @@ import type { Architecture, Sae, SaeConfig, SaeConfigInput, SaeField } from './t
 
 const ARCHITECTURES = { relu, topk, batchtopk, jumprelu, gated, matryoshka };
 
-export type { ArchName, SaeArchitecture } from './names.js';
-export { saeLensNames } from './names.js';
+;
+;
 
 // The map and names.ts agree: each key is its entry's name and carries its SAELens name, and no key
 // is missing or extra.

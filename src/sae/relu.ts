@@ -52,7 +52,7 @@ import { ConfigError } from '../core/errors.js';
  * GEMMs disappear for a trained, sparse SAE; at init (≈ half the latents active) the dense path runs.
  * 'dense' / 'sparse' force a path (tests: both must agree with finite differences).
  */
-export type ReluPath = 'auto' | 'dense' | 'sparse';
+type ReluPath = 'auto' | 'dense' | 'sparse';
 let reluPath: ReluPath = 'auto';
 
 /** Forces the ReLU decoder path for steps created or run afterwards (tests, benchmarks). */

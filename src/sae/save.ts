@@ -32,7 +32,7 @@ export function saeWeightsToWrite(sae: Sae): SaeWeightsToWrite {
 const SAE_FILES = new Set([CFG_FILE, SAELENS_WEIGHTS, 'sparsity.safetensors']);
 
 /** Whether `dir` holds an SAE husai wrote: cfg.json whose `metadata` carries `husai_version`. */
-export function isHusaiSaeDir(dir: string): boolean {
+function isHusaiSaeDir(dir: string): boolean {
   const meta = readJsonObject(path.join(dir, CFG_FILE))?.metadata;
   if (typeof meta !== 'object' || meta === null) return false;
   return typeof (meta as Record<string, unknown>).husai_version === 'string';

@@ -179,7 +179,7 @@ export function defaultBatchSize(rows: number | null): number {
 }
 
 /** Minimum optimiser steps of a default run. */
-export const DEFAULT_MIN_STEPS = 8192;
+const DEFAULT_MIN_STEPS = 8192;
 
 /** max(one epoch, DEFAULT_MIN_STEPS). */
 export function defaultSteps(rows: number, batch: number): number {

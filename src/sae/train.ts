@@ -64,11 +64,6 @@ interface RunState {
   error: Error | null;
 }
 
-/** Trains one SAE (trainMany with one run). */
-export async function train(source: BatchStream, run: RunConfig, opts: TrainOptions = {}): Promise<RunResult> {
-  return (await trainMany(source, [run], opts))[0];
-}
-
 /** Trains every run; one pass over the data per epoch per data seed. Results in input order. */
 export async function trainMany(source: BatchStream, runs: RunConfig[], opts: TrainOptions = {}): Promise<RunResult[]> {
   const e = opts.engine ?? getEngine();

@@ -184,7 +184,7 @@ function gtRows(spec: StudySpec, specDir: string, d: number, src?: SpecSource): 
 }
 
 /** sha256 and size of an input file, for the manifest. */
-export function hashFile(file: string): InputFile {
+function hashFile(file: string): InputFile {
   return { path: path.resolve(file), ...sha256File(file) };
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { DataError } from '../core/errors.js';
 import { packageDir } from './provenance.js';
 
-export const STUDIES_DIR = 'studies';
+const STUDIES_DIR = 'studies';
 
 /** Path of a spec shipped with husai (default: the default study). */
 export function builtinSpecPath(name = 'default'): string {

@@ -26,9 +26,9 @@ import { PARAMS, type ParamDef, type ParamName, type ParamValue, appliesTo, isSw
 import { runHashes } from './run-id.js';
 import type { SpecSource, StudySpec } from './spec.js';
 
-export { RUN_ID_HEX, sha256 } from './run-id.js';
+export {  sha256 } from './run-id.js';
 
-export type ResolvedHyper = TrainHyper & { lr: number; warmupSteps: number; deadWindowTokens: number };
+type ResolvedHyper = TrainHyper & { lr: number; warmupSteps: number; deadWindowTokens: number };
 
 /** Everything that determines a run's directory, hashed into its id. */
 export interface RunIdentity {
@@ -117,7 +117,7 @@ export function expandSpec(spec: StudySpec, src: SpecSource, ctx: ExpandContext)
  * without expanding anything: grid × zip points, each times the product of its architecture's
  * arch_params sweeps. `factors` spells the product for messages; `where` is the YAML path to blame.
  */
-export function countRuns(spec: StudySpec): { runs: number; factors: string; where: string[] } {
+function countRuns(spec: StudySpec): { runs: number; factors: string; where: string[] } {
   const lengths: Array<[string, number]> = [];
   let archList: string[] | null = null;
   for (const [name, values] of Object.entries(spec.grid) as Array<[string, unknown[] | undefined]>) {

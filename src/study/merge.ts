@@ -20,7 +20,7 @@ import { copyTree, stagingDir } from './saedir.js';
 import { StudyStore } from './store.js';
 import { type ReportWriter, RESULTS_FILE, SPEC_COPY, type StudyOutcome, finishStudy, openStudyStore, planStudy } from './study.js';
 
-export interface MergeOptions {
+interface MergeOptions {
   hooks?: RunnerHooks;
   report?: ReportWriter | null;
   analyse?: boolean;

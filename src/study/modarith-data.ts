@@ -29,7 +29,7 @@ import type { SpecSource, StudySpec } from './spec.js';
 export type ModArithSpec = Extract<StudySpec['data'], { kind: 'modarith' }>;
 
 /** The spec's model config, resolved (defaults: the grokking recipe); errors point at data.model. */
-export function modarithModelConfig(data: ModArithSpec, src?: SpecSource): ModArithConfig {
+function modarithModelConfig(data: ModArithSpec, src?: SpecSource): ModArithConfig {
   try {
     return resolveConfig(data.model as Partial<ModArithConfig>);
   } catch (err) {
@@ -39,7 +39,7 @@ export function modarithModelConfig(data: ModArithSpec, src?: SpecSource): ModAr
   }
 }
 
-export function hookWidth(cfg: ModArithConfig, hook: string): number {
+function hookWidth(cfg: ModArithConfig, hook: string): number {
   return hook === 'mlp_post' ? cfg.d_mlp : cfg.d_model;
 }
 
@@ -105,7 +105,7 @@ export function activationEffectiveRank(xND: Mat): number {
   return effectiveRankFromGram(gram, D);
 }
 
-export interface ModArithStudyData {
+interface ModArithStudyData {
   xND: Mat;
   fourier: FourierContext;
   /** For results.json's data.summary. */

@@ -187,7 +187,7 @@ export function describeDefault(name: ParamName): string {
 }
 
 /** One row of `husai study --params`. */
-export interface ParamRow {
+interface ParamRow {
   name: ParamName;
   flag: string | null;
   type: string;

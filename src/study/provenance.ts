@@ -53,7 +53,7 @@ export function computeEnvironment(): { engine: string; blas: string; blasCore: 
 }
 
 /** Who trained a run: what its bytes depend on (numerics version, engine, BLAS) and the release. */
-export interface RunProvenance {
+interface RunProvenance {
   husaiVersion: string;
   numericsVersion: number;
   gitCommit: string | null;
@@ -82,7 +82,7 @@ export function currentProvenance(): RunProvenance {
 }
 
 /** "husai 0.1.0 (numerics 1) on native/openblas". */
-export function describeProvenance(p: RunProvenance): string {
+function describeProvenance(p: RunProvenance): string {
   return `husai ${p.husaiVersion} (numerics ${p.numericsVersion}) on ${p.engine}${p.blas ? `/${p.blas}` : ''}`;
 }
 
@@ -121,7 +121,7 @@ export function provenanceGroups(rows: readonly RunRow[]): Array<RunProvenance &
   return [...groups.values()];
 }
 
-export interface ManifestInputs {
+interface ManifestInputs {
   data: DataPlan['identity'];
   files: DataPlan['inputs'];
   /** sha256 of the canonical JSON of the generator config (synthetic data), else null. */

@@ -28,7 +28,7 @@ import { stableJson } from '../sae/checkpoint/saelens.js';
 import { PARAMS, type ParamDef } from './params.js';
 
 /** The run ids hash length (hex digits). */
-export const RUN_ID_HEX = 12;
+const RUN_ID_HEX = 12;
 
 /** The identity keys of husai-run/1, hashed always and as they are. Frozen: ids of old studies depend on them. */
 export const RUN_V1_KEYS = Object.freeze({
@@ -57,7 +57,7 @@ export function paramIdDefaults(params: Record<string, ParamDef> = PARAMS): IdDe
 const ID_DEFAULTS = paramIdDefaults();
 
 /** The object whose hash names a run: the identity with later fields at their default (or null) left out. */
-export function hashedIdentity(identity: object, defaults: IdDefaults = ID_DEFAULTS): Record<string, unknown> {
+function hashedIdentity(identity: object, defaults: IdDefaults = ID_DEFAULTS): Record<string, unknown> {
   const out = keep(identity as Record<string, unknown>, 'run', defaults);
   for (const section of ['sae', 'hyper'] as const) {
     const inner = out[section];

@@ -15,7 +15,7 @@ import type { CheckpointRow, RunRow } from './store.js';
 export const RUN_RECORD = 'husai-run.json';
 const FORMAT = 'husai-run-record/1';
 
-export interface RunRecordFile {
+interface RunRecordFile {
   row: RunRow;
   curve: StepMetrics[];
   checkpoints: CheckpointRow[];

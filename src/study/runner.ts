@@ -109,7 +109,7 @@ export function reconcile(store: StudyStore, planned: readonly ResolvedRun[] | n
 }
 
 /** Groups runs into passes: compatible runs, at most `perPass` each, deterministic order. */
-export function planPasses(runs: readonly ResolvedRun[], perPass: number): ResolvedRun[][] {
+function planPasses(runs: readonly ResolvedRun[], perPass: number): ResolvedRun[][] {
   const groups = new Map<string, ResolvedRun[]>();
   for (const r of [...runs].sort((a, b) => (a.id < b.id ? -1 : 1))) {
     const i = r.identity;
@@ -126,7 +126,7 @@ export function planPasses(runs: readonly ResolvedRun[], perPass: number): Resol
   return passes;
 }
 
-export interface TrainRunsOptions {
+interface TrainRunsOptions {
   studyName: string;
   /** Worker processes (study.ts) skip the clean-up: their parent did it before spawning them. */
   skipReconcile?: boolean;

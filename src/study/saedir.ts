@@ -21,7 +21,7 @@ import type { Sae } from '../sae/types.js';
 import { sha256File } from '../formats/io.js';
 import { RUNS_DIR } from './store.js';
 
-export const CHECKPOINTS_DIR = 'checkpoints';
+const CHECKPOINTS_DIR = 'checkpoints';
 
 /** `checkpoints/step-<n>` relative to a run directory. */
 export function checkpointRel(step: number): string {

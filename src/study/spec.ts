@@ -113,10 +113,9 @@ export const specSchema = z.strictObject({
 });
 
 export type StudySpec = z.output<typeof specSchema>;
-export type DataSpec = StudySpec['data'];
 
 /** One problem in a spec, located. */
-export interface SpecIssue {
+interface SpecIssue {
   file: string;
   line: number;
   column: number;
@@ -192,7 +191,7 @@ export interface ParsedSpec {
 }
 
 /** Alias expansions a spec may make (yaml's maxAliasCount): more is an alias bomb, refused with its line. */
-export const MAX_ALIAS_COUNT = 100;
+const MAX_ALIAS_COUNT = 100;
 
 /** Reads and validates a spec file. */
 export function loadSpec(file: string): ParsedSpec {
@@ -335,7 +334,7 @@ function rangeOf(node: unknown): [number, number] | null {
 }
 
 /** `grid.width_ratio[2]` from ['grid', 'width_ratio', 2]. */
-export function fieldName(path: ReadonlyArray<string | number>): string {
+function fieldName(path: ReadonlyArray<string | number>): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
   return out === '' ? '(document)' : out;

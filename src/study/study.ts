@@ -32,7 +32,7 @@ export const SPEC_COPY = 'spec.yaml';
 /** Writes the report for a finished study; returns the report's path. */
 export type ReportWriter = (studyDir: string, results: StudyResults) => Promise<string | null | void> | string | null | void;
 
-export interface StudyPlan {
+interface StudyPlan {
   parsed: ParsedSpec;
   specFile: string;
   specDir: string;
@@ -55,7 +55,7 @@ export function planStudy(
   return { parsed, specFile, specDir, data, runs, specHash: specHash(parsed.spec, data.identity) };
 }
 
-export function specHash(spec: StudySpec, identity: DataIdentity): string {
+function specHash(spec: StudySpec, identity: DataIdentity): string {
   return sha256(stableJson({ format: 'husai-study-spec/1', spec, data: identity }));
 }
 
@@ -99,7 +99,7 @@ export interface WorkerPool {
   spawn: (index: number, count: number, dir: string) => Promise<void>;
 }
 
-export interface RunStudyOptions {
+interface RunStudyOptions {
   /** Output directory (default: runs/<name> under `cwd`). */
   out?: string;
   cwd?: string;
@@ -308,7 +308,7 @@ function manifestCreatedAt(dir: string): string | null {
   }
 }
 
-export interface Finished {
+interface Finished {
   results: StudyResults;
   reportPath: string | null;
   analysisSeconds: number;
@@ -359,7 +359,7 @@ export function autoJobs(runs: readonly ResolvedRun[], cores: number): number {
 }
 
 /** "topk m=128 k=3 seed 2" for progress lines. */
-export function runLabel(r: ResolvedRun): string {
+function runLabel(r: ResolvedRun): string {
   const s = r.identity.sae;
   const sp = s.k !== null ? ` k=${s.k}` : s.sparsityCoeff !== null ? ` l1=${s.sparsityCoeff}` : '';
   return `${s.arch} m=${s.dSae}${sp} seed ${r.identity.seed}${r.identity.dataSeed !== 0 ? `/${r.identity.dataSeed}` : ''}`;
@@ -374,4 +374,4 @@ export function parseShard(text: string): Shard {
   return shard;
 }
 
-export type { Shard, StudyProgress, RunnerHooks };
+;

@@ -12,9 +12,9 @@ import { type SynthbenchData, type SynthbenchOptions, generateSynthbench } from 
 import type { SyntheticData } from './types.js';
 
 export type { SparseCodes, SyntheticData } from './types.js';
-export type { CorrelatedConfig, CorrelatedOptions } from './correlated.js';
-export type { ExactKConfig, ExactKOptions } from './exact-k.js';
-export type { SynthbenchConfig, SynthbenchData, SynthbenchOptions } from './synthbench.js';
+;
+;
+;
 export { normalQuantile } from './normal-quantile.js';
 
 export interface SyntheticKinds {

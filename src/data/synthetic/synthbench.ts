@@ -99,7 +99,7 @@ export function resolveSynthbench(opts: SynthbenchOptions): SynthbenchConfig {
 }
 
 /** Feature roles and final marginal firing probabilities for a resolved config. */
-export function synthbenchStructure(cfg: SynthbenchConfig): { parentOf: Int32Array; firingProb: Float64Array } {
+function synthbenchStructure(cfg: SynthbenchConfig): { parentOf: Int32Array; firingProb: Float64Array } {
   const f = cfg.features;
   const w = new Float64Array(f);
   for (let i = 0; i < f; i++) w[i] = (i + 1) ** -cfg.zipfExponent;

@@ -11,8 +11,8 @@ import { DataError } from '../../core/errors.js';
 import { readIdx } from './idx.js';
 import type { ImageSet, Split } from './types.js';
 
-export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
-export const FASHION_MNIST_CLASSES = [
+const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+const FASHION_MNIST_CLASSES = [
   'T-shirt/top',
   'Trouser',
   'Pullover',
@@ -27,7 +27,7 @@ export const FASHION_MNIST_CLASSES = [
 const COUNTS: Record<Split, number> = { train: 60000, test: 10000 };
 
 /** The folder the IDX files are read from. */
-export function fashionMnistDir(): string {
+function fashionMnistDir(): string {
   return process.env.HUSAI_FASHION_MNIST_DIR ?? FASHION_MNIST_DIR;
 }
 

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { DataError, fmtShape } from '../../core/errors.js';
 
-export interface IdxArray {
+interface IdxArray {
   /** Dimensions, outermost first (e.g. [60000, 28, 28] for an image file). */
   dims: number[];
   /** The values, C order. */

@@ -22,7 +22,7 @@ const SIDE = 28;
 const PIXELS = SIDE * SIDE;
 
 /** The folder of the npm package's digit files. */
-export function mnistDigitsDir(): string {
+function mnistDigitsDir(): string {
   const require = createRequire(import.meta.url);
   let pkg: string;
   try {

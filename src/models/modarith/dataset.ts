@@ -40,7 +40,7 @@ export function isPrime(n: number): boolean {
 }
 
 /** The target of one pair under a task. */
-export function target(task: Task, a: number, b: number, p: number): number {
+function target(task: Task, a: number, b: number, p: number): number {
   return task === 'add' ? (a + b) % p : a;
 }
 

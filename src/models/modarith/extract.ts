@@ -26,15 +26,15 @@ import { type BlockCache, Transformer } from './transformer.js';
 export const HOOKS = ['resid_pre', 'attn_out', 'resid_mid', 'mlp_post', 'mlp_out', 'resid_post'] as const;
 export type HookName = (typeof HOOKS)[number];
 export type PositionChoice = PositionName | 'all';
-export const META_FORMAT = 'husai-modarith-activations';
+const META_FORMAT = 'husai-modarith-activations';
 
-export interface ExtractOptions {
+interface ExtractOptions {
   hook: HookName;
   layer: number;
   position: PositionChoice;
 }
 
-export interface ModArithActivations {
+interface ModArithActivations {
   xND: Mat;
   /** Per row: a, b and position index (0 = a, 1 = b, 2 = "="). */
   a: Int32Array;
@@ -42,7 +42,7 @@ export interface ModArithActivations {
   position: Int32Array;
 }
 
-export interface ActivationMeta {
+interface ActivationMeta {
   format: typeof META_FORMAT;
   hook: HookName;
   layer: number;
@@ -69,7 +69,7 @@ function hookTensor(c: BlockCache, hook: HookName): Float32Array {
   }
 }
 
-export function checkExtractOptions(model: SavedModArith, opts: ExtractOptions): void {
+function checkExtractOptions(model: SavedModArith, opts: ExtractOptions): void {
   if (!HOOKS.includes(opts.hook)) throw new ConfigError(`modarith extract: hook "${opts.hook}" is not one of ${HOOKS.join(', ')}`);
   if (!Number.isInteger(opts.layer) || opts.layer < 0 || opts.layer >= model.cfg.n_layers) {
     throw new ConfigError(`modarith extract: layer ${opts.layer} does not exist; the model in ${model.dir} has layers 0..${model.cfg.n_layers - 1}`);
@@ -134,7 +134,7 @@ export function writeModArithActivations(file: string, model: SavedModArith, opt
   return meta;
 }
 
-export function metaPath(file: string): string {
+function metaPath(file: string): string {
   return `${file}.meta.json`;
 }
 

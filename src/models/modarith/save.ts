@@ -28,7 +28,7 @@ import { type ModArithConfig, modelPart, resolveConfig } from './config.js';
 import { paramShapes } from './transformer.js';
 import type { LogEntry } from './train.js';
 
-export const MODEL_FORMAT = 'husai-modarith';
+const MODEL_FORMAT = 'husai-modarith';
 
 export interface SavedModArith {
   cfg: ModArithConfig;
@@ -37,7 +37,7 @@ export interface SavedModArith {
 }
 
 /** Internal tensors → TransformerLens tensors (W_QKV [D, 3·H·Dh] split into W_Q, W_K, W_V [H, D, Dh]). */
-export function toTransformerLens(cfg: ModArithConfig, params: TensorMap): Record<string, { shape: number[]; data: Float32Array }> {
+function toTransformerLens(cfg: ModArithConfig, params: TensorMap): Record<string, { shape: number[]; data: Float32Array }> {
   const { d_model: D, n_heads: H, d_head: Dh } = cfg;
   const out: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const [name, shape] of Object.entries(paramShapes(modelPart(cfg)))) {
@@ -82,7 +82,7 @@ const MODEL_FILES = new Set(['model.safetensors', 'config.json', 'metrics.json',
 const husaiConfig = jsonWith('format', (v) => v === MODEL_FORMAT);
 
 /** A folder saveModArith wrote: finished (config.json), or killed before config.json (model.safetensors metadata). */
-export function isModArithFolder(dir: string): boolean {
+function isModArithFolder(dir: string): boolean {
   if (husaiConfig(path.join(dir, 'config.json'))) return true;
   try {
     return readSafetensorsHeader(path.join(dir, 'model.safetensors')).metadata.format === MODEL_FORMAT;

@@ -27,7 +27,7 @@ export interface LogEntry {
   seconds: number;
 }
 
-export interface TrainResult {
+interface TrainResult {
   params: TensorMap;
   history: LogEntry[];
   /** The last evaluation (after the final step). */
@@ -42,7 +42,7 @@ export interface TrainHooks {
 }
 
 /** Mean loss and accuracy of the model on the given pairs, in chunks (no gradients). */
-export function evaluate(model: Transformer, data: ModArithData, pairs: Int32Array, chunk = 8192): { loss: number; acc: number } {
+function evaluate(model: Transformer, data: ModArithData, pairs: Int32Array, chunk = 8192): { loss: number; acc: number } {
   let loss = 0;
   let acc = 0;
   for (let s = 0; s < pairs.length; s += chunk) {

@@ -87,7 +87,7 @@ export interface BlockCache {
   residPostQD: F32;
 }
 
-export interface ForwardResult {
+interface ForwardResult {
   N: number;
   tokens: Int32Array;
   blocks: BlockCache[];

@@ -16,13 +16,13 @@ import { naturalCompare } from '../../core/text.js';
 
 export const CORPORA = ['sotu', 'moby-dick'] as const;
 
-export interface TextDoc {
+interface TextDoc {
   /** Shown with feature-card contexts, e.g. "1861 Abraham Lincoln", "Chapter 1: Loomings". */
   title: string;
   text: string;
 }
 
-export interface TextSource {
+interface TextSource {
   /** 'sotu', 'moby-dick', or the absolute path of the user's file or folder. */
   name: string;
   docs: TextDoc[];
@@ -44,7 +44,7 @@ function stdlibDocs(pkg: string, title: (r: Record<string, unknown>) => string):
 }
 
 /** Decodes UTF-8 strictly (a BOM is dropped); invalid bytes are a DataError naming the file. */
-export function decodeUtf8(file: string, bytes: Uint8Array): string {
+function decodeUtf8(file: string, bytes: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {

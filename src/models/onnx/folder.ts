@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DataError } from '../../core/errors.js';
 
-export const MODEL_CANDIDATES = [
+const MODEL_CANDIDATES = [
   'onnx/model.onnx',
   'onnx/decoder_model.onnx',
   'onnx/model_quantized.onnx',
@@ -30,7 +30,7 @@ export const MODEL_CANDIDATES = [
 ] as const;
 
 /** GPT-2 BPE vocabulary size and the ids husai checks it by. */
-export const GPT2_VOCAB = 50257;
+const GPT2_VOCAB = 50257;
 export const GPT2_EOT = 50256;
 
 export interface LmConfig {

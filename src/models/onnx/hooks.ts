@@ -28,7 +28,6 @@ import { dependsOn, type GraphIndex } from './graph.js';
 import type { NodeProto } from './proto.js';
 
 export const HOOK_KINDS = ['resid_pre', 'attn_out', 'resid_mid', 'mlp_out', 'resid_post'] as const;
-export type HookKind = (typeof HOOK_KINDS)[number];
 
 export interface HookMap {
   /** How the blocks were found. */

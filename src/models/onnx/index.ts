@@ -28,14 +28,14 @@
 export {
   openOnnxSource,
   listOnnxTensors,
-  resolveLayer,
+  
   openModel,
-  type OnnxSourceOptions,
-  type OnnxTensorList,
-  type OpenedModel,
+  
+  
+  
 } from './source.js';
-export { exposeTensors, type ExposeOptions } from './surgery.js';
-export { decodeModel, encodeModel, type ModelProto } from './proto.js';
-export { gpt2Hooks, HOOK_KINDS, type HookMap } from './hooks.js';
-export { openModelFolder, MODEL_CANDIDATES, type ModelFolder } from './folder.js';
-export { CORPORA, loadText } from './corpus.js';
+;
+;
+;
+;
+export {  loadText } from './corpus.js';

@@ -22,7 +22,7 @@ export interface OperatorSetIdProto {
   version?: number;
 }
 
-export interface TensorShapeDim {
+interface TensorShapeDim {
   dim_value?: number;
   dim_param?: string;
 }

@@ -24,7 +24,7 @@ import type { LmConfig } from './folder.js';
 import { valueDims, valueElemType, type ValueInfoProto } from './proto.js';
 import { DataType } from './schema.js';
 
-export interface RunnerSpec {
+interface RunnerSpec {
   /** The model to run (already tapped: `tensor` is a graph output). */
   modelBytes: Uint8Array;
   /** The tensor to return. */
@@ -40,7 +40,7 @@ export interface RunnerSpec {
   threads?: number;
 }
 
-export interface RunResult {
+interface RunResult {
   /** Rows [B·T, D], row b·T + t = window b, position t. */
   xRD: Float32Array;
   d: number;

@@ -11,7 +11,7 @@
  */
 import protobuf from 'protobufjs';
 
-export const ONNX_PROTO = `
+const ONNX_PROTO = `
 syntax = "proto2";
 package onnx;
 
@@ -197,7 +197,7 @@ message FunctionProto {
 let root: protobuf.Root | null = null;
 
 /** The parsed schema (field names kept in snake_case, as in onnx.proto). */
-export function onnxRoot(): protobuf.Root {
+function onnxRoot(): protobuf.Root {
   if (root === null) root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
   return root;
 }

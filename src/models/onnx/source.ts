@@ -27,7 +27,7 @@ import { LmRunner } from './runner.js';
 import { exposeTensors } from './surgery.js';
 import { loadTokenizer } from './tokenizer.js';
 
-export interface OnnxSourceOptions {
+interface OnnxSourceOptions {
   /** Model folder in the transformers.js layout (or an .onnx file inside one). */
   modelDir: string;
   /** A hook (`resid_post.6`, `mlp_out.3`, `resid_pre.0`, `attn_out.L`, `resid_mid.L`) or a raw tensor name. */
@@ -46,7 +46,7 @@ export interface OnnxSourceOptions {
   threads?: number;
 }
 
-export interface OpenedModel {
+interface OpenedModel {
   folder: ModelFolder;
   bytes: Uint8Array;
   sha256: string;
@@ -83,7 +83,7 @@ export function openModel(modelDir: string): OpenedModel {
   };
 }
 
-export interface OnnxTensorList {
+interface OnnxTensorList {
   modelFile: string;
   /** How hooks were found, or null when the graph has no recognisable GPT-2 blocks. */
   hookMethod: HookMap['method'] | null;
@@ -104,7 +104,7 @@ export function listOnnxTensors(modelDir: string): OnnxTensorList {
 }
 
 /** Maps `--layer` to a tensor: a hook name first, then a raw tensor name. */
-export function resolveLayer(m: OpenedModel, layer: string): { tensor: string; hook: string | null } {
+function resolveLayer(m: OpenedModel, layer: string): { tensor: string; hook: string | null } {
   const t = m.hooks?.hooks.get(layer);
   if (t !== undefined) return { tensor: t, hook: layer };
   if (m.idx.producer.has(layer)) return { tensor: layer, hook: null };

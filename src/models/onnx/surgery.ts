@@ -24,7 +24,7 @@ import {
 } from './proto.js';
 import { concatBytes, lenPrefix, wireFields, wireString, WIRE_LEN, type WireField } from './wire.js';
 
-export interface ExposeOptions {
+interface ExposeOptions {
   /** Keep only the named tensors as outputs and drop what they do not depend on (default false). */
   prune?: boolean;
   /** Names the model in errors (default 'model.onnx'). */

@@ -9,7 +9,7 @@
 import type { TokenizerSpec } from './folder.js';
 import { GPT2_EOT } from './folder.js';
 
-export interface LmTokenizer {
+interface LmTokenizer {
   /** 'gpt2' or 'gpt2-mod-<modulus>' (recorded in meta.json). */
   name: string;
   /** The end-of-text id, prepended to each context window as BOS. */

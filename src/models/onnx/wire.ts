@@ -8,7 +8,6 @@
  */
 import { DataError } from '../../core/errors.js';
 
-export const WIRE_VARINT = 0;
 export const WIRE_LEN = 2;
 
 /** One field of a message: bytes [start, end) hold tag and value; the value starts at valueStart. */
@@ -21,7 +20,7 @@ export interface WireField {
 }
 
 /** Reads a varint at `pos`; returns [value, next position]. Exact up to 2^53. */
-export function readVarint(buf: Uint8Array, pos: number, file: string): [number, number] {
+function readVarint(buf: Uint8Array, pos: number, file: string): [number, number] {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < 10; i++) {
@@ -83,7 +82,7 @@ export function wireString(buf: Uint8Array, field: WireField, no: number, file: 
 }
 
 /** The bytes of a varint. */
-export function varintBytes(value: number): Uint8Array {
+function varintBytes(value: number): Uint8Array {
   if (!Number.isSafeInteger(value) || value < 0)
     throw new RangeError(`varintBytes: ${value} is not a non-negative safe integer`);
   const bytes: number[] = [];

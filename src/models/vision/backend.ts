@@ -13,7 +13,7 @@ import { ConfigError } from '../../core/errors.js';
 let ready: Promise<void> | null = null;
 
 /** The folder holding tfjs-backend-wasm's .wasm files (its dist/ folder), with a trailing slash. */
-export function wasmDir(): string {
+function wasmDir(): string {
   const require = createRequire(import.meta.url);
   return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep;
 }

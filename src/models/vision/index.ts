@@ -8,11 +8,11 @@ import { loadVisionModel } from './nsfwjs.js';
 import { type LayerInfo, listLayers } from './tap.js';
 
 export { initWasmBackend } from './backend.js';
-export { VISION_MODELS, type VisionModelName, checkVisionModel } from './names.js';
+;
 export { type LoadedModel, loadVisionModel } from './nsfwjs.js';
-export { preprocessImages } from './preprocess.js';
-export { type LayerInfo, type Tap, listLayers, tapLayer } from './tap.js';
-export { openVisionSource, type Pool, type VisionSourceOptions } from './source.js';
+;
+export {   listLayers, tapLayer } from './tap.js';
+export { openVisionSource, type Pool,  } from './source.js';
 
 /** The tappable layers of one model (loads it, lists, frees it). */
 export async function listVisionLayers(name: VisionModelName | string): Promise<LayerInfo[]> {

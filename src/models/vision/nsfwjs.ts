@@ -60,7 +60,7 @@ export type LoadedModel = {
 } & ({ kind: 'layers'; model: tf.LayersModel } | { kind: 'graph'; model: tf.GraphModel });
 
 /** Absolute paths of the bundle files of a model, model.min.js first, shards in order. */
-export function modelFiles(name: VisionModelName, shards: number): string[] {
+function modelFiles(name: VisionModelName, shards: number): string[] {
   const require = createRequire(import.meta.url);
   // nsfwjs exports dist/cjs/models/NAME.js; the bundles live in dist/models/NAME/.
   const dir = path.resolve(

@@ -26,7 +26,7 @@ import { type Tap, tapLayer } from './tap.js';
 
 export type Pool = 'mean' | 'tokens';
 
-export interface VisionSourceOptions {
+interface VisionSourceOptions {
   model: VisionModelName;
   /** Layer (or graph node) name; see `listLayers`. */
   layer: string;
@@ -42,7 +42,7 @@ export interface VisionSourceOptions {
   batch?: number;
 }
 
-export const PREPROCESS =
+const PREPROCESS =
   'nsfwjs: float(x) / 255, bilinear resize (align corners) to S×S when not S×S, grey → RGB by repeating the ' +
   'channel';
 

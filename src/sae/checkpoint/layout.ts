@@ -15,7 +15,7 @@ export const CFG_FILE = 'cfg.json';
 export const SAELENS_WEIGHTS = 'sae_weights.safetensors';
 export const SPARSIFY_WEIGHTS = 'sae.safetensors';
 
-export type Layout = 'saelens' | 'sparsify';
+type Layout = 'saelens' | 'sparsify';
 
 export const LAYOUTS_EXPECTED =
   `an SAE directory: SAELens (${CFG_FILE} + ${SAELENS_WEIGHTS}) or sparsify ` + `(${CFG_FILE} + ${SPARSIFY_WEIGHTS})`;
@@ -107,7 +107,7 @@ export function detectLayout(dir: string): Layout | null {
 }
 
 /** True when `dir` holds cfg.json and a weights file of either layout. */
-export function isSaeDir(dir: string): boolean {
+function isSaeDir(dir: string): boolean {
   return fs.existsSync(path.join(dir, CFG_FILE)) && detectLayout(dir) !== null;
 }
 

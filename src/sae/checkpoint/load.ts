@@ -22,7 +22,7 @@ import { readSaeLens } from './saelens.js';
 import { readSparsify } from './sparsify.js';
 import type { SaeWeights } from './types.js';
 
-export interface LoadSaeOptions {
+interface LoadSaeOptions {
   /** Subfolder of `dir` holding the SAE, e.g. "layers.6" or "seed2/layers.6". */
   hookpoint?: string;
 }

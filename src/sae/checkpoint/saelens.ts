@@ -36,7 +36,7 @@ import { SAE_ARCHITECTURES, type SaeArchitecture, type SaeWeights, type Tensor }
 import { cfgPositiveInt, expectTensor, transposedHint, warnOnce, type Dim } from './validate.js';
 
 /** The layout version husai's files follow; SAELens ≥ 6 reads them as v6. */
-export const SAELENS_LAYOUT_VERSION = '6.0.0';
+const SAELENS_LAYOUT_VERSION = '6.0.0';
 
 /** Files SAELens itself puts in an SAE directory: the only ones writeSaeLens will replace. */
 const REPLACEABLE = new Set([CFG_FILE, SAELENS_WEIGHTS, 'sparsity.safetensors']);

@@ -41,7 +41,7 @@ export interface SaeWeights {
 }
 
 /** Unit atoms, one per row, plus how many rows were zero (left at zero, not normalised). */
-export type Atoms = Mat & { readonly nZero: number };
+type Atoms = Mat & { readonly nZero: number };
 
 /** What the atom helpers need: any object with SAELens-named tensors (read or freshly trained). */
 export type AtomSource = Pick<SaeWeights, 'dIn' | 'dSae' | 'tensors'> & { source?: SaeWeights['source'] };

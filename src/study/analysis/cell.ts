@@ -46,7 +46,7 @@ export interface CellInput {
   runs: CellRun[];
 }
 
-export interface CellContext {
+interface CellContext {
   nulls: NullCache;
   tau: number;
   seed: number;
@@ -61,7 +61,7 @@ export interface CellContext {
   metrics?: MetricTable;
 }
 
-export interface CellOutput {
+interface CellOutput {
   cell: CellResult;
   /** Ground-truth metrics per run id. */
   gt: Map<string, NonNullable<RunRecord['gt']>>;

@@ -19,8 +19,8 @@ import { symEig } from '../../metrics/linalg.js';
 import type { SeedStability } from '../../metrics/seeds.js';
 import type { CellResult } from '../results.js';
 
-export const COS_BINS = 40;
-export const MAX_MAP_POINTS = 4000;
+const COS_BINS = 40;
+const MAX_MAP_POINTS = 4000;
 
 /** Histogram counts of `values` over `bins` equal bins of [lo, hi] (values outside are clamped). */
 export function histogram(values: readonly number[], bins = COS_BINS, lo = -1, hi = 1): { edges: number[]; counts: number[] } {

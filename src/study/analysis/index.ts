@@ -29,7 +29,7 @@ import { type SaeUnitAtoms, atomsFromWeights } from './pairs.js';
 import { applyHolm, fin } from './stats.js';
 import { archComparison, sweepCurves, varyingParams } from './sweeps.js';
 
-export interface AnalyseInput {
+interface AnalyseInput {
   store: StudyStore;
   spec: StudySpec;
   specText: string;
@@ -53,7 +53,7 @@ function atomsOf(w: SaeWeights, name: string): SaeUnitAtoms {
 }
 
 /** Zipped parameters (and width ↔ width_ratio) vary together: for each parameter, its partners. */
-export function coupledParams(spec: StudySpec): Map<string, Set<string>> {
+function coupledParams(spec: StudySpec): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const group of spec.zip) {
     const names = Object.keys(group).filter((n) => (group as Record<string, unknown>)[n] !== undefined);
@@ -67,7 +67,7 @@ export function coupledParams(spec: StudySpec): Map<string, Set<string>> {
 }
 
 /** A label such as "topk m=128 k=3" plus the other parameters that vary across cells. */
-export function cellLabel(params: Record<string, ParamValue>, varying: readonly string[]): string {
+function cellLabel(params: Record<string, ParamValue>, varying: readonly string[]): string {
   const parts = [String(params.arch), `m=${params.width}`];
   if (params.k !== undefined) parts.push(`k=${params.k}`);
   if (params.l1 !== undefined) parts.push(`l1=${params.l1}`);

@@ -11,7 +11,7 @@ import type { StudySpec } from '../spec.js';
 import type { MetricTable } from './metric-table.js';
 import { RESAMPLES } from './stats.js';
 
-export interface MethodsInput {
+interface MethodsInput {
   spec: StudySpec;
   data: AnalysisData;
   runs: readonly ResolvedRun[];

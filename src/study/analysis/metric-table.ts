@@ -128,13 +128,6 @@ export function metricField(key: string): string {
   return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** The row of `key`; a HusaiError naming the known keys otherwise. */
-export function metricRow(table: MetricTable, key: string): StabilityMetric {
-  const row = table.find((m) => m.key === key);
-  if (!row) throw new HusaiError(`unknown stability metric "${key}" (known: ${table.map((m) => m.key).join(', ')})`);
-  return row;
-}
-
 /** A cell's StabilityStat of metric `m`, or null when the cell does not have it (results written with another table). */
 export function cellStat(cell: CellResult, m: StabilityMetric): StabilityStat | null {
   return ((cell as unknown as Record<string, StabilityStat | undefined>)[metricField(m.key)]) ?? null;

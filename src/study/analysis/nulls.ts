@@ -32,7 +32,7 @@ export interface MetricNulls {
   matchedCos: number[];
 }
 
-export const UNTRAINED_SEED_OFFSET = 1_000_000;
+const UNTRAINED_SEED_OFFSET = 1_000_000;
 
 /** The value a null records for one pair: a directed metric's a → b direction. */
 function forward(v: PairValue): number {

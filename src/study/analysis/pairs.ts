@@ -60,7 +60,7 @@ export function allPairs(sets: readonly SaeUnitAtoms[], tau: number, metrics: Me
   return out;
 }
 
-export interface OnePair {
+interface OnePair {
   values: Map<string, PairValue>;
   matchAB: PairMatch;
   matchBA: PairMatch;

@@ -85,7 +85,7 @@ export function applyHolm(stats: StabilityStat[]): void {
   });
 }
 
-export function mean(v: readonly number[]): number {
+function mean(v: readonly number[]): number {
   let s = 0;
   for (const x of v) s += x;
   return v.length === 0 ? NaN : s / v.length;
