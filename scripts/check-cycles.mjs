@@ -1,4 +1,4 @@
-// Import cycles among a folder's TypeScript files (default src/), for `npm run lint`: DESIGN.md's
+// Import cycles among a folder's TypeScript files (default src/), for `npm run lint`: docs/ARCHITECTURE.md's
 // layers point downward, and within a layer files must not lean on each other in a circle either
 // (a cycle makes module initialisation order matter and hides which file owns what). Type-only
 // imports count: a type cycle is the same tangle, only without the runtime symptom.
@@ -53,7 +53,8 @@ export function findCycles(graph) {
   const onStack = new Set();
   const components = [];
   let next = 0;
-  const visit = (v) => { // Tarjan, recursive (source trees are shallow)
+  const visit = (v) => {
+    // Tarjan, recursive (source trees are shallow)
     index.set(v, next);
     low.set(v, next++);
     stack.push(v);
@@ -89,8 +90,15 @@ export function findCycles(graph) {
       const v = queue.shift();
       for (const w of graph.get(v) ?? []) {
         if (!members.has(w)) continue;
-        if (w === start) { prev.set(start, v); found = true; break; }
-        if (!prev.has(w)) { prev.set(w, v); queue.push(w); }
+        if (w === start) {
+          prev.set(start, v);
+          found = true;
+          break;
+        }
+        if (!prev.has(w)) {
+          prev.set(w, v);
+          queue.push(w);
+        }
       }
     }
     const path = [start];
@@ -106,11 +114,14 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
   const cycles = findCycles(importGraph(path.resolve(dir)));
   const rel = (f) => path.relative(process.cwd(), f);
   for (const { path: p, members } of cycles) {
-    const more = members.length > p.length - 1 ? ` (${members.length} files tangled: ${members.map(rel).join(', ')})` : '';
+    const more =
+      members.length > p.length - 1 ? ` (${members.length} files tangled: ${members.map(rel).join(', ')})` : '';
     console.error(`import cycle: ${p.map(rel).join(' → ')}${more}`);
   }
   if (cycles.length > 0) {
-    console.error(`${cycles.length} import cycle(s) under ${dir}/ (DESIGN.md: imports point one way; move the shared part into a file both can import)`);
+    console.error(
+      `${cycles.length} import cycle(s) under ${dir}/ (docs/ARCHITECTURE.md: imports point one way; move the shared part into a file both can import)`,
+    );
     process.exit(1);
   }
 }

@@ -49,5 +49,8 @@ const tokenizer = {
   note: 'GPT-2 BPE (gpt-tokenizer r50k/gpt2 encoding); the model sees GPT-2 id mod modulus. Test fixtures only.',
 };
 fs.writeFileSync(path.join(out, 'husai_tokenizer.json'), `${JSON.stringify(tokenizer, null, 2)}\n`);
-writeSafetensors(path.join(out, 'weights.safetensors'), tiny.weights, { source: 'scripts/make-tiny-gpt2.ts', seed: '7' });
+writeSafetensors(path.join(out, 'weights.safetensors'), tiny.weights, {
+  source: 'scripts/make-tiny-gpt2.ts',
+  seed: '7',
+});
 console.log(`wrote ${out}: model.onnx ${tiny.bytes.length} bytes, ${tiny.model.graph?.node?.length} nodes`);

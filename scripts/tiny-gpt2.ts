@@ -17,7 +17,14 @@
  * the variant with internal tensors declared as outputs from the start (`declareOutputs`).
  */
 import { Rng } from '../src/core/rng.js';
-import { encodeModel, type AttributeProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../src/models/onnx/proto.js';
+import {
+  encodeModel,
+  type AttributeProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from '../src/models/onnx/proto.js';
 import { AttrType, DataType } from '../src/models/onnx/schema.js';
 
 export interface TinyGpt2Config {
@@ -29,7 +36,14 @@ export interface TinyGpt2Config {
   layer_norm_epsilon: number;
 }
 
-export const TINY_GPT2: TinyGpt2Config = { n_layer: 2, n_head: 2, n_embd: 16, n_positions: 64, vocab_size: 300, layer_norm_epsilon: 1e-5 };
+export const TINY_GPT2: TinyGpt2Config = {
+  n_layer: 2,
+  n_head: 2,
+  n_embd: 16,
+  n_positions: 64,
+  vocab_size: 300,
+  layer_norm_epsilon: 1e-5,
+};
 
 export interface TinyGpt2Options {
   seed?: number;
@@ -54,7 +68,12 @@ type Dim = number | string;
 function valueInfo(name: string, elem: number, dims: Dim[]): ValueInfoProto {
   return {
     name,
-    type: { tensor_type: { elem_type: elem, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } },
+    type: {
+      tensor_type: {
+        elem_type: elem,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
+      },
+    },
   };
 }
 
@@ -77,7 +96,14 @@ class Builder {
   readonly initializers: TensorProto[] = [];
   private counts = new Map<string, number>();
 
-  node(scope: string, op: string, inputs: string[], attrs: AttributeProto[] = [], nOut = 1, outNames?: string[]): string[] {
+  node(
+    scope: string,
+    op: string,
+    inputs: string[],
+    attrs: AttributeProto[] = [],
+    nOut = 1,
+    outNames?: string[],
+  ): string[] {
     const key = `${scope}/${op}`;
     const k = this.counts.get(key) ?? 0;
     this.counts.set(key, k + 1);
@@ -92,11 +118,21 @@ class Builder {
   }
 
   constF(scope: string, value: number): string {
-    return this.one(scope, 'Constant', [], [{ name: 'value', type: AttrType.TENSOR, t: tensorF32('', [], Float32Array.of(value)) }]);
+    return this.one(
+      scope,
+      'Constant',
+      [],
+      [{ name: 'value', type: AttrType.TENSOR, t: tensorF32('', [], Float32Array.of(value)) }],
+    );
   }
 
   constI(scope: string, values: number[], scalar = false): string {
-    return this.one(scope, 'Constant', [], [{ name: 'value', type: AttrType.TENSOR, t: tensorI64('', scalar ? [] : [values.length], values) }]);
+    return this.one(
+      scope,
+      'Constant',
+      [],
+      [{ name: 'value', type: AttrType.TENSOR, t: tensorI64('', scalar ? [] : [values.length], values) }],
+    );
   }
 
   init(name: string, dims: number[], data: Float32Array): string {
@@ -108,10 +144,15 @@ class Builder {
 
   layerNorm(scope: string, x: string, gamma: string, beta: string, eps: number): string {
     if (this.layerNormOp) {
-      return this.one(scope, 'LayerNormalization', [x, gamma, beta], [
-        { name: 'axis', type: AttrType.INT, i: -1 },
-        { name: 'epsilon', type: AttrType.FLOAT, f: eps },
-      ]);
+      return this.one(
+        scope,
+        'LayerNormalization',
+        [x, gamma, beta],
+        [
+          { name: 'axis', type: AttrType.INT, i: -1 },
+          { name: 'epsilon', type: AttrType.FLOAT, f: eps },
+        ],
+      );
     }
     const axes: AttributeProto[] = [{ name: 'axes', type: AttrType.INTS, ints: [-1] }];
     const mean = this.one(scope, 'ReduceMean', [x], axes);
@@ -157,42 +198,110 @@ export function buildTinyGpt2(opts: TinyGpt2Options = {}): TinyGpt2 {
 
   // Additive attention mask [B, 1, T, S], S = past + T: key j is visible to query i iff j ≤ i + past
   // and attention_mask[b, j] = 1.
-  const T = b.one('/transformer', 'Gather', [b.one('/transformer', 'Shape', ['input_ids']), b.constI('/transformer', [1], true)], [{ name: 'axis', type: AttrType.INT, i: 0 }]);
-  const S = b.one('/transformer', 'Gather', [b.one('/transformer', 'Shape', ['attention_mask']), b.constI('/transformer', [1], true)], [{ name: 'axis', type: AttrType.INT, i: 0 }]);
+  const T = b.one(
+    '/transformer',
+    'Gather',
+    [b.one('/transformer', 'Shape', ['input_ids']), b.constI('/transformer', [1], true)],
+    [{ name: 'axis', type: AttrType.INT, i: 0 }],
+  );
+  const S = b.one(
+    '/transformer',
+    'Gather',
+    [b.one('/transformer', 'Shape', ['attention_mask']), b.constI('/transformer', [1], true)],
+    [{ name: 'axis', type: AttrType.INT, i: 0 }],
+  );
   const past = b.one('/transformer', 'Sub', [S, T]);
   const axis0 = b.constI('/transformer', [0]);
-  const shapeTS = b.one('/transformer', 'Concat', [b.one('/transformer', 'Unsqueeze', [T, axis0]), b.one('/transformer', 'Unsqueeze', [S, axis0])], [
-    { name: 'axis', type: AttrType.INT, i: 0 },
-  ]);
-  const ones = b.one('/transformer', 'ConstantOfShape', [shapeTS], [{ name: 'value', type: AttrType.TENSOR, t: tensorF32('', [1], Float32Array.of(1)) }]);
+  const shapeTS = b.one(
+    '/transformer',
+    'Concat',
+    [b.one('/transformer', 'Unsqueeze', [T, axis0]), b.one('/transformer', 'Unsqueeze', [S, axis0])],
+    [{ name: 'axis', type: AttrType.INT, i: 0 }],
+  );
+  const ones = b.one(
+    '/transformer',
+    'ConstantOfShape',
+    [shapeTS],
+    [{ name: 'value', type: AttrType.TENSOR, t: tensorF32('', [1], Float32Array.of(1)) }],
+  );
   const causal = b.one('/transformer', 'Trilu', [ones, past], [{ name: 'upper', type: AttrType.INT, i: 0 }]);
-  const am = b.one('/transformer', 'Unsqueeze', [b.one('/transformer', 'Cast', ['attention_mask'], [{ name: 'to', type: AttrType.INT, i: DataType.FLOAT }]), b.constI('/transformer', [1, 2])]);
+  const am = b.one('/transformer', 'Unsqueeze', [
+    b.one('/transformer', 'Cast', ['attention_mask'], [{ name: 'to', type: AttrType.INT, i: DataType.FLOAT }]),
+    b.constI('/transformer', [1, 2]),
+  ]);
   const allowed = b.one('/transformer', 'Mul', [causal, am]);
-  const mask = b.one('/transformer', 'Mul', [b.one('/transformer', 'Sub', [b.constF('/transformer', 1), allowed]), b.constF('/transformer', -1e9)]);
+  const mask = b.one('/transformer', 'Mul', [
+    b.one('/transformer', 'Sub', [b.constF('/transformer', 1), allowed]),
+    b.constF('/transformer', -1e9),
+  ]);
 
   const presents: string[] = [];
   for (let L = 0; L < cfg.n_layer; L++) {
     const s = `/transformer/h.${L}`;
     const w = `transformer.h.${L}`;
-    const ln1 = b.layerNorm(`${s}/ln_1`, x, normal(`${w}.ln_1.weight`, [D], 0.1, 1), normal(`${w}.ln_1.bias`, [D], 0.1), cfg.layer_norm_epsilon);
-    const qkv = b.linear(`${s}/attn/c_attn`, ln1, normal(`${w}.attn.c_attn.weight`, [D, 3 * D], 1.5 / Math.sqrt(D)), normal(`${w}.attn.c_attn.bias`, [3 * D], 0.1));
-    const [q, k, v] = b.node(`${s}/attn`, 'Split', [qkv, b.constI(`${s}/attn`, [D, D, D])], [{ name: 'axis', type: AttrType.INT, i: 2 }], 3);
+    const ln1 = b.layerNorm(
+      `${s}/ln_1`,
+      x,
+      normal(`${w}.ln_1.weight`, [D], 0.1, 1),
+      normal(`${w}.ln_1.bias`, [D], 0.1),
+      cfg.layer_norm_epsilon,
+    );
+    const qkv = b.linear(
+      `${s}/attn/c_attn`,
+      ln1,
+      normal(`${w}.attn.c_attn.weight`, [D, 3 * D], 1.5 / Math.sqrt(D)),
+      normal(`${w}.attn.c_attn.bias`, [3 * D], 0.1),
+    );
+    const [q, k, v] = b.node(
+      `${s}/attn`,
+      'Split',
+      [qkv, b.constI(`${s}/attn`, [D, D, D])],
+      [{ name: 'axis', type: AttrType.INT, i: 2 }],
+      3,
+    );
     const heads = b.constI(`${s}/attn`, [0, 0, H, hd]);
     const perm = (p: number[]): AttributeProto[] => [{ name: 'perm', type: AttrType.INTS, ints: p }];
-    const [qh, kh, vh] = [q, k, v].map((t) => b.one(`${s}/attn`, 'Transpose', [b.one(`${s}/attn`, 'Reshape', [t, heads])], perm([0, 2, 1, 3])));
+    const [qh, kh, vh] = [q, k, v].map((t) =>
+      b.one(`${s}/attn`, 'Transpose', [b.one(`${s}/attn`, 'Reshape', [t, heads])], perm([0, 2, 1, 3])),
+    );
     const catAxis: AttributeProto[] = [{ name: 'axis', type: AttrType.INT, i: 2 }];
-    const [presentK] = b.node(`${s}/attn`, 'Concat', [`past_key_values.${L}.key`, kh], catAxis, 1, [`present.${L}.key`]);
-    const [presentV] = b.node(`${s}/attn`, 'Concat', [`past_key_values.${L}.value`, vh], catAxis, 1, [`present.${L}.value`]);
+    const [presentK] = b.node(`${s}/attn`, 'Concat', [`past_key_values.${L}.key`, kh], catAxis, 1, [
+      `present.${L}.key`,
+    ]);
+    const [presentV] = b.node(`${s}/attn`, 'Concat', [`past_key_values.${L}.value`, vh], catAxis, 1, [
+      `present.${L}.value`,
+    ]);
     presents.push(presentK, presentV);
     const scores = b.one(`${s}/attn`, 'MatMul', [qh, b.one(`${s}/attn`, 'Transpose', [presentK], perm([0, 1, 3, 2]))]);
     const scaled = b.one(`${s}/attn`, 'Div', [scores, b.constF(`${s}/attn`, Math.sqrt(hd))]);
-    const probs = b.one(`${s}/attn`, 'Softmax', [b.one(`${s}/attn`, 'Add', [scaled, mask])], [{ name: 'axis', type: AttrType.INT, i: -1 }]);
+    const probs = b.one(
+      `${s}/attn`,
+      'Softmax',
+      [b.one(`${s}/attn`, 'Add', [scaled, mask])],
+      [{ name: 'axis', type: AttrType.INT, i: -1 }],
+    );
     const ctx = b.one(`${s}/attn`, 'Transpose', [b.one(`${s}/attn`, 'MatMul', [probs, presentV])], perm([0, 2, 1, 3]));
     const merged = b.one(`${s}/attn`, 'Reshape', [ctx, b.constI(`${s}/attn`, [0, 0, D])]);
-    const attnOut = b.linear(`${s}/attn/c_proj`, merged, normal(`${w}.attn.c_proj.weight`, [D, D], 1 / Math.sqrt(D)), normal(`${w}.attn.c_proj.bias`, [D], 0.1));
+    const attnOut = b.linear(
+      `${s}/attn/c_proj`,
+      merged,
+      normal(`${w}.attn.c_proj.weight`, [D, D], 1 / Math.sqrt(D)),
+      normal(`${w}.attn.c_proj.bias`, [D], 0.1),
+    );
     const mid = b.one(s, 'Add', [attnOut, x]);
-    const ln2 = b.layerNorm(`${s}/ln_2`, mid, normal(`${w}.ln_2.weight`, [D], 0.1, 1), normal(`${w}.ln_2.bias`, [D], 0.1), cfg.layer_norm_epsilon);
-    const h = b.linear(`${s}/mlp/c_fc`, ln2, normal(`${w}.mlp.c_fc.weight`, [D, 4 * D], 1 / Math.sqrt(D)), normal(`${w}.mlp.c_fc.bias`, [4 * D], 0.1));
+    const ln2 = b.layerNorm(
+      `${s}/ln_2`,
+      mid,
+      normal(`${w}.ln_2.weight`, [D], 0.1, 1),
+      normal(`${w}.ln_2.bias`, [D], 0.1),
+      cfg.layer_norm_epsilon,
+    );
+    const h = b.linear(
+      `${s}/mlp/c_fc`,
+      ln2,
+      normal(`${w}.mlp.c_fc.weight`, [D, 4 * D], 1 / Math.sqrt(D)),
+      normal(`${w}.mlp.c_fc.bias`, [4 * D], 0.1),
+    );
     // gelu_new: 0.5·h·(1 + tanh(√(2/π)·(h + 0.044715·h³))), op by op as torch.onnx writes it.
     const a = `${s}/mlp/act`;
     const half = b.one(a, 'Mul', [h, b.constF(a, 0.5)]);
@@ -200,10 +309,21 @@ export function buildTinyGpt2(opts: TinyGpt2Options = {}): TinyGpt2 {
     const inner = b.one(a, 'Add', [h, b.one(a, 'Mul', [cube, b.constF(a, 0.044715)])]);
     const th = b.one(a, 'Tanh', [b.one(a, 'Mul', [inner, b.constF(a, Math.sqrt(2 / Math.PI))])]);
     const gelu = b.one(a, 'Mul', [half, b.one(a, 'Add', [th, b.constF(a, 1)])]);
-    const mlpOut = b.linear(`${s}/mlp/c_proj`, gelu, normal(`${w}.mlp.c_proj.weight`, [4 * D, D], 1 / Math.sqrt(4 * D)), normal(`${w}.mlp.c_proj.bias`, [D], 0.1));
+    const mlpOut = b.linear(
+      `${s}/mlp/c_proj`,
+      gelu,
+      normal(`${w}.mlp.c_proj.weight`, [4 * D, D], 1 / Math.sqrt(4 * D)),
+      normal(`${w}.mlp.c_proj.bias`, [D], 0.1),
+    );
     x = b.one(s, 'Add', [mid, mlpOut]);
   }
-  const lnf = b.layerNorm('/transformer/ln_f', x, normal('transformer.ln_f.weight', [D], 0.1, 1), normal('transformer.ln_f.bias', [D], 0.1), cfg.layer_norm_epsilon);
+  const lnf = b.layerNorm(
+    '/transformer/ln_f',
+    x,
+    normal('transformer.ln_f.weight', [D], 0.1, 1),
+    normal('transformer.ln_f.bias', [D], 0.1),
+    cfg.layer_norm_epsilon,
+  );
   // lm_head is tied to wte; torch.onnx writes the transposed copy as its own initializer.
   const wteData = weights['transformer.wte.weight'].data;
   const lmHead = new Float32Array(D * V);
@@ -219,9 +339,13 @@ export function buildTinyGpt2(opts: TinyGpt2Options = {}): TinyGpt2 {
     valueInfo('position_ids', DataType.INT64, [batch, seq]),
   ];
   for (let L = 0; L < cfg.n_layer; L++) {
-    for (const kv of ['key', 'value']) inputs.push(valueInfo(`past_key_values.${L}.${kv}`, DataType.FLOAT, [batch, H, 'past_sequence_length', hd]));
+    for (const kv of ['key', 'value'])
+      inputs.push(valueInfo(`past_key_values.${L}.${kv}`, DataType.FLOAT, [batch, H, 'past_sequence_length', hd]));
   }
-  const outputs: ValueInfoProto[] = [valueInfo('logits', DataType.FLOAT, [batch, seq, V]), ...presents.map((p) => valueInfo(p, DataType.FLOAT, [batch, H, total, hd]))];
+  const outputs: ValueInfoProto[] = [
+    valueInfo('logits', DataType.FLOAT, [batch, seq, V]),
+    ...presents.map((p) => valueInfo(p, DataType.FLOAT, [batch, H, total, hd])),
+  ];
   for (const name of opts.declareOutputs ?? []) outputs.push(valueInfo(name, DataType.FLOAT, [batch, seq, D]));
 
   const model: ModelProto = {

@@ -46,7 +46,10 @@ export function parseFloatArg(value: string): number {
 
 /** Comma-separated distinct integers, e.g. `--seeds 0,1,2`. */
 export function parseIntListArg(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const parts = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (parts.length === 0) throw new InvalidArgumentError('expected a comma-separated list of integers, e.g. 0,1,2');
   const list = parts.map(integer);
   const dup = list.find((n, i) => list.indexOf(n) !== i);
@@ -77,7 +80,8 @@ export function parseDimsArg(value: string): number[] {
   const parts = value.split(/[x×]/);
   return parts.map((p) => {
     const n = p.trim() === '' ? NaN : Number(p);
-    if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`'${p}' is not a positive integer (expected sizes like 4096x512x4096)`);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new InvalidArgumentError(`'${p}' is not a positive integer (expected sizes like 4096x512x4096)`);
     return n;
   });
 }

@@ -36,18 +36,34 @@ type SourceSpec = { kind: 'nsfwjs'; model: string } | { kind: 'onnx'; modelDir: 
 export function registerExtract(program: Command): void {
   program
     .command('extract')
-    .description('extract activations of a pretrained model into a resumable shard folder (rerun the same command to continue)')
-    .requiredOption('--source <source>', `model: ${VISION_MODELS.map((m) => `nsfwjs:${m}`).join(' | ')} | onnx:PATH (a transformers.js-layout folder)`)
+    .description(
+      'extract activations of a pretrained model into a resumable shard folder (rerun the same command to continue)',
+    )
+    .requiredOption(
+      '--source <source>',
+      `model: ${VISION_MODELS.map((m) => `nsfwjs:${m}`).join(' | ')} | onnx:PATH (a transformers.js-layout folder)`,
+    )
     .option('--layer <name>', 'layer to tap (see --list-layers), e.g. out_relu, block_12_add, mixed5')
     .option('--images <set>', `vision: ${BUILTIN_IMAGE_SETS.join(' | ')} (default mnist)`)
     .option('--split <split>', 'vision: train | test (default train)')
     .option('--pool <pool>', 'vision: mean (one row per image) | tokens (one row per spatial position) (default mean)')
     .option('--text <text>', 'onnx: sotu | moby-dick | FILE')
-    .option('--limit <n>', limitHelp('images (vision) or tokens (text)', 'vision: the whole split; text: required'), parsePositiveIntArg)
-    .option('--shard-units <n>', 'images or tokens per shard (default: about 64 MiB of activations)', parsePositiveIntArg)
+    .option(
+      '--limit <n>',
+      limitHelp('images (vision) or tokens (text)', 'vision: the whole split; text: required'),
+      parsePositiveIntArg,
+    )
+    .option(
+      '--shard-units <n>',
+      'images or tokens per shard (default: about 64 MiB of activations)',
+      parsePositiveIntArg,
+    )
     .option('--out <dir>', 'output folder (created; a rerun resumes it)')
     .option('--list-layers', 'print the tappable layers of --source and exit')
-    .option('--json', 'print one JSON object: the folder written (rows, d, shards, config), or with --list-layers the layers')
+    .option(
+      '--json',
+      'print one JSON object: the folder written (rows, d, shards, config), or with --list-layers the layers',
+    )
     .action(async (flags: ExtractFlags) => {
       const spec = parseSource(flags.source);
       if (flags.listLayers) {
@@ -56,7 +72,8 @@ export function registerExtract(program: Command): void {
       }
       if (flags.layer === undefined) throw new HusaiError('--layer NAME is required (see --list-layers)');
       if (flags.out === undefined) throw new HusaiError('--out DIR is required');
-      const source = spec.kind === 'nsfwjs' ? await openVision(spec.model, flags) : await openOnnx(spec.modelDir, flags);
+      const source =
+        spec.kind === 'nsfwjs' ? await openVision(spec.model, flags) : await openOnnx(spec.modelDir, flags);
       const bar = new ProgressLine(`extract ${flags.source} ${flags.layer}`);
       const t0 = Date.now();
       try {
@@ -68,7 +85,16 @@ export function registerExtract(program: Command): void {
         const seconds = (Date.now() - t0) / 1000;
         const m = res.meta;
         if (flags.json) {
-          printJson({ out: flags.out, rows: m.rows, d: m.d, units: m.units, shards: m.shards.length, resumedFrom: res.resumedFrom, seconds, config: m.config });
+          printJson({
+            out: flags.out,
+            rows: m.rows,
+            d: m.d,
+            units: m.units,
+            shards: m.shards.length,
+            resumedFrom: res.resumedFrom,
+            seconds,
+            config: m.config,
+          });
           return;
         }
         const what = `${m.rows} rows × d = ${m.d} in ${m.shards.length} shard${m.shards.length === 1 ? '' : 's'}`;
@@ -90,7 +116,9 @@ function parseSource(s: string): SourceSpec {
   const rest = colon < 0 ? '' : s.slice(colon + 1);
   if (kind === 'nsfwjs') return { kind, model: checkVisionModel(rest) };
   if (kind === 'onnx' && rest !== '') return { kind, modelDir: rest };
-  throw new ConfigError(`--source ${JSON.stringify(s)}: expected ${VISION_MODELS.map((m) => `nsfwjs:${m}`).join(', ')} or onnx:PATH`);
+  throw new ConfigError(
+    `--source ${JSON.stringify(s)}: expected ${VISION_MODELS.map((m) => `nsfwjs:${m}`).join(', ')} or onnx:PATH`,
+  );
 }
 
 async function printLayers(spec: SourceSpec, json: boolean): Promise<void> {
@@ -121,15 +149,26 @@ async function openVision(model: string, flags: ExtractFlags): Promise<Extractio
   const { openVisionSource } = await import('../models/vision/index.js'); // tfjs loads only when needed
   // The source checks model, split, pool and limit (default: the whole split) and names the flag.
   return openVisionSource({
-    model: model as VisionModelName, layer: flags.layer as string, images: flags.images ?? 'mnist', split: (flags.split ?? 'train') as Split, limit: flags.limit, pool: (flags.pool ?? 'mean') as Pool,
+    model: model as VisionModelName,
+    layer: flags.layer as string,
+    images: flags.images ?? 'mnist',
+    split: (flags.split ?? 'train') as Split,
+    limit: flags.limit,
+    pool: (flags.pool ?? 'mean') as Pool,
   });
 }
 
 async function openOnnx(modelDir: string, flags: ExtractFlags): Promise<ExtractionSource> {
   for (const f of ['images', 'split', 'pool'] as const) {
-    if (flags[f] !== undefined) throw new HusaiError(`--${f} is for nsfwjs vision sources; onnx:${modelDir} reads --text`);
+    if (flags[f] !== undefined)
+      throw new HusaiError(`--${f} is for nsfwjs vision sources; onnx:${modelDir} reads --text`);
   }
   const { openOnnxSource } = await import('../models/onnx/index.js'); // onnxruntime loads only when needed
   // --text and --limit are required for text; openOnnxSource names them when missing.
-  return openOnnxSource({ modelDir, layer: flags.layer as string, text: flags.text as string, limit: flags.limit as number });
+  return openOnnxSource({
+    modelDir,
+    layer: flags.layer as string,
+    text: flags.text as string,
+    limit: flags.limit as number,
+  });
 }

@@ -67,7 +67,9 @@ export function describeFault(err: unknown): Fault {
     /allocation failed|Invalid typed array length|Invalid array length|Array buffer/i.test(err.message)
   ) {
     return {
-      message: `allocation too large (${err.message}): the data or model does not fit in memory; use smaller inputs or more memory`,
+      message:
+        `allocation too large (${err.message}): the data or model does not fit in memory; use smaller inputs ` +
+        `or more memory`,
       exitCode: 1,
       bug: false,
     };

@@ -17,7 +17,9 @@ function collectInfo(): Record<string, unknown> {
     const forced = process.env.OPENBLAS_CORETYPE;
     warnings.push(
       `BLAS core ${eng.blasCore} is below what this CPU supports (${best})` +
-        (forced ? `: OPENBLAS_CORETYPE=${forced} forces it; unset it for full GEMM speed (env -u OPENBLAS_CORETYPE husai …)` : ''),
+        (forced
+          ? `: OPENBLAS_CORETYPE=${forced} forces it; unset it for full GEMM speed (env -u OPENBLAS_CORETYPE husai …)`
+          : ''),
     );
   }
   if (eng.fallbackReason) warnings.push(eng.fallbackReason);
@@ -59,7 +61,10 @@ export function registerInfo(program: Command): void {
         ['blas config', info.blasConfig],
         ['threads', info.threads],
         ['node', info.node],
-        ['cpu', `${info.cpu} (${info.cores} cores; avx2 ${yn(info.avx2)}, fma ${yn(info.fma)}, avx512f ${yn(info.avx512f)})`],
+        [
+          'cpu',
+          `${info.cpu} (${info.cores} cores; avx2 ${yn(info.avx2)}, fma ${yn(info.fma)}, avx512f ${yn(info.avx512f)})`,
+        ],
       ];
       for (const [k, v] of rows) console.log(`${k.padEnd(12)} ${String(v)}`);
     });

@@ -2,7 +2,7 @@
  * The `husai` command tree and its exit codes. Each subcommand lives in its own file and registers
  * itself here; buildProgram() has no side effects, so tests can walk the tree
  * (test/cli/conventions.test.ts). runCli() is the one error boundary and the only place that turns
- * errors into exit codes (DESIGN.md, "only cli/ exits"): 0 success, 2 usage error (a bad flag value:
+ * errors into exit codes (docs/ARCHITECTURE.md, "only cli/ exits"): 0 success, 2 usage error (a bad flag value:
  * commander's message naming the flag; a ConfigError), 1 any other fault — a message of one line
  * naming the file and what to do (faults.ts), a hint line when there is one, never a stack trace
  * unless HUSAI_DEBUG=1.
@@ -28,7 +28,9 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('husai')
-    .description('hunting for stable AI features: train sparse autoencoders across seeds and measure which features you can trust')
+    .description(
+      'hunting for stable AI features: train sparse autoencoders across seeds and measure which features you can trust',
+    )
     .version(HUSAI_VERSION)
     .showHelpAfterError()
     .exitOverride();

@@ -6,7 +6,7 @@ import { printJson } from './json.js';
 export function registerReport(program: Command): void {
   program
     .command('report')
-    .description('write a study\'s self-contained HTML report and its figures (SVG + PNG) from DIR/results.json')
+    .description("write a study's self-contained HTML report and its figures (SVG + PNG) from DIR/results.json")
     .argument('<dir>', 'study directory')
     .option('--json', 'print one JSON object: the study directory and the report written')
     .action(async (dir: string, flags: { json?: boolean }) => {

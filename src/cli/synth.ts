@@ -1,5 +1,5 @@
 /**
- * `husai synth`: synthetic activations with known ground truth (SCIENCE.md §5) written as
+ * `husai synth`: synthetic activations with known ground truth (docs/SCIENCE.md §5) written as
  * DIR/acts.npy [n, d], DIR/gt.npy [F, d] (unit rows) and DIR/meta.json (the resolved generator
  * config, enough to regenerate the data byte for byte, and the sha256 of both files). The folder is
  * written atomically as a whole and only over an earlier `husai synth` folder (data/synth-folder.ts).
@@ -25,7 +25,9 @@ interface SynthFlags {
 export function registerSynth(program: Command): void {
   program
     .command('synth')
-    .description('generate synthetic activations with known ground-truth features: DIR/acts.npy, DIR/gt.npy, DIR/meta.json')
+    .description(
+      'generate synthetic activations with known ground-truth features: DIR/acts.npy, DIR/gt.npy, DIR/meta.json',
+    )
     .option('--kind <kind>', `generator: ${SYNTHETIC_KINDS.join(' | ')}`, 'exact-k')
     .option('--samples <n>', 'samples (rows of acts.npy)', parsePositiveIntArg, 50_000)
     .option('--d <d>', 'activation width', parsePositiveIntArg)
@@ -49,6 +51,10 @@ export function registerSynth(program: Command): void {
       const data = generateSynthetic(flags.kind as SyntheticKind, opts);
       const meta = writeSynthFolder(flags.out, data.acts, data.gt, data.config);
       if (flags.json) printJson({ out: flags.out, ...meta });
-      else console.log(`wrote ${flags.out}/acts.npy [${data.acts.rows}×${data.acts.cols}] and gt.npy [${data.gt.rows}×${data.gt.cols}] (${flags.kind}, seed ${flags.seed})`);
+      else
+        console.log(
+          `wrote ${flags.out}/acts.npy [${data.acts.rows}×${data.acts.cols}] and gt.npy ` +
+            `[${data.gt.rows}×${data.gt.cols}] (${flags.kind}, seed ${flags.seed})`,
+        );
     });
 }

@@ -19,7 +19,16 @@ import { archNames } from '../sae/registry.js';
 import { checkSaeTarget, saeWeightsToWrite, saveSae } from '../sae/save.js';
 import { type RunConfig, type TrainHyper, type TrainOptions, runMetadata, trainMany } from '../sae/train.js';
 import type { ArchName, SaeConfigInput } from '../sae/types.js';
-import { PARAMS, type ParamDef, type ParamName, type ParamValue, describeDefault, describeSchema, flagOf, trainFlagParams } from '../study/params.js';
+import {
+  PARAMS,
+  type ParamDef,
+  type ParamName,
+  type ParamValue,
+  describeDefault,
+  describeSchema,
+  flagOf,
+  trainFlagParams,
+} from '../study/params.js';
 import { parseIntArg, parseIntListArg, parseParamArg } from './args.js';
 import { printJson } from './json.js';
 import { ProgressLine } from './progress.js';
@@ -44,17 +53,26 @@ interface ParamFlag {
   key: string;
 }
 
-/** The `--name <value>` Option of a parameter: help from its doc, type, default and architectures; value parsed and checked by its schema. */
+/**
+ * The `--name <value>` Option of a parameter: help from its doc, type, default and architectures; value parsed and
+ * checked by its schema.
+ */
 function paramOption(name: ParamName): Option {
   const def = PARAMS[name] as ParamDef;
   const archs = def.archs ? `; ${def.archs.join(', ')}` : '';
   const dflt = describeDefault(name);
-  const opt = new Option(`${flagOf(name)} <value>`, `${def.doc} [${describeSchema(def.schema)}${dflt === '—' ? '' : `; default ${dflt}`}${archs}]`);
+  const opt = new Option(
+    `${flagOf(name)} <value>`,
+    `${def.doc} [${describeSchema(def.schema)}${dflt === '—' ? '' : `; default ${dflt}`}${archs}]`,
+  );
   return opt.argParser(parseParamArg(name));
 }
 
 /** The parsed generated flags as the trainer's inputs: SAE config fields, optimiser fields, run options. */
-function paramInputs(flags: TrainFlags, params: ParamFlag[]): { sae: Partial<SaeConfigInput>; hyper: Partial<TrainHyper>; opts: TrainOptions } {
+function paramInputs(
+  flags: TrainFlags,
+  params: ParamFlag[],
+): { sae: Partial<SaeConfigInput>; hyper: Partial<TrainHyper>; opts: TrainOptions } {
   const sae: Record<string, ParamValue> = {};
   const hyper: Record<string, ParamValue> = {};
   const opts: TrainOptions = {};
@@ -66,7 +84,11 @@ function paramInputs(flags: TrainFlags, params: ParamFlag[]): { sae: Partial<Sae
     else if (t.to === 'hyper') hyper[t.field] = v;
     else if (t.field === 'steps') opts.steps = v as number;
     else if (t.field === 'batch_size') opts.batchSize = v as number;
-    else throw new HusaiError(`${flagOf(name)}: run field ${t.field} has no husai train meaning (mark it train: 'own' or 'none' in study/params.ts)`);
+    else
+      throw new HusaiError(
+        `${flagOf(name)}: run field ${t.field} has no husai train meaning (mark it train: 'own' or 'none' in ` +
+          `study/params.ts)`,
+      );
   }
   return { sae: sae as Partial<SaeConfigInput>, hyper: hyper as Partial<TrainHyper>, opts };
 }
@@ -91,7 +113,8 @@ export function registerTrain(program: Command): void {
     .requiredOption('--out <dir>', 'output directory')
     .option('--json', 'print one JSON object with every run')
     .action(async (flags: TrainFlags) => {
-      if (flags.seed !== undefined && flags.seeds !== undefined) throw new HusaiError('give --seed or --seeds, not both');
+      if (flags.seed !== undefined && flags.seeds !== undefined)
+        throw new HusaiError('give --seed or --seeds, not both');
       const seeds = flags.seeds ?? [flags.seed ?? 0];
       const dirOf = (seed: number): string => (seeds.length === 1 ? flags.out : path.join(flags.out, `seed-${seed}`));
       for (const seed of seeds) checkSaeTarget(dirOf(seed)); // refuse a user's folder before training, not after
@@ -105,22 +128,33 @@ export function registerTrain(program: Command): void {
         dataSeed: flags.dataSeed,
         hyper: given.hyper,
       }));
-      const bar = new ProgressLine(`train ${flags.arch} m=${flags.width} × ${seeds.length} seed${seeds.length > 1 ? 's' : ''}`);
+      const bar = new ProgressLine(
+        `train ${flags.arch} m=${flags.width} × ${seeds.length} seed${seeds.length > 1 ? 's' : ''}`,
+      );
       const t0 = Date.now();
       const results = await trainMany(ds.source, runs, {
         ...given.opts,
         onProgress: (p) => {
-          if (p.runIndex === runs.length - 1) bar.update(p.step, p.totalSteps, p.metrics ? `L0 ${p.metrics.l0.toFixed(1)}  EV ${p.metrics.explainedVariance.toFixed(3)}` : '');
+          if (p.runIndex === runs.length - 1)
+            bar.update(
+              p.step,
+              p.totalSteps,
+              p.metrics ? `L0 ${p.metrics.l0.toFixed(1)}  EV ${p.metrics.explainedVariance.toFixed(3)}` : '',
+            );
         },
       });
       bar.done();
       const seconds = (Date.now() - t0) / 1000;
       const rows = results.map((r) => {
-        if (r.error || !r.final) throw new HusaiError(`run seed ${r.seed} failed: ${r.error?.message ?? 'no final metrics'}`);
+        if (r.error || !r.final)
+          throw new HusaiError(`run seed ${r.seed} failed: ${r.error?.message ?? 'no final metrics'}`);
         const dir = dirOf(r.seed);
         saveSae(dir, r.sae, { ...runMetadata(r), data: ds.source.name });
         const gt = ds.groundTruth
-          ? gtMetrics(ds.groundTruth, decoderAtoms({ dIn: r.cfg.dIn, dSae: r.cfg.dSae, tensors: saeWeightsToWrite(r.sae).tensors }))
+          ? gtMetrics(
+              ds.groundTruth,
+              decoderAtoms({ dIn: r.cfg.dIn, dSae: r.cfg.dSae, tensors: saeWeightsToWrite(r.sae).tensors }),
+            )
           : null;
         return {
           seed: r.seed,
@@ -139,7 +173,17 @@ export function registerTrain(program: Command): void {
       console.log(head.join('\t'));
       for (const r of rows) {
         const gtCols = 'gt_mcc' in r ? [(r.gt_mcc as number).toFixed(4), (r.gt_recovered_09 as number).toFixed(3)] : [];
-        console.log([r.seed, r.l0.toFixed(2), r.explained_variance.toFixed(4), r.mse.toExponential(3), r.n_dead, ...gtCols, r.dir].join('\t'));
+        console.log(
+          [
+            r.seed,
+            r.l0.toFixed(2),
+            r.explained_variance.toFixed(4),
+            r.mse.toExponential(3),
+            r.n_dead,
+            ...gtCols,
+            r.dir,
+          ].join('\t'),
+        );
       }
     });
 }

@@ -35,7 +35,7 @@ export function cpuInfo(): CpuInfo {
 /**
  * The best OpenBLAS x86 core family this CPU supports, and whether `core` (what OpenBLAS picked)
  * is below it. OPENBLAS_CORETYPE=Haswell on an AVX-512 machine halves sgemm throughput
- * (DESIGN.md, "Pitfalls").
+ * (docs/ARCHITECTURE.md, "Pitfalls").
  */
 export function blasCoreBelowCpu(core: string, cpu: CpuInfo): { best: string; below: boolean } {
   const best = cpu.avx512f ? 'SkylakeX' : cpu.avx2 && cpu.fma ? 'Haswell' : 'generic';

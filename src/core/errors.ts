@@ -1,6 +1,6 @@
 /**
  * Typed errors. Every husai error names the bad value: which file, tensor or field, what was found
- * and what was expected. Only cli/ turns them into exit codes (DESIGN.md, "Errors are typed").
+ * and what was expected. Only cli/ turns them into exit codes (docs/ARCHITECTURE.md, "Errors are typed").
  */
 
 /** Base class: anything husai throws on purpose. `hint` tells the user how to fix it, when we know. */

@@ -1,6 +1,6 @@
 /**
  * Mat: a dense row-major float32 matrix — the plain data type that flows between layers
- * (DESIGN.md, "The flow"). `data` may be a view into a larger buffer; `data.length` is always
+ * (docs/ARCHITECTURE.md, "The flow"). `data` may be a view into a larger buffer; `data.length` is always
  * exactly rows × cols.
  */
 import { ShapeError, fmtShape } from './errors.js';
@@ -15,7 +15,9 @@ export interface Mat {
 export function matFrom(data: Float32Array, rows: number, cols: number): Mat {
   checkDims(rows, cols);
   if (data.length !== rows * cols) {
-    throw new ShapeError(`matFrom: ${data.length} values cannot be shaped ${fmtShape(rows, cols)} (needs ${rows * cols})`);
+    throw new ShapeError(
+      `matFrom: ${data.length} values cannot be shaped ${fmtShape(rows, cols)} (needs ${rows * cols})`,
+    );
   }
   return { data, rows, cols };
 }

@@ -1,7 +1,7 @@
 /**
  * The one seeded random-number module. All randomness in husai (SAE init, data order, synthetic
  * data, null draws, bootstrap resamples) flows through `Rng`, created from explicit seeds, so the
- * same seed gives the same stream on every engine and thread count (SCIENCE.md §2, "Seeds").
+ * same seed gives the same stream on every engine and thread count (docs/SCIENCE.md §2, "Seeds").
  *
  * Generator: xoshiro128** (Blackman & Vigna 2018), 32-bit operations only, so it is fast in JS
  * and bit-identical everywhere. State is seeded by SplitMix32 from a hash of the seed parts, so
@@ -101,7 +101,8 @@ export class Rng {
 
   /** Uniform integer in [0, n), unbiased (rejection sampling). */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0 || n > 4294967296) throw new RangeError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
+    if (!Number.isInteger(n) || n <= 0 || n > 4294967296)
+      throw new RangeError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
     const limit = 4294967296 - (4294967296 % n);
     for (;;) {
       const x = this.nextU32();

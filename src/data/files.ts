@@ -1,9 +1,9 @@
 /**
- * An ActivationSource over activation files (FORMATS.md, "Activations"): a .npy, a .safetensors
+ * An ActivationSource over activation files (docs/FORMATS.md, "Activations"): a .npy, a .safetensors
  * or a folder of shards (found and validated by data/shards.ts), streamed through a seeded
  * shuffle buffer so files larger than RAM never load whole.
  *
- * Order per epoch (a pure function of the data-order seed and the epoch, SCIENCE.md §2 "Seeds"):
+ * Order per epoch (a pure function of the data-order seed and the epoch, docs/SCIENCE.md §2 "Seeds"):
  * - The data fit the buffer (rows ≤ `shuffleBuffer`): they are read once, kept, and served in the
  *   exact uniform permutation `Rng.from(seed, 'order', epoch)` — the same order memorySource gives.
  * - Otherwise: every shard is cut into contiguous chunks of `chunkRows` rows; the chunks are read
@@ -51,7 +51,8 @@ const MAX_OPEN = 8; // shard readers kept open at once while streaming
 export function openActivations(pathOrDir: string, opts: FileSourceOptions = {}): FileActivationSource {
   const set = findShards(pathOrDir, { tensor: opts.tensor });
   const capacity = opts.shuffleBuffer ?? DEFAULT_BUFFER;
-  if (!Number.isInteger(capacity) || capacity < 1) throw new ConfigError(`shuffleBuffer = ${capacity}: expected an integer ≥ 1 (rows)`);
+  if (!Number.isInteger(capacity) || capacity < 1)
+    throw new ConfigError(`shuffleBuffer = ${capacity}: expected an integer ≥ 1 (rows)`);
   const chunkRows = opts.chunkRows ?? Math.min(4096, Math.ceil(capacity / 16));
   if (!Number.isInteger(chunkRows) || chunkRows < 1 || chunkRows > capacity) {
     throw new ConfigError(`chunkRows = ${chunkRows}: expected an integer in [1, shuffleBuffer = ${capacity}]`);
@@ -87,7 +88,13 @@ function loadAll(set: ShardSet): Mat {
   return { data, rows: set.rows, cols: set.d };
 }
 
-async function* bufferedBatches(set: ShardSet, capacity: number, chunkRows: number, batchSize: number, opts: BatchOptions): AsyncGenerator<Mat> {
+async function* bufferedBatches(
+  set: ShardSet,
+  capacity: number,
+  chunkRows: number,
+  batchSize: number,
+  opts: BatchOptions,
+): AsyncGenerator<Mat> {
   const d = set.d;
   const draw = orderRng(opts);
   // Chunk c of the whole set lives in shard s where firstChunk[s] ≤ c < firstChunk[s + 1].
@@ -104,7 +111,7 @@ async function* bufferedBatches(set: ShardSet, capacity: number, chunkRows: numb
   let next = 0; // next position in chunkOrder
   const locate = (c: number): { start: number; count: number } => {
     let s = 0; // binary search: the last s with firstChunk[s] ≤ c
-    for (let hi = set.shards.length - 1; s < hi; ) {
+    for (let hi = set.shards.length - 1; s < hi;) {
       const mid = (s + hi + 1) >> 1;
       if (firstChunk[mid] <= c) s = mid;
       else hi = mid - 1;

@@ -1,7 +1,7 @@
 /**
  * An ActivationSource over rows held in memory (a Mat): synthetic data, small files loaded whole.
  * Each epoch is an exact uniform permutation of the rows drawn from `Rng.from(seed, 'order',
- * epoch)`, so the data order depends only on the data-order seed and the epoch (SCIENCE.md §2,
+ * epoch)`, so the data order depends only on the data-order seed and the epoch (docs/SCIENCE.md §2,
  * "Seeds"). Batches are gathered into one buffer per iteration and yielded as views of it. The
  * file source uses the same order whenever a dataset fits its shuffle buffer (data/files.ts).
  */
@@ -12,7 +12,8 @@ import type { ActivationSource, BatchOptions } from './source.js';
 
 /** Checks a batch size: a positive integer, else a ConfigError naming it. */
 export function checkBatchSize(batchSize: number): void {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`batchSize = ${batchSize}: expected an integer ≥ 1`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ConfigError(`batchSize = ${batchSize}: expected an integer ≥ 1`);
 }
 
 /** The data-order seed's generator for one epoch (shared by every source, so orders agree). */

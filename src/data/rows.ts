@@ -24,7 +24,10 @@ export class ShardRows {
   private readonly maxOpen: number;
   private readonly open = new Map<number, RowReader>(); // insertion order = least recently used first
 
-  constructor(readonly set: ShardSet, opts: ShardRowsOptions = {}) {
+  constructor(
+    readonly set: ShardSet,
+    opts: ShardRowsOptions = {},
+  ) {
     const maxOpen = opts.maxOpen ?? Infinity;
     if (!(maxOpen >= 1) || (Number.isFinite(maxOpen) && !Number.isInteger(maxOpen))) {
       throw new ConfigError(`maxOpen = ${maxOpen}: expected an integer ≥ 1 (shard readers)`);
@@ -41,7 +44,7 @@ export class ShardRows {
   shardOf(row: number): number {
     this.check(row);
     let lo = 0;
-    for (let hi = this.set.shards.length - 1; lo < hi; ) {
+    for (let hi = this.set.shards.length - 1; lo < hi;) {
       const mid = (lo + hi + 1) >> 1;
       if (this.starts[mid] <= row) lo = mid;
       else hi = mid - 1;
@@ -55,9 +58,14 @@ export class ShardRows {
     this.check(start);
     this.check(start + count - 1);
     if (out.length < count * this.d) {
-      throw new DataError(this.set.root, 'output buffer', `${out.length} floats`, `at least ${count * this.d} (${count} rows × d = ${this.d})`);
+      throw new DataError(
+        this.set.root,
+        'output buffer',
+        `${out.length} floats`,
+        `at least ${count * this.d} (${count} rows × d = ${this.d})`,
+      );
     }
-    for (let at = start; at < start + count; ) {
+    for (let at = start; at < start + count;) {
       const s = this.shardOf(at);
       const n = Math.min(start + count, this.starts[s + 1]) - at;
       this.reader(s).readRows(at - this.starts[s], n, out.subarray((at - start) * this.d, (at - start + n) * this.d));
@@ -68,7 +76,7 @@ export class ShardRows {
   /** Rows idx[0], idx[1], … into consecutive rows of out; runs of consecutive indices are read at once. */
   gather(idx: ArrayLike<number>, out: Float32Array): void {
     const d = this.d;
-    for (let t = 0; t < idx.length; ) {
+    for (let t = 0; t < idx.length;) {
       let n = 1;
       while (t + n < idx.length && idx[t + n] === idx[t] + n) n++;
       this.read(idx[t], n, out.subarray(t * d, (t + n) * d));
@@ -84,7 +92,12 @@ export class ShardRows {
 
   private check(row: number): void {
     if (!Number.isInteger(row) || row < 0 || row >= this.rows) {
-      throw new DataError(this.set.root, 'row index', String(row), `an integer in [0, ${this.rows}) (the set's ${this.rows} rows)`);
+      throw new DataError(
+        this.set.root,
+        'row index',
+        String(row),
+        `an integer in [0, ${this.rows}) (the set's ${this.rows} rows)`,
+      );
     }
   }
 
@@ -93,7 +106,8 @@ export class ShardRows {
     if (r !== undefined) {
       this.open.delete(s);
     } else {
-      if (this.open.size >= this.maxOpen) { // close the least recently used first, so never more than maxOpen are open
+      if (this.open.size >= this.maxOpen) {
+        // close the least recently used first, so never more than maxOpen are open
         const [oldest, old] = this.open.entries().next().value as [number, RowReader];
         old.close();
         this.open.delete(oldest);

@@ -1,5 +1,5 @@
 /**
- * Finding and validating activation files on disk (FORMATS.md, "Activations"): one .npy file, one
+ * Finding and validating activation files on disk (docs/FORMATS.md, "Activations"): one .npy file, one
  * .safetensors file (its single 2-D tensor, or the one `tensor` names), or a folder of shards of
  * either kind. Every shard's header is read and checked up front — 2-D, a dtype we read, the same
  * width d as the first shard — so a bad shard fails before training, named in the error. Row data
@@ -52,15 +52,20 @@ const EXTENSIONS = ['.npy', '.safetensors'];
 
 /** Locates and validates the shards at `pathOrDir`. */
 export function findShards(pathOrDir: string, opts: { tensor?: string } = {}): ShardSet {
-  if (!fs.existsSync(pathOrDir)) throw new DataError(pathOrDir, 'path', 'nothing there', 'a .npy or .safetensors file or a folder of them');
+  if (!fs.existsSync(pathOrDir))
+    throw new DataError(pathOrDir, 'path', 'nothing there', 'a .npy or .safetensors file or a folder of them');
   const warnings: string[] = [];
   let meta: Record<string, unknown> | null = null;
   let files: string[];
   if (fs.statSync(pathOrDir).isDirectory()) {
     const metaPath = path.join(pathOrDir, 'meta.json');
     if (fs.existsSync(metaPath)) meta = readMeta(metaPath);
-    files = meta !== null && meta.shards !== undefined ? listedShards(metaPath, pathOrDir, meta.shards) : listShards(pathOrDir);
-    if (files.length === 0) throw new DataError(pathOrDir, 'shards', 'no .npy or .safetensors files', 'at least one shard');
+    files =
+      meta !== null && meta.shards !== undefined
+        ? listedShards(metaPath, pathOrDir, meta.shards)
+        : listShards(pathOrDir);
+    if (files.length === 0)
+      throw new DataError(pathOrDir, 'shards', 'no .npy or .safetensors files', 'at least one shard');
   } else {
     files = [pathOrDir];
   }
@@ -70,7 +75,13 @@ export function findShards(pathOrDir: string, opts: { tensor?: string } = {}): S
     const shard = probe(file, opts.tensor, warnings);
     const first = shards[0];
     if (first !== undefined && shard.cols !== first.cols) {
-      throw new DataError(file, 'd (columns)', `${shard.cols} (shape ${fmtShape(shard.rows, shard.cols)})`, `${first.cols}, as in the first shard ${path.basename(first.path)}`, 'all shards of a folder must share d');
+      throw new DataError(
+        file,
+        'd (columns)',
+        `${shard.cols} (shape ${fmtShape(shard.rows, shard.cols)})`,
+        `${first.cols}, as in the first shard ${path.basename(first.path)}`,
+        'all shards of a folder must share d',
+      );
     }
     shards.push(shard);
   }
@@ -111,13 +122,26 @@ function probe(file: string, tensor: string | undefined, warnings: string[]): Sh
 function pickTensor(file: string, h: ReturnType<typeof readSafetensorsHeader>, tensor: string | undefined): string {
   if (tensor !== undefined) {
     const t = h.tensors.get(tensor);
-    if (t === undefined) throw new DataError(file, `tensor ${JSON.stringify(tensor)}`, `no such tensor (tensors: ${describeTensors(h)})`, 'a tensor of that name');
-    if (t.shape.length !== 2) throw new DataError(file, `tensor ${JSON.stringify(tensor)} shape`, fmtShape(...t.shape), '2-D [tokens, d]');
+    if (t === undefined)
+      throw new DataError(
+        file,
+        `tensor ${JSON.stringify(tensor)}`,
+        `no such tensor (tensors: ${describeTensors(h)})`,
+        'a tensor of that name',
+      );
+    if (t.shape.length !== 2)
+      throw new DataError(file, `tensor ${JSON.stringify(tensor)} shape`, fmtShape(...t.shape), '2-D [tokens, d]');
     return tensor;
   }
   const twoD = [...h.tensors].filter(([, t]) => t.shape.length === 2).map(([n]) => n);
   if (twoD.length !== 1) {
-    throw new DataError(file, 'tensor', `${twoD.length} 2-D tensors (tensors: ${describeTensors(h)})`, 'exactly one 2-D tensor', 'name the one to read with the `tensor` option (--tensor NAME)');
+    throw new DataError(
+      file,
+      'tensor',
+      `${twoD.length} 2-D tensors (tensors: ${describeTensors(h)})`,
+      'exactly one 2-D tensor',
+      'name the one to read with the `tensor` option (--tensor NAME)',
+    );
   }
   return twoD[0];
 }
@@ -130,17 +154,24 @@ function readMeta(metaPath: string): Record<string, unknown> {
     if (e instanceof HusaiError) throw e;
     throw new DataError(metaPath, 'json', `invalid JSON (${(e as Error).message})`, 'a JSON object');
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new DataError(metaPath, 'json', Array.isArray(v) ? 'an array' : String(v), 'a JSON object');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new DataError(metaPath, 'json', Array.isArray(v) ? 'an array' : String(v), 'a JSON object');
   return v as Record<string, unknown>;
 }
 
 function listedShards(metaPath: string, dir: string, listed: unknown): string[] {
   if (!Array.isArray(listed) || !listed.every((s) => typeof s === 'string')) {
-    throw new DataError(metaPath, 'shards', JSON.stringify(listed).slice(0, 60), 'an array of file names relative to the folder');
+    throw new DataError(
+      metaPath,
+      'shards',
+      JSON.stringify(listed).slice(0, 60),
+      'an array of file names relative to the folder',
+    );
   }
   return listed.map((s: string) => {
     const p = path.join(dir, s);
-    if (!fs.existsSync(p)) throw new DataError(metaPath, 'shards', `${JSON.stringify(s)}, which does not exist`, 'existing shard files');
+    if (!fs.existsSync(p))
+      throw new DataError(metaPath, 'shards', `${JSON.stringify(s)}, which does not exist`, 'existing shard files');
     return p;
   });
 }

@@ -1,7 +1,7 @@
 /**
- * ActivationSource: the plain data type between data/ and training (DESIGN.md, "The flow") — a
+ * ActivationSource: the plain data type between data/ and training (docs/ARCHITECTURE.md, "The flow") — a
  * stream of [B, d] batches with a known width and, when finite, a known row count. Data order is a
- * pure function of the data-order seed and the epoch (SCIENCE.md §2, "Seeds": the init seed and
+ * pure function of the data-order seed and the epoch (docs/SCIENCE.md §2, "Seeds": the init seed and
  * the data-order seed are separate), so many SAEs can share one pass over the same batches.
  * Implementations: data/memory.ts (rows in memory, exact permutation per epoch), data/files.ts
  * (.npy / .safetensors files and shard folders through a seeded shuffle buffer), and

@@ -1,5 +1,5 @@
 /**
- * The `husai synth` folder (FORMATS.md, SCIENCE.md §5): DIR/acts.npy [n, d], DIR/gt.npy [F, d] and
+ * The `husai synth` folder (docs/FORMATS.md, docs/SCIENCE.md §5): DIR/acts.npy [n, d], DIR/gt.npy [F, d] and
  * DIR/meta.json — `source: 'husai synth'`, the generator config, both shapes and the size and sha256
  * of both .npy files, so a reader can tell that the three belong to one run.
  *

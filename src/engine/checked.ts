@@ -18,7 +18,8 @@ function exact(op: string, what: string, arr: ArrayLike<number>, len: number, sh
 }
 function dims(op: string, ...ds: number[]): void {
   for (const d of ds) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${op}: dimensions must be non-negative integers, got ${ds.join(', ')}`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new ShapeError(`${op}: dimensions must be non-negative integers, got ${ds.join(', ')}`);
   }
 }
 /** Elements needed by a rows×cols matrix stored with row stride ld. */
@@ -35,11 +36,26 @@ export class CheckedEngine implements Engine {
     return this.inner.info();
   }
   setThreads(n: number): void {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`setThreads: thread count must be an integer ≥ 1, got ${n}`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new RangeError(`setThreads: thread count must be an integer ≥ 1, got ${n}`);
     this.inner.setThreads(n);
   }
 
-  gemm(tA: boolean, tB: boolean, m: number, n: number, k: number, alpha: number, a: F32, lda: number, b: F32, ldb: number, beta: number, c: F32, ldc: number): void {
+  gemm(
+    tA: boolean,
+    tB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: F32,
+    lda: number,
+    b: F32,
+    ldb: number,
+    beta: number,
+    c: F32,
+    ldc: number,
+  ): void {
     const op = 'gemm';
     dims(op, m, n, k);
     const [ar, ac] = tA ? [k, m] : [m, k];
@@ -47,8 +63,20 @@ export class CheckedEngine implements Engine {
     if (lda < Math.max(1, ac)) throw new ShapeError(`${op}: lda=${lda} < columns of stored A ${fmtShape(ar, ac)}`);
     if (ldb < Math.max(1, bc)) throw new ShapeError(`${op}: ldb=${ldb} < columns of stored B ${fmtShape(br, bc)}`);
     if (ldc < Math.max(1, n)) throw new ShapeError(`${op}: ldc=${ldc} < columns of C ${fmtShape(m, n)}`);
-    need(op, `A${tA ? 'ᵀ' : ''} (stored ${fmtShape(ar, ac)}, ld ${lda})`, a, span(ar, ac, lda), `op(A) ${fmtShape(m, k)} · op(B) ${fmtShape(k, n)}`);
-    need(op, `B${tB ? 'ᵀ' : ''} (stored ${fmtShape(br, bc)}, ld ${ldb})`, b, span(br, bc, ldb), `op(A) ${fmtShape(m, k)} · op(B) ${fmtShape(k, n)}`);
+    need(
+      op,
+      `A${tA ? 'ᵀ' : ''} (stored ${fmtShape(ar, ac)}, ld ${lda})`,
+      a,
+      span(ar, ac, lda),
+      `op(A) ${fmtShape(m, k)} · op(B) ${fmtShape(k, n)}`,
+    );
+    need(
+      op,
+      `B${tB ? 'ᵀ' : ''} (stored ${fmtShape(br, bc)}, ld ${ldb})`,
+      b,
+      span(br, bc, ldb),
+      `op(A) ${fmtShape(m, k)} · op(B) ${fmtShape(k, n)}`,
+    );
     need(op, `C (${fmtShape(m, n)}, ld ${ldc})`, c, span(m, n, ldc), fmtShape(m, n));
     if (m === 0 || n === 0) return;
     if (k === 0) {
@@ -157,7 +185,17 @@ export class CheckedEngine implements Engine {
     checkIdx('gatherRows', idx, cols);
     this.inner.gatherRows(x, cols, idx, rows, k, out);
   }
-  sparseDecode(vals: F32, idx: I32, rows: number, k: number, w: F32, m: number, d: number, out: F32, beta: number): void {
+  sparseDecode(
+    vals: F32,
+    idx: I32,
+    rows: number,
+    k: number,
+    w: F32,
+    m: number,
+    d: number,
+    out: F32,
+    beta: number,
+  ): void {
     dims('sparseDecode', rows, k, m, d);
     sparseShapes('sparseDecode', vals, idx, rows, k);
     exact('sparseDecode', 'w', w, m * d, fmtShape(m, d));
@@ -187,7 +225,8 @@ export class CheckedEngine implements Engine {
     exact('adam', 'grad', grad, n, `param's length`);
     exact('adam', 'm', m, n, `param's length`);
     exact('adam', 'v', v, n, `param's length`);
-    if (!(opts.step >= 1)) throw new RangeError(`adam: step must be ≥ 1 (1-based for bias correction), got ${opts.step}`);
+    if (!(opts.step >= 1))
+      throw new RangeError(`adam: step must be ≥ 1 (1-based for bias correction), got ${opts.step}`);
     this.inner.adam(param, grad, m, v, opts);
   }
 }

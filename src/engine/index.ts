@@ -14,7 +14,7 @@ import { loadNativeEngine } from './native.js';
 import { ReferenceEngine } from './reference.js';
 import type { Engine, EngineInfo } from './types.js';
 
-export type { Engine,     } from './types.js';
+export type { Engine } from './types.js';
 
 let current: CheckedEngine | null = null;
 let fallbackReason: string | null = null;

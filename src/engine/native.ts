@@ -14,7 +14,21 @@ import type { AdamOptions, Engine, EngineInfo, F32, I32 } from './types.js';
 
 /** The addon's exports (native/src/addon.cc). */
 interface NativeAddon {
-  gemm(tA: boolean, tB: boolean, m: number, n: number, k: number, alpha: number, a: F32, lda: number, b: F32, ldb: number, beta: number, c: F32, ldc: number): void;
+  gemm(
+    tA: boolean,
+    tB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: F32,
+    lda: number,
+    b: F32,
+    ldb: number,
+    beta: number,
+    c: F32,
+    ldc: number,
+  ): void;
   addRowVec(x: F32, rows: number, cols: number, v: F32, alpha: number): void;
   colSum(x: F32, rows: number, cols: number, out: F32, alpha: number, beta: number): void;
   rowNorms(x: F32, rows: number, cols: number, out: F32): void;
@@ -32,25 +46,74 @@ interface NativeAddon {
   topkRows(x: F32, rows: number, cols: number, k: number, valsOut: F32, idxOut: I32): void;
   scatterRows(vals: F32, idx: I32, rows: number, k: number, out: F32, cols: number): void;
   gatherRows(x: F32, cols: number, idx: I32, rows: number, k: number, out: F32): void;
-  sparseDecode(vals: F32, idx: I32, rows: number, k: number, w: F32, m: number, d: number, out: F32, beta: number): void;
+  sparseDecode(
+    vals: F32,
+    idx: I32,
+    rows: number,
+    k: number,
+    w: F32,
+    m: number,
+    d: number,
+    out: F32,
+    beta: number,
+  ): void;
   sparseDecodeGradVals(gOut: F32, idx: I32, rows: number, k: number, w: F32, m: number, d: number, gVals: F32): void;
   sparseDecodeGradW(vals: F32, idx: I32, rows: number, k: number, gOut: F32, m: number, d: number, gW: F32): void;
-  adam(param: F32, grad: F32, m: F32, v: F32, lr: number, beta1: number, beta2: number, eps: number, step: number, weightDecay: number): void;
+  adam(
+    param: F32,
+    grad: F32,
+    m: F32,
+    v: F32,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    step: number,
+    weightDecay: number,
+  ): void;
   setThreads(n: number): void;
-  info(): { blas: 'openblas' | 'builtin'; blasConfig: string; blasCore: string; blasThreading: 'openmp' | 'pthreads' | 'none'; threads: number };
+  info(): {
+    blas: 'openblas' | 'builtin';
+    blasConfig: string;
+    blasCore: string;
+    blasThreading: 'openmp' | 'pthreads' | 'none';
+    threads: number;
+  };
 }
 
 const REQUIRED: ReadonlyArray<keyof NativeAddon> = [
-  'gemm', 'addRowVec', 'colSum', 'rowNorms', 'normalizeRows', 'projectOutRows', 'rowMax', 'colNonzeroCount',
-  'relu', 'reluBackward', 'axpy', 'scale', 'sumSq', 'sumSqDiff', 'dot', 'topkRows', 'scatterRows', 'gatherRows',
-  'sparseDecode', 'sparseDecodeGradVals', 'sparseDecodeGradW', 'adam', 'setThreads', 'info',
+  'gemm',
+  'addRowVec',
+  'colSum',
+  'rowNorms',
+  'normalizeRows',
+  'projectOutRows',
+  'rowMax',
+  'colNonzeroCount',
+  'relu',
+  'reluBackward',
+  'axpy',
+  'scale',
+  'sumSq',
+  'sumSqDiff',
+  'dot',
+  'topkRows',
+  'scatterRows',
+  'gatherRows',
+  'sparseDecode',
+  'sparseDecodeGradVals',
+  'sparseDecodeGradW',
+  'adam',
+  'setThreads',
+  'info',
 ];
 
 const NATIVE_HINT = 'run `npm run build:native`; for the fast path apt-get install libopenblas-openmp-dev';
 
 /** Why the built-in GEMM is in use (the addon was compiled without OpenBLAS). */
 const BUILTIN_BLAS_REASON =
-  'OpenBLAS not found at build time; for the fast path: apt-get install libopenblas-openmp-dev (or libopenblas-dev), then npm rebuild / npm ci';
+  'OpenBLAS not found at build time; for the fast path: apt-get install libopenblas-openmp-dev (or libopenblas-dev), ' +
+  'then npm rebuild / npm ci';
 
 class NativeEngine implements Engine {
   readonly name = 'native' as const;
@@ -74,7 +137,21 @@ class NativeEngine implements Engine {
     this.addon.setThreads(n);
   }
 
-  gemm(tA: boolean, tB: boolean, m: number, n: number, k: number, alpha: number, a: F32, lda: number, b: F32, ldb: number, beta: number, c: F32, ldc: number): void {
+  gemm(
+    tA: boolean,
+    tB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: F32,
+    lda: number,
+    b: F32,
+    ldb: number,
+    beta: number,
+    c: F32,
+    ldc: number,
+  ): void {
     this.addon.gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
   addRowVec(x: F32, rows: number, cols: number, v: F32, alpha: number): void {
@@ -128,7 +205,17 @@ class NativeEngine implements Engine {
   gatherRows(x: F32, cols: number, idx: I32, rows: number, k: number, out: F32): void {
     this.addon.gatherRows(x, cols, idx, rows, k, out);
   }
-  sparseDecode(vals: F32, idx: I32, rows: number, k: number, w: F32, m: number, d: number, out: F32, beta: number): void {
+  sparseDecode(
+    vals: F32,
+    idx: I32,
+    rows: number,
+    k: number,
+    w: F32,
+    m: number,
+    d: number,
+    out: F32,
+    beta: number,
+  ): void {
     this.addon.sparseDecode(vals, idx, rows, k, w, m, d, out, beta);
   }
   sparseDecodeGradVals(gOut: F32, idx: I32, rows: number, k: number, w: F32, m: number, d: number, gVals: F32): void {

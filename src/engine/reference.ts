@@ -26,8 +26,19 @@ export class ReferenceEngine implements Engine {
   }
 
   gemm(
-    transA: boolean, transB: boolean, m: number, n: number, k: number,
-    alpha: number, a: F32, lda: number, b: F32, ldb: number, beta: number, c: F32, ldc: number,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: F32,
+    lda: number,
+    b: F32,
+    ldb: number,
+    beta: number,
+    c: F32,
+    ldc: number,
   ): void {
     const acc = new Float64Array(n);
     for (let i = 0; i < m; i++) {
@@ -191,7 +202,17 @@ export class ReferenceEngine implements Engine {
     }
   }
 
-  sparseDecode(vals: F32, idx: I32, rows: number, k: number, w: F32, _m: number, d: number, out: F32, beta: number): void {
+  sparseDecode(
+    vals: F32,
+    idx: I32,
+    rows: number,
+    k: number,
+    w: F32,
+    _m: number,
+    d: number,
+    out: F32,
+    beta: number,
+  ): void {
     const acc = new Float64Array(d);
     for (let r = 0; r < rows; r++) {
       acc.fill(0);

@@ -1,6 +1,6 @@
 /**
  * The Engine: every numeric operation SAE training and analysis needs, on Float32Array views.
- * One documented seam between the maths (nn/, sae/, metrics/) and the kernels (DESIGN.md, "The
+ * One documented seam between the maths (nn/, sae/, metrics/) and the kernels (docs/ARCHITECTURE.md, "The
  * engine"); two backends implement it — `native` (N-API addon over OpenBLAS + C++/OpenMP kernels)
  * and `reference` (plain TypeScript, the test oracle).
  *
@@ -54,7 +54,7 @@ export interface Engine {
   /** Sets the thread count for GEMM and parallel kernels (≥ 1). */
   setThreads(n: number): void;
 
-  // ── dense linear algebra ────────────────────────────────────────────────────────────────
+  // ── dense linear algebra ─────────────────────────────
   /**
    * C ← alpha·op(A)·op(B) + beta·C (row-major sgemm). op(A) is m×k (A stored k×m when transA),
    * op(B) is k×n (B stored n×k when transB), C is m×n. lda, ldb, ldc are the row strides of the
@@ -62,11 +62,22 @@ export interface Engine {
    * beta = 0 ignores C's prior content (NaN included). C must not alias A or B.
    */
   gemm(
-    transA: boolean, transB: boolean, m: number, n: number, k: number,
-    alpha: number, a: F32, lda: number, b: F32, ldb: number, beta: number, c: F32, ldc: number,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: F32,
+    lda: number,
+    b: F32,
+    ldb: number,
+    beta: number,
+    c: F32,
+    ldc: number,
   ): void;
 
-  // ── broadcasts and reductions over rows ─────────────────────────────────────────────────
+  // ── broadcasts and reductions over rows ────────────────────────
   /** x[r, :] += alpha·v for every row r. x: [rows, cols], v: [cols]. */
   addRowVec(x: F32, rows: number, cols: number, v: F32, alpha: number): void;
   /** out[c] ← beta·out[c] + alpha·Σ_r x[r, c] (column sums: bias gradients). out: [cols]. */
@@ -77,7 +88,7 @@ export interface Engine {
   normalizeRows(x: F32, rows: number, cols: number, normsOut: F32 | null): void;
   /**
    * g[r, :] ← g[r, :] − (g[r, :]·w[r, :] / ‖w[r, :]‖²)·w[r, :]: removes from each gradient row its
-   * component along the weight row (unit-norm decoder constraint, SCIENCE.md §2). Zero rows of w
+   * component along the weight row (unit-norm decoder constraint, docs/SCIENCE.md §2). Zero rows of w
    * leave g unchanged.
    */
   projectOutRows(w: F32, g: F32, rows: number, cols: number): void;
@@ -86,7 +97,7 @@ export interface Engine {
   /** counts[c] += #{r : x[r, c] ≠ 0} (firing counts for L0 and dead-latent tracking). counts: [cols]. */
   colNonzeroCount(x: F32, rows: number, cols: number, counts: I32): void;
 
-  // ── elementwise ─────────────────────────────────────────────────────────────────────────
+  // ── elementwise ────────────────────────────────
   /** out = max(x, 0). out may alias x. */
   relu(x: F32, out: F32): void;
   /**
@@ -105,7 +116,7 @@ export interface Engine {
   /** Σ a_i·b_i. */
   dot(a: F32, b: F32): number;
 
-  // ── TopK and sparse codes (B·k entries instead of B·m) ──────────────────────────────────
+  // ── TopK and sparse codes (B·k entries instead of B·m) ──────────────────
   /**
    * For each row of x [rows, cols]: the k largest values in descending order (ties: lower column
    * first; NaN sorts below everything) into valsOut [rows, k] and their columns into idxOut [rows, k].
@@ -116,7 +127,17 @@ export interface Engine {
   /** out[r, j] = x[r, idx[r, j]]. x: [rows, cols], out: [rows, k]. */
   gatherRows(x: F32, cols: number, idx: I32, rows: number, k: number, out: F32): void;
   /** out[r, :] ← beta·out[r, :] + Σ_j vals[r, j]·w[idx[r, j], :]. w: [m, d], out: [rows, d]. */
-  sparseDecode(vals: F32, idx: I32, rows: number, k: number, w: F32, m: number, d: number, out: F32, beta: number): void;
+  sparseDecode(
+    vals: F32,
+    idx: I32,
+    rows: number,
+    k: number,
+    w: F32,
+    m: number,
+    d: number,
+    out: F32,
+    beta: number,
+  ): void;
   /** gVals[r, j] = gOut[r, :]·w[idx[r, j], :] (gradient of sparseDecode w.r.t. vals). */
   sparseDecodeGradVals(gOut: F32, idx: I32, rows: number, k: number, w: F32, m: number, d: number, gVals: F32): void;
   /**
@@ -125,7 +146,7 @@ export interface Engine {
    */
   sparseDecodeGradW(vals: F32, idx: I32, rows: number, k: number, gOut: F32, m: number, d: number, gW: F32): void;
 
-  // ── optimiser ───────────────────────────────────────────────────────────────────────────
+  // ── optimiser ────────────────────────────────
   /** One Adam(W) step in place on param, with moment buffers m and v (all the same length). */
   adam(param: F32, grad: F32, m: F32, v: F32, opts: AdamOptions): void;
 }

@@ -1,5 +1,5 @@
 /**
- * Half-precision conversions for the file readers and writers (FORMATS.md, "safetensors" dtypes F16
+ * Half-precision conversions for the file readers and writers (docs/FORMATS.md, "safetensors" dtypes F16
  * and BF16; "Activations": float16 .npy). Owns the bit-level mapping between IEEE 754 binary16
  * (f16), bfloat16 (bf16) and binary32 (f32): subnormals, ±0, ±Inf and NaN included. The array
  * conversions keep NaN payloads bit for bit; the scalar ones return JS numbers, and a signalling

@@ -1,5 +1,5 @@
 /**
- * Raw byte I/O shared by the .npy and .safetensors readers and writers (FORMATS.md). Writes are
+ * Raw byte I/O shared by the .npy and .safetensors readers and writers (docs/FORMATS.md). Writes are
  * atomic: the bytes go to `${path}.tmp-${pid}` first and are renamed over `path` only once
  * complete, so a crash or a full disk never leaves a half-written file that a later run would read
  * as data. Reads are positioned (`fs.readSync` at an offset), so a reader touches only the bytes it
@@ -116,8 +116,13 @@ export function allocFloat32(n: number, file: string, what: string): Float32Arra
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     const gib = (n * 4) / 2 ** 30;
-    throw new DataError(file, what, `${n} float32 values (${gib.toFixed(1)} GiB)`, 'an array that fits in memory',
-      'read it in row ranges, or use a machine with more memory');
+    throw new DataError(
+      file,
+      what,
+      `${n} float32 values (${gib.toFixed(1)} GiB)`,
+      'an array that fits in memory',
+      'read it in row ranges, or use a machine with more memory',
+    );
   }
 }
 
@@ -132,7 +137,10 @@ export function readExact(fd: number, into: Uint8Array, position: number): boole
   return true;
 }
 
-/** fsync a directory so a rename inside it is durable; a no-op where the platform cannot (the rename is atomic regardless). */
+/**
+ * fsync a directory so a rename inside it is durable; a no-op where the platform cannot (the rename is atomic
+ * regardless).
+ */
 export function fsyncDir(dir: string): void {
   try {
     const fd = fs.openSync(dir, 'r');

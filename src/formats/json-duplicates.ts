@@ -1,7 +1,7 @@
 /**
  * Object keys as they appear in raw JSON text: the first duplicated key, and the top-level keys in
  * file order. `JSON.parse` keeps the last of two equal keys and says nothing, so a safetensors
- * header naming one tensor twice would load silently with half its entries lost (FORMATS.md,
+ * header naming one tensor twice would load silently with half its entries lost (docs/FORMATS.md,
  * "safetensors", requires rejecting duplicate names); and a JS object lists integer-like keys
  * first, so file order has to come from the text. A minimal tokenizer — strings (with escapes),
  * braces, brackets and commas; everything else is skipped — run only after JSON.parse has accepted
@@ -32,7 +32,11 @@ export function scanJsonKeys(text: string): JsonKeys {
   const topLevel: string[] = [];
   // One frame per open container: objects track the keys seen and the key being parsed.
   const stack: Array<{ obj: boolean; keys: Set<string>; expectKey: boolean; lastKey: string }> = [];
-  const path = (): string[] => stack.slice(0, -1).filter((f) => f.obj).map((f) => f.lastKey);
+  const path = (): string[] =>
+    stack
+      .slice(0, -1)
+      .filter((f) => f.obj)
+      .map((f) => f.lastKey);
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '"') {

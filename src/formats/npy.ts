@@ -1,5 +1,5 @@
 /**
- * NumPy .npy files (FORMATS.md, "Activations"): read v1.0/v2.0/v3.0 headers, float32, float16 and
+ * NumPy .npy files (docs/FORMATS.md, "Activations"): read v1.0/v2.0/v3.0 headers, float32, float16 and
  * float64 (narrowed to float32, with a warning returned, never printed) in C order; write v1.0
  * float32/float16 files byte-identical to `np.save`. The format (numpy `lib/format.py`, NEP 1):
  * magic `\x93NUMPY`, major and minor version bytes, a u16 (v1) or u32 (v2, v3) little-endian header
@@ -57,7 +57,8 @@ const EXPECTED_DESCR = "'<f4' (float32), '<f2' (float16) or '<f8' (float64, narr
 const ARRAY_ALIGN = 64; // numpy pads headers so data is 64-byte aligned
 const GROWTH_AXIS_MAX_DIGITS = 21; // numpy ≥ 1.24 leaves room to grow the first axis in place
 
-const NARROW_WARNING = (path: string): string => `${path}: float64 data narrowed to float32 (values beyond ±3.4e38 become ±Inf)`;
+const NARROW_WARNING = (path: string): string =>
+  `${path}: float64 data narrowed to float32 (values beyond ±3.4e38 become ±Inf)`;
 
 /** Reads and validates the header of `path` (opens and closes the file). */
 export function readNpyHeader(path: string): NpyHeader {
@@ -73,7 +74,13 @@ function readHeaderFd(fd: number, path: string, fileSize: number): NpyHeader {
   const pre = Buffer.alloc(12);
   const got = fs.readSync(fd, pre, 0, 12, 0);
   if (got < 6 || !MAGIC.every((b, i) => pre[i] === b)) {
-    throw new DataError(path, 'magic', got < 6 ? `${got}-byte file` : `bytes ${hex(pre.subarray(0, 6))}`, '\\x93NUMPY (a .npy file)', 'write it with numpy.save');
+    throw new DataError(
+      path,
+      'magic',
+      got < 6 ? `${got}-byte file` : `bytes ${hex(pre.subarray(0, 6))}`,
+      '\\x93NUMPY (a .npy file)',
+      'write it with numpy.save',
+    );
   }
   if (got < 8) throw new DataError(path, 'version', `${fileSize}-byte file`, 'a version after the magic');
   const major = pre[6];
@@ -84,7 +91,13 @@ function readHeaderFd(fd: number, path: string, fileSize: number): NpyHeader {
   if (got < prefix) throw new DataError(path, 'header', `${fileSize}-byte file`, `at least ${prefix} bytes`);
   const hlen = major === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
   const headerBytes = prefix + hlen;
-  if (headerBytes > fileSize) throw new DataError(path, 'header length', `${hlen} bytes (file is ${fileSize} bytes)`, 'a header that fits in the file');
+  if (headerBytes > fileSize)
+    throw new DataError(
+      path,
+      'header length',
+      `${hlen} bytes (file is ${fileSize} bytes)`,
+      'a header that fits in the file',
+    );
   const raw = Buffer.alloc(hlen);
   readExact(fd, raw, prefix);
   const text = raw.toString(major === 3 ? 'utf8' : 'latin1');
@@ -94,16 +107,33 @@ function readHeaderFd(fd: number, path: string, fileSize: number): NpyHeader {
     dict = parsePyLiteral(text);
   } catch (e) {
     const why = e instanceof PyLiteralError ? e.message : String(e);
-    throw new DataError(path, 'header', `${JSON.stringify(text.trim())} (${why})`, "a Python dict literal {'descr': ..., 'fortran_order': ..., 'shape': (...)}");
+    throw new DataError(
+      path,
+      'header',
+      `${JSON.stringify(text.trim())} (${why})`,
+      "a Python dict literal {'descr': ..., 'fortran_order': ..., 'shape': (...)}",
+    );
   }
   if (!(dict instanceof Map)) throw new DataError(path, 'header', JSON.stringify(text.trim()), 'a Python dict literal');
   for (const key of ['descr', 'fortran_order', 'shape']) {
-    if (!dict.has(key)) throw new DataError(path, 'header', `no '${key}' key in ${JSON.stringify(text.trim())}`, "keys 'descr', 'fortran_order' and 'shape'");
+    if (!dict.has(key))
+      throw new DataError(
+        path,
+        'header',
+        `no '${key}' key in ${JSON.stringify(text.trim())}`,
+        "keys 'descr', 'fortran_order' and 'shape'",
+      );
   }
   const descr = dict.get('descr');
   if (typeof descr !== 'string' || !Object.hasOwn(DESCR, descr)) {
     const found = typeof descr === 'string' ? `'${descr}'` : `a structured dtype ${JSON.stringify(descr)}`;
-    throw new DataError(path, 'descr', found, EXPECTED_DESCR, 'convert it first: np.save(path, arr.astype(np.float32))');
+    throw new DataError(
+      path,
+      'descr',
+      found,
+      EXPECTED_DESCR,
+      'convert it first: np.save(path, arr.astype(np.float32))',
+    );
   }
   const fortran = dict.get('fortran_order');
   if (typeof fortran !== 'boolean') throw new DataError(path, 'fortran_order', String(fortran), 'True or False');
@@ -112,7 +142,13 @@ function readHeaderFd(fd: number, path: string, fileSize: number): NpyHeader {
   if (!shape.every((s) => typeof s === 'number' && Number.isSafeInteger(s) && s >= 0)) {
     throw new DataError(path, 'shape', JSON.stringify(shapeV), 'a tuple of non-negative integers');
   }
-  const header: NpyHeader = { shape: shape as number[], dtype: DESCR[descr], headerBytes, fortranOrder: fortran, version: [major, minor] };
+  const header: NpyHeader = {
+    shape: shape as number[],
+    dtype: DESCR[descr],
+    headerBytes,
+    fortranOrder: fortran,
+    version: [major, minor],
+  };
   const need = headerBytes + numel(header.shape) * ITEMSIZE[header.dtype];
   if (fileSize !== need) {
     throw new DataError(
@@ -128,7 +164,13 @@ function readHeaderFd(fd: number, path: string, fileSize: number): NpyHeader {
 
 function rejectFortran(path: string, h: NpyHeader): void {
   if (h.fortranOrder && h.shape.filter((s) => s > 1).length > 1) {
-    throw new DataError(path, 'fortran_order', 'True', 'False (C order)', 'save a C-ordered copy: np.save(path, np.ascontiguousarray(arr))');
+    throw new DataError(
+      path,
+      'fortran_order',
+      'True',
+      'False (C order)',
+      'save a C-ordered copy: np.save(path, np.ascontiguousarray(arr))',
+    );
   }
 }
 
@@ -141,7 +183,13 @@ export function openNpyRows(path: string): NpyRows {
     h = readHeaderFd(fd, path, fs.fstatSync(fd).size);
     rejectFortran(path, h);
     if (h.shape.length !== 2) {
-      throw new DataError(path, 'shape', fmtShape(...h.shape), '2-D [tokens, d]', h.shape.length === 1 ? 'reshape it: arr.reshape(-1, d)' : undefined);
+      throw new DataError(
+        path,
+        'shape',
+        fmtShape(...h.shape),
+        '2-D [tokens, d]',
+        h.shape.length === 1 ? 'reshape it: arr.reshape(-1, d)' : undefined,
+      );
     }
   } catch (e) {
     fs.closeSync(fd);
@@ -163,7 +211,8 @@ export function openNpyRows(path: string): NpyRows {
         throw new ShapeError(`${path}: rows [${start}, ${start + count}) out of range for ${fmtShape(rows, cols)}`);
       }
       const n = count * cols;
-      if (out.length < n) throw new ShapeError(`${path}: readRows(${start}, ${count}) needs out.length ≥ ${n}, got ${out.length}`);
+      if (out.length < n)
+        throw new ShapeError(`${path}: readRows(${start}, ${count}) needs out.length ≥ ${n}, got ${out.length}`);
       const pos = h.headerBytes + start * cols * item;
       if (h.dtype === 'f4') {
         if (!readExact(fd, bytesOf(out.subarray(0, n)), pos)) throw truncated(path);
@@ -217,7 +266,8 @@ export function readNpyMat(path: string): { mat: Mat; warnings: string[] } {
  */
 export function encodeNpyHeader(shape: readonly number[], dtype: 'f4' | 'f2'): Uint8Array {
   for (const s of shape) {
-    if (!Number.isSafeInteger(s) || s < 0) throw new ShapeError(`npy shape must be non-negative integers, got ${fmtShape(...shape)}`);
+    if (!Number.isSafeInteger(s) || s < 0)
+      throw new ShapeError(`npy shape must be non-negative integers, got ${fmtShape(...shape)}`);
   }
   const shapeRepr = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let dict = `{'descr': '<${dtype}', 'fortran_order': False, 'shape': ${shapeRepr}, }`;
@@ -236,7 +286,11 @@ export function encodeNpyHeader(shape: readonly number[], dtype: 'f4' | 'f2'): U
 }
 
 /** Writes `array` (a Mat, or data + shape) as a v1.0 .npy file of float32 ('f4') or float16 ('f2'), atomically. */
-export function writeNpy(path: string, array: Mat | { data: Float32Array; shape: readonly number[] }, dtype: 'f4' | 'f2' = 'f4'): void {
+export function writeNpy(
+  path: string,
+  array: Mat | { data: Float32Array; shape: readonly number[] },
+  dtype: 'f4' | 'f2' = 'f4',
+): void {
   assertLittleEndian();
   const shape = 'shape' in array ? [...array.shape] : [array.rows, array.cols];
   if (numel(shape) !== array.data.length) {

@@ -39,10 +39,15 @@ function chunk(type: string, data: Uint8Array): Buffer {
 
 /** Encodes `pixels` [height, width, channels] (C order, uint8) as PNG bytes. */
 export function encodePng(pixels: Uint8Array, width: number, height: number, channels: 1 | 3 | 4): Uint8Array {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new ShapeError(`encodePng: size ${width}×${height}: expected positive integers`);
-  if (COLOUR_TYPE[channels] === undefined) throw new ShapeError(`encodePng: ${channels} channels: expected 1 (grey), 3 (RGB) or 4 (RGBA)`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+    throw new ShapeError(`encodePng: size ${width}×${height}: expected positive integers`);
+  if (COLOUR_TYPE[channels] === undefined)
+    throw new ShapeError(`encodePng: ${channels} channels: expected 1 (grey), 3 (RGB) or 4 (RGBA)`);
   const stride = width * channels;
-  if (pixels.length !== stride * height) throw new ShapeError(`encodePng: ${pixels.length} bytes for ${height}×${width}×${channels}: expected ${stride * height}`);
+  if (pixels.length !== stride * height)
+    throw new ShapeError(
+      `encodePng: ${pixels.length} bytes for ${height}×${width}×${channels}: expected ${stride * height}`,
+    );
   const raw = new Uint8Array((stride + 1) * height); // each scanline: filter byte 0, then its pixels
   for (let y = 0; y < height; y++) raw.set(pixels.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   const ihdr = Buffer.alloc(13);
@@ -51,7 +56,12 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
   ihdr[8] = 8; // bit depth
   ihdr[9] = COLOUR_TYPE[channels];
   // compression 0, filter method 0, interlace 0
-  return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    SIGNATURE,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /** `data:image/png;base64,…` of {@link encodePng}. */

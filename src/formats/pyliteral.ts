@@ -1,5 +1,5 @@
 /**
- * A parser for the Python literal subset that .npy headers are written in (FORMATS.md,
+ * A parser for the Python literal subset that .npy headers are written in (docs/FORMATS.md,
  * "Activations"; numpy `lib/format.py` writes the header with `repr` of a dict and reads it back
  * with `ast.literal_eval`). Handles dicts, tuples, lists, single- or double-quoted strings (with
  * escapes and an optional u/b prefix), integers (with Python 2's `L` suffix), floats, True, False
@@ -25,7 +25,8 @@ export function parsePyLiteral(text: string): PyValue {
   const p = new Parser(text);
   const v = p.value();
   p.skipWs();
-  if (p.pos !== text.length) throw new PyLiteralError(`unexpected ${JSON.stringify(text[p.pos])} after the value`, p.pos);
+  if (p.pos !== text.length)
+    throw new PyLiteralError(`unexpected ${JSON.stringify(text[p.pos])} after the value`, p.pos);
   return v;
 }
 
@@ -45,12 +46,19 @@ class Parser {
     if (c === '(') return this.sequence(')', true);
     if (c === '[') return this.sequence(']', false);
     if (c === "'" || c === '"') return this.string();
-    if ((c === 'u' || c === 'b' || c === 'U' || c === 'B') && (this.s[this.pos + 1] === "'" || this.s[this.pos + 1] === '"')) {
+    if (
+      (c === 'u' || c === 'b' || c === 'U' || c === 'B') &&
+      (this.s[this.pos + 1] === "'" || this.s[this.pos + 1] === '"')
+    ) {
       this.pos++;
       return this.string();
     }
     if (/[-+0-9.]/.test(c)) return this.number();
-    for (const [word, v] of [['True', true], ['False', false], ['None', null]] as const) {
+    for (const [word, v] of [
+      ['True', true],
+      ['False', false],
+      ['None', null],
+    ] as const) {
       if (this.s.startsWith(word, this.pos) && !/\w/.test(this.s[this.pos + word.length] ?? '')) {
         this.pos += word.length;
         return v;
@@ -82,7 +90,8 @@ class Parser {
     for (;;) {
       const keyAt = this.pos;
       const key = this.value();
-      if (typeof key !== 'string' && typeof key !== 'number') throw new PyLiteralError('dict keys must be strings or numbers', keyAt);
+      if (typeof key !== 'string' && typeof key !== 'number')
+        throw new PyLiteralError('dict keys must be strings or numbers', keyAt);
       if (out.has(key)) throw new PyLiteralError(`duplicate dict key ${JSON.stringify(key)}`, keyAt);
       this.expect(':');
       out.set(key, this.value());

@@ -1,5 +1,5 @@
 /**
- * safetensors files (FORMATS.md, "safetensors"): an 8-byte little-endian u64 header length N, N
+ * safetensors files (docs/FORMATS.md, "safetensors"): an 8-byte little-endian u64 header length N, N
  * bytes of JSON `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {str: str}}`,
  * then the raw little-endian tensor bytes, offsets relative to the end of the header.
  *
@@ -78,10 +78,17 @@ export function readSafetensorsHeader(path: string): SafetensorsHeader {
 function readHeaderFd(fd: number, path: string): SafetensorsHeader {
   const fileSize = fs.fstatSync(fd).size;
   const lenBuf = Buffer.alloc(8);
-  if (fileSize < 8 || !readExact(fd, lenBuf, 0)) throw new DataError(path, 'header length', `${fileSize}-byte file`, 'at least 8 bytes (u64 header length)');
+  if (fileSize < 8 || !readExact(fd, lenBuf, 0))
+    throw new DataError(path, 'header length', `${fileSize}-byte file`, 'at least 8 bytes (u64 header length)');
   const n = lenBuf.readBigUInt64LE(0);
   if (n > BigInt(fileSize - 8)) {
-    throw new DataError(path, 'header length', `${n} bytes (file has ${fileSize - 8} after the length field)`, 'a header that fits in the file', 'the file is truncated or not safetensors');
+    throw new DataError(
+      path,
+      'header length',
+      `${n} bytes (file has ${fileSize - 8} after the length field)`,
+      'a header that fits in the file',
+      'the file is truncated or not safetensors',
+    );
   }
   const hlen = Number(n);
   if (hlen > MAX_HEADER) throw new DataError(path, 'header length', `${hlen} bytes`, `at most ${MAX_HEADER}`);
@@ -90,8 +97,13 @@ function readHeaderFd(fd: number, path: string): SafetensorsHeader {
   const text = raw.toString('utf8');
   const depth = jsonDepth(text, MAX_HEADER_DEPTH);
   if (depth > MAX_HEADER_DEPTH) {
-    throw new DataError(path, 'header', `JSON nested more than ${MAX_HEADER_DEPTH} levels deep`, 'a flat object of tensors (3 levels)',
-      'the file is damaged or not safetensors');
+    throw new DataError(
+      path,
+      'header',
+      `JSON nested more than ${MAX_HEADER_DEPTH} levels deep`,
+      'a flat object of tensors (3 levels)',
+      'the file is damaged or not safetensors',
+    );
   }
   let parsed: unknown;
   try {
@@ -100,7 +112,12 @@ function readHeaderFd(fd: number, path: string): SafetensorsHeader {
     throw new DataError(path, 'header', `invalid JSON (${(e as Error).message})`, 'a JSON object');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new DataError(path, 'header', `JSON ${Array.isArray(parsed) ? 'array' : typeof parsed}`, 'a JSON object of tensors');
+    throw new DataError(
+      path,
+      'header',
+      `JSON ${Array.isArray(parsed) ? 'array' : typeof parsed}`,
+      'a JSON object of tensors',
+    );
   }
   const { duplicate: dup, topLevel } = scanJsonKeys(text);
   if (dup !== null) {
@@ -126,7 +143,12 @@ function readHeaderFd(fd: number, path: string): SafetensorsHeader {
     const [name, t] = spans[i];
     const [prevName, prev] = spans[far];
     if (t.begin < prev.end) {
-      throw new DataError(path, `tensor ${JSON.stringify(name)} data_offsets`, `[${t.begin}, ${t.end}] overlapping ${JSON.stringify(prevName)} [${prev.begin}, ${prev.end}]`, 'disjoint byte ranges');
+      throw new DataError(
+        path,
+        `tensor ${JSON.stringify(name)} data_offsets`,
+        `[${t.begin}, ${t.end}] overlapping ${JSON.stringify(prevName)} [${prev.begin}, ${prev.end}]`,
+        'disjoint byte ranges',
+      );
     }
   }
   return { path, tensors, metadata, dataStart: 8 + hlen };
@@ -134,34 +156,60 @@ function readHeaderFd(fd: number, path: string): SafetensorsHeader {
 
 function checkMetadata(path: string, v: unknown): Record<string, string> {
   if (v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new DataError(path, '__metadata__', describe(v), 'an object of string → string');
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new DataError(path, '__metadata__', describe(v), 'an object of string → string');
   const entries = Object.entries(v as Record<string, unknown>);
   for (const [k, val] of entries) {
-    if (typeof val !== 'string') throw new DataError(path, `__metadata__.${k}`, describe(val), 'a string (safetensors metadata values are strings; JSON-encode others)');
+    if (typeof val !== 'string')
+      throw new DataError(
+        path,
+        `__metadata__.${k}`,
+        describe(val),
+        'a string (safetensors metadata values are strings; JSON-encode others)',
+      );
   }
   return Object.fromEntries(entries) as Record<string, string>; // own properties, even "__proto__"
 }
 
 function checkTensor(path: string, name: string, v: unknown, dataLen: number): TensorInfo {
   const field = `tensor ${JSON.stringify(name)}`;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new DataError(path, field, describe(v), 'an object {dtype, shape, data_offsets}');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new DataError(path, field, describe(v), 'an object {dtype, shape, data_offsets}');
   const { dtype, shape, data_offsets: offs } = v as Record<string, unknown>;
   if (typeof dtype !== 'string' || !Object.hasOwn(ITEMSIZE, dtype)) {
-    throw new DataError(path, `${field} dtype`, describe(dtype), 'F32, F16, BF16 or F64', 'convert the tensor to float32 before saving');
+    throw new DataError(
+      path,
+      `${field} dtype`,
+      describe(dtype),
+      'F32, F16, BF16 or F64',
+      'convert the tensor to float32 before saving',
+    );
   }
   const isIndex = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-  if (!Array.isArray(shape) || !shape.every(isIndex)) throw new DataError(path, `${field} shape`, describe(shape), 'an array of non-negative integers');
+  if (!Array.isArray(shape) || !shape.every(isIndex))
+    throw new DataError(path, `${field} shape`, describe(shape), 'an array of non-negative integers');
   if (!Array.isArray(offs) || offs.length !== 2 || !offs.every(isIndex)) {
     throw new DataError(path, `${field} data_offsets`, describe(offs), '[begin, end], non-negative integers');
   }
   const [begin, end] = offs as number[];
   if (begin > end || end > dataLen) {
-    throw new DataError(path, `${field} data_offsets`, `[${begin}, ${end}]`, `0 ≤ begin ≤ end ≤ ${dataLen} (the data section's length)`, end > dataLen ? 'the file is truncated' : undefined);
+    throw new DataError(
+      path,
+      `${field} data_offsets`,
+      `[${begin}, ${end}]`,
+      `0 ≤ begin ≤ end ≤ ${dataLen} (the data section's length)`,
+      end > dataLen ? 'the file is truncated' : undefined,
+    );
   }
   const t: TensorInfo = { dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end };
   const want = numel(t.shape) * ITEMSIZE[t.dtype];
   if (end - begin !== want) {
-    throw new DataError(path, `${field} byte length`, `${end - begin} bytes`, `${want} bytes for shape ${fmtShape(...t.shape)} of ${t.dtype}`);
+    throw new DataError(
+      path,
+      `${field} byte length`,
+      `${end - begin} bytes`,
+      `${want} bytes for shape ${fmtShape(...t.shape)} of ${t.dtype}`,
+    );
   }
   return t;
 }
@@ -183,7 +231,12 @@ export function openSafetensors(path: string): SafetensorsFile {
     if (!open) throw new Error(`${path}: read after close()`);
     const t = h.tensors.get(name);
     if (t === undefined) {
-      throw new DataError(path, `tensor ${JSON.stringify(name)}`, `no such tensor (tensors: ${describeTensors(h)})`, 'a tensor of that name');
+      throw new DataError(
+        path,
+        `tensor ${JSON.stringify(name)}`,
+        `no such tensor (tensors: ${describeTensors(h)})`,
+        'a tensor of that name',
+      );
     }
     if (t.dtype === 'F64') {
       const w = `${path}: tensor ${JSON.stringify(name)}: F64 narrowed to float32`;
@@ -196,7 +249,8 @@ export function openSafetensors(path: string): SafetensorsFile {
     const item = ITEMSIZE[t.dtype];
     const pos = h.dataStart + t.begin + elemStart * item;
     const dst = t.dtype === 'F32' ? bytesOf(out.subarray(0, n)) : new Uint8Array(n * item);
-    if (!readExact(fd, dst, pos)) throw new DataError(path, 'data', 'end of file', 'more bytes (the file shrank while open?)');
+    if (!readExact(fd, dst, pos))
+      throw new DataError(path, 'data', 'end of file', 'more bytes (the file shrank while open?)');
     if (t.dtype === 'F16') f16ArrayToF32(new Uint16Array(dst.buffer, 0, n), out);
     else if (t.dtype === 'BF16') bf16ArrayToF32(new Uint16Array(dst.buffer, 0, n), out);
     else if (t.dtype === 'F64') {
@@ -215,12 +269,16 @@ export function openSafetensors(path: string): SafetensorsFile {
     },
     readRows(name: string, start: number, count: number, out: Float32Array): void {
       const t = info(name);
-      if (t.shape.length !== 2) throw new DataError(path, `tensor ${JSON.stringify(name)} shape`, fmtShape(...t.shape), '2-D [rows, cols]');
+      if (t.shape.length !== 2)
+        throw new DataError(path, `tensor ${JSON.stringify(name)} shape`, fmtShape(...t.shape), '2-D [rows, cols]');
       const [rows, cols] = t.shape;
       if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > rows) {
-        throw new ShapeError(`${path}: ${name}: rows [${start}, ${start + count}) out of range for ${fmtShape(rows, cols)}`);
+        throw new ShapeError(
+          `${path}: ${name}: rows [${start}, ${start + count}) out of range for ${fmtShape(rows, cols)}`,
+        );
       }
-      if (out.length < count * cols) throw new ShapeError(`${path}: ${name}: readRows needs out.length ≥ ${count * cols}, got ${out.length}`);
+      if (out.length < count * cols)
+        throw new ShapeError(`${path}: ${name}: readRows needs out.length ≥ ${count * cols}, got ${out.length}`);
       readElems(t, start * cols, count * cols, out);
     },
     close(): void {
@@ -247,15 +305,25 @@ export function readSafetensors(
 
 /**
  * The tensor `name` from `tensors`, checked against `shape` (null entries match any size): the
- * FORMATS.md rule "load by shape and name together". Throws a DataError naming the file, the
+ * docs/FORMATS.md rule "load by shape and name together". Throws a DataError naming the file, the
  * tensor, the shape found and the shape expected (or the tensors present, when it is missing).
  */
-export function tensorWithShape(file: string, tensors: ReadonlyMap<string, Tensor>, name: string, shape: ReadonlyArray<number | null>): Tensor {
+export function tensorWithShape(
+  file: string,
+  tensors: ReadonlyMap<string, Tensor>,
+  name: string,
+  shape: ReadonlyArray<number | null>,
+): Tensor {
   const t = tensors.get(name);
   const want = `[${shape.map((s) => (s === null ? '*' : String(s))).join('×')}]`;
   if (t === undefined) {
     const present = [...tensors].map(([n, x]) => `${n} ${fmtShape(...x.shape)}`).join(', ') || 'none';
-    throw new DataError(file, `tensor ${JSON.stringify(name)}`, `no such tensor (tensors: ${present})`, `a tensor of shape ${want}`);
+    throw new DataError(
+      file,
+      `tensor ${JSON.stringify(name)}`,
+      `no such tensor (tensors: ${present})`,
+      `a tensor of shape ${want}`,
+    );
   }
   if (t.shape.length !== shape.length || shape.some((s, i) => s !== null && s !== t.shape[i])) {
     throw new DataError(file, `tensor ${JSON.stringify(name)} shape`, fmtShape(...t.shape), want);
@@ -276,12 +344,14 @@ export function writeSafetensors(
   const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
   // The JSON is assembled from [key, serialised value] pairs so the key order is exactly ours (a JS
   // object would move integer-like names such as "10" first, and treat "__proto__" specially).
-  const jsonObject = (entries: ReadonlyArray<readonly [string, string]>): string => `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+  const jsonObject = (entries: ReadonlyArray<readonly [string, string]>): string =>
+    `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
   const header: Array<[string, string]> = [];
   if (metadata !== undefined && Object.keys(metadata).length > 0) {
     const meta: Array<[string, string]> = [];
     for (const k of Object.keys(metadata).sort(byUtf8)) {
-      if (typeof metadata[k] !== 'string') throw new ConfigError(`writeSafetensors ${path}: metadata ${k} must be a string, got ${typeof metadata[k]}`);
+      if (typeof metadata[k] !== 'string')
+        throw new ConfigError(`writeSafetensors ${path}: metadata ${k} must be a string, got ${typeof metadata[k]}`);
       meta.push([k, JSON.stringify(metadata[k])]);
     }
     header.push(['__metadata__', jsonObject(meta)]);
@@ -289,12 +359,18 @@ export function writeSafetensors(
   let offset = 0;
   const bodies: Uint8Array[] = [];
   for (const name of Object.keys(tensors).sort(byUtf8)) {
-    if (name === '__metadata__') throw new ConfigError(`writeSafetensors ${path}: "__metadata__" is reserved and cannot name a tensor`);
+    if (name === '__metadata__')
+      throw new ConfigError(`writeSafetensors ${path}: "__metadata__" is reserved and cannot name a tensor`);
     const { shape, data } = tensors[name];
     if (!shape.every((s) => Number.isSafeInteger(s) && s >= 0) || numel(shape) !== data.length) {
-      throw new ShapeError(`writeSafetensors ${path}: tensor ${name}: ${data.length} values cannot be shaped ${fmtShape(...shape)}`);
+      throw new ShapeError(
+        `writeSafetensors ${path}: tensor ${name}: ${data.length} values cannot be shaped ${fmtShape(...shape)}`,
+      );
     }
-    header.push([name, JSON.stringify({ dtype: 'F32', shape: [...shape], data_offsets: [offset, offset + data.byteLength] })]);
+    header.push([
+      name,
+      JSON.stringify({ dtype: 'F32', shape: [...shape], data_offsets: [offset, offset + data.byteLength] }),
+    ]);
     offset += data.byteLength;
     bodies.push(bytesOf(data));
   }

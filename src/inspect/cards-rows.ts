@@ -11,7 +11,12 @@ import path from 'node:path';
 import { DataError } from '../core/errors.js';
 import { ShardRows } from '../data/rows.js';
 import { findShards, type ShardSet } from '../data/shards.js';
-import { ACTIVATIONS_FORMAT, type ExtractionMeta, readExtractionMeta, readShardRowColumns } from '../models/extract-writer.js';
+import {
+  ACTIVATIONS_FORMAT,
+  type ExtractionMeta,
+  readExtractionMeta,
+  readShardRowColumns,
+} from '../models/extract-writer.js';
 import type { RowColumns } from '../models/extraction.js';
 import { readActivationMeta } from '../models/modarith/extract.js';
 import type { CardsKind } from './cards-types.js';
@@ -31,39 +36,83 @@ export class RowStore {
   private readonly modarith: { a: number[]; b: number[]; positions: number[] } | null = null;
 
   constructor(actsPath: string) {
-    if (!fs.existsSync(actsPath)) throw new DataError(actsPath, 'path', 'nothing there', 'a shard folder written by husai extract, or a .npy / .safetensors file');
+    if (!fs.existsSync(actsPath))
+      throw new DataError(
+        actsPath,
+        'path',
+        'nothing there',
+        'a shard folder written by husai extract, or a .npy / .safetensors file',
+      );
     if (fs.statSync(actsPath).isDirectory()) {
       const metaPath = path.join(actsPath, 'meta.json');
       if (!fs.existsSync(metaPath)) {
-        throw new DataError(metaPath, 'meta.json', 'missing', `a folder written by husai extract (meta.json with format "${ACTIVATIONS_FORMAT}" and per-row provenance)`,
-          'cards need to know what each row is; for row indices only, pass a single .npy or .safetensors file');
+        throw new DataError(
+          metaPath,
+          'meta.json',
+          'missing',
+          `a folder written by husai extract (meta.json with format "${ACTIVATIONS_FORMAT}" and per-row provenance)`,
+          'cards need to know what each row is; for row indices only, pass a single .npy or .safetensors file',
+        );
       }
       this.dir = actsPath;
       this.meta = readExtractionMeta(actsPath);
       this.config = this.meta.config;
       this.set = findShards(actsPath);
-      if (this.set.rows !== this.meta.rows) throw new DataError(metaPath, 'rows', String(this.meta.rows), `${this.set.rows}, the rows of the listed shards`);
+      if (this.set.rows !== this.meta.rows)
+        throw new DataError(
+          metaPath,
+          'rows',
+          String(this.meta.rows),
+          `${this.set.rows}, the rows of the listed shards`,
+        );
       for (const r of this.meta.rows_per_shard) this.starts.push(this.starts[this.starts.length - 1] + r);
       const cols = Object.keys(this.meta.row_columns);
       const side = new Set(this.meta.sidecars);
-      this.kind = side.has('images.json') && cols.includes('image') ? 'vision'
-        : side.has('tokens.json') && cols.includes('doc') && cols.includes('offset') ? 'text'
-          : cols.includes('a') && cols.includes('b') ? 'modarith' : 'rows';
+      this.kind =
+        side.has('images.json') && cols.includes('image')
+          ? 'vision'
+          : side.has('tokens.json') && cols.includes('doc') && cols.includes('offset')
+            ? 'text'
+            : cols.includes('a') && cols.includes('b')
+              ? 'modarith'
+              : 'rows';
     } else {
       this.dir = null;
       this.meta = null;
       this.set = findShards(actsPath);
       this.starts.push(this.set.rows);
       const m = readActivationMeta(actsPath);
-      if (m !== null && m.rows !== this.set.rows) throw new DataError(`${actsPath}.meta.json`, 'rows', String(m.rows), `${this.set.rows}, the rows of ${actsPath}`);
+      if (m !== null && m.rows !== this.set.rows)
+        throw new DataError(
+          `${actsPath}.meta.json`,
+          'rows',
+          String(m.rows),
+          `${this.set.rows}, the rows of ${actsPath}`,
+        );
       this.modarith = m;
-      this.config = m === null ? null : { format: m.format, hook: m.hook, layer: m.layer, position: m.position, p: m.p, task: m.task, model_sha256: m.model_sha256 };
+      this.config =
+        m === null
+          ? null
+          : {
+              format: m.format,
+              hook: m.hook,
+              layer: m.layer,
+              position: m.position,
+              p: m.p,
+              task: m.task,
+              model_sha256: m.model_sha256,
+            };
       this.kind = m === null ? 'rows' : 'modarith';
     }
     // Row lookups need the shard boundaries as data/shards.ts found them.
     this.rows = new ShardRows(this.set, { maxOpen: MAX_OPEN });
     if (this.rows.starts.join() !== this.starts.join()) {
-      throw new DataError(path.join(actsPath, 'meta.json'), 'rows_per_shard', JSON.stringify(this.meta?.rows_per_shard), `${JSON.stringify(this.set.shards.map((s) => s.rows))} (the shards' row counts)`);
+      throw new DataError(
+        path.join(actsPath, 'meta.json'),
+        'rows_per_shard',
+        JSON.stringify(this.meta?.rows_per_shard),
+        `${JSON.stringify(this.set.shards.map((s) => s.rows))} (the shards' row counts)`,
+      );
     }
   }
 
@@ -74,7 +123,8 @@ export class RowStore {
 
   /** Row `row`'s provenance columns. */
   fields(row: number): Record<string, number> {
-    if (this.modarith !== null) return { a: this.modarith.a[row], b: this.modarith.b[row], position: this.modarith.positions[row] };
+    if (this.modarith !== null)
+      return { a: this.modarith.a[row], b: this.modarith.b[row], position: this.modarith.positions[row] };
     if (this.meta === null || this.dir === null) return {};
     const s = this.rows.shardOf(row);
     let cols = this.columns.get(s);
@@ -84,7 +134,12 @@ export class RowStore {
       for (const name of Object.keys(this.meta.row_columns)) {
         const c = cols[name];
         if (c === undefined || c.length !== this.meta.rows_per_shard[s]) {
-          throw new DataError(path.join(this.dir, shard.replace(/\.npy$/, '.rows.json')), `columns.${name}`, c === undefined ? 'missing' : `${c.length} values`, `${this.meta.rows_per_shard[s]} values`);
+          throw new DataError(
+            path.join(this.dir, shard.replace(/\.npy$/, '.rows.json')),
+            `columns.${name}`,
+            c === undefined ? 'missing' : `${c.length} values`,
+            `${this.meta.rows_per_shard[s]} values`,
+          );
         }
       }
       this.columns.set(s, cols);

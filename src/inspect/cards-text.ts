@@ -24,13 +24,22 @@ function readTokens(dir: string): TokensInfo {
   } catch (e) {
     throw new DataError(file, 'json', (e as Error).message, 'the token sidecar husai extract writes');
   }
-  if (v.format !== 'husai-tokens/1' || !Array.isArray(v.docs)) throw new DataError(file, 'format', JSON.stringify(v.format ?? null), '"husai-tokens/1" with a docs array');
+  if (v.format !== 'husai-tokens/1' || !Array.isArray(v.docs))
+    throw new DataError(file, 'format', JSON.stringify(v.format ?? null), '"husai-tokens/1" with a docs array');
   return v as TokensInfo;
 }
 
 /** Sets `context` on every example of `cards` (a text activation set; `ctx` tokens each side). */
-export function decorateText(rows: RowStore, cards: FeatureCard[], ctx: number, total: number, chunk: number,
-  encode: (x: { data: Float32Array; rows: number; cols: number }) => Float32Array, M: number, warnings: string[]): void {
+export function decorateText(
+  rows: RowStore,
+  cards: FeatureCard[],
+  ctx: number,
+  total: number,
+  chunk: number,
+  encode: (x: { data: Float32Array; rows: number; cols: number }) => Float32Array,
+  M: number,
+  warnings: string[],
+): void {
   const tokens = readTokens(rows.dir as string);
   // Context token i of an example sits at row + (i − active) when that row is the same document and offset.
   const needed = new Set<number>();
@@ -53,7 +62,14 @@ export function decorateText(rows: RowStore, cards: FeatureCard[], ctx: number, 
         rowOf.push(ok ? r : null);
         if (ok) needed.add(r);
       }
-      ex.context = { doc, title: d.title, tokens: d.pieces.slice(from, to), ids: d.ids.slice(from, to), active: offset - from, acts: [] };
+      ex.context = {
+        doc,
+        title: d.title,
+        tokens: d.pieces.slice(from, to),
+        ids: d.ids.slice(from, to),
+        active: offset - from,
+        acts: [],
+      };
       plans.push({ ex, card, rowOf });
     }
   }
@@ -64,7 +80,7 @@ export function decorateText(rows: RowStore, cards: FeatureCard[], ctx: number, 
   const valsRL = new Float32Array(list.length * latents.length);
   const d = rows.set.d;
   const x = new Float32Array(chunk * d);
-  for (let i = 0; i < list.length; ) {
+  for (let i = 0; i < list.length;) {
     let n = 1;
     while (i + n < list.length && n < chunk && list[i + n] === list[i] + n) n++;
     rows.read(list[i], n, x);
@@ -74,6 +90,8 @@ export function decorateText(rows: RowStore, cards: FeatureCard[], ctx: number, 
   }
   for (const { ex, card, rowOf } of plans) {
     const l = cards.indexOf(card);
-    (ex.context as TokenContext).acts = rowOf.map((r) => (r === null ? null : valsRL[(index.get(r) as number) * latents.length + l]));
+    (ex.context as TokenContext).acts = rowOf.map((r) =>
+      r === null ? null : valsRL[(index.get(r) as number) * latents.length + l],
+    );
   }
 }

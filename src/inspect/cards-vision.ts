@@ -27,12 +27,20 @@ function readImagesInfo(dir: string): ImagesInfo {
   } catch (e) {
     throw new DataError(file, 'json', (e as Error).message, 'the images sidecar husai extract writes');
   }
-  if (v.format !== 'husai-images') throw new DataError(file, 'format', JSON.stringify(v.format ?? null), '"husai-images"');
+  if (v.format !== 'husai-images')
+    throw new DataError(file, 'format', JSON.stringify(v.format ?? null), '"husai-images"');
   const s = v.shape;
-  if (!Array.isArray(s) || s.length !== 4 || !s.every((x) => Number.isInteger(x) && x > 0)) throw new DataError(file, 'shape', JSON.stringify(s), '[N, H, W, C], positive integers');
+  if (!Array.isArray(s) || s.length !== 4 || !s.every((x) => Number.isInteger(x) && x > 0))
+    throw new DataError(file, 'shape', JSON.stringify(s), '[N, H, W, C], positive integers');
   const bin = path.join(dir, typeof v.file === 'string' ? v.file : 'images.u8');
   const bytes = fs.existsSync(bin) ? fs.statSync(bin).size : -1;
-  if (bytes !== s[0] * s[1] * s[2] * s[3]) throw new DataError(bin, 'size', bytes < 0 ? 'missing' : `${bytes} bytes`, `${s[0] * s[1] * s[2] * s[3]} bytes (uint8 ${JSON.stringify(s)} in images.json)`);
+  if (bytes !== s[0] * s[1] * s[2] * s[3])
+    throw new DataError(
+      bin,
+      'size',
+      bytes < 0 ? 'missing' : `${bytes} bytes`,
+      `${s[0] * s[1] * s[2] * s[3]} bytes (uint8 ${JSON.stringify(s)} in images.json)`,
+    );
   return { shape: s, classes: v.classes, layer_grid: v.layer_grid, file: bin };
 }
 
@@ -63,7 +71,9 @@ export function decorateVision(rows: RowStore, cards: FeatureCard[], cells: numb
       const lo = (i: number, n: number, f: number): number => Math.max(0, Math.floor((i * n) / f));
       const hi = (i: number, n: number, f: number): number => Math.min(n, Math.ceil(((i + 1) * n) / f));
       const region: Box | null = tok ? [lo(y, H, Hf), lo(x, W, Wf), hi(y, H, Hf), hi(x, W, Wf)] : null;
-      const win: Box = tok ? [lo(y - cells, H, Hf), lo(x - cells, W, Wf), hi(y + cells, H, Hf), hi(x + cells, W, Wf)] : [0, 0, H, W];
+      const win: Box = tok
+        ? [lo(y - cells, H, Hf), lo(x - cells, W, Wf), hi(y + cells, H, Hf), hi(x + cells, W, Wf)]
+        : [0, 0, H, W];
       ex.image = { ...renderPatch(px, W, C, win, region), className: info.classes?.[label] ?? null };
     }
   } finally {
@@ -72,7 +82,13 @@ export function decorateVision(rows: RowStore, cards: FeatureCard[], cells: numb
 }
 
 /** RGB PNG of window [y0, x0, y1, x1) of an image, resized to about PATCH_PX, the region outlined. */
-function renderPatch(px: Uint8Array, W: number, C: number, win: Box, region: Box | null): Omit<ImagePatch, 'className'> {
+function renderPatch(
+  px: Uint8Array,
+  W: number,
+  C: number,
+  win: Box,
+  region: Box | null,
+): Omit<ImagePatch, 'className'> {
   const [y0, x0, y1, x1] = win;
   const h = y1 - y0;
   const w = x1 - x0;

@@ -22,7 +22,8 @@
  * Letters: N rows in a chunk, D d_in, M d_sae, K examples per latent, L latents carded.
  *
  * This file owns the entry point (featureCards; a study's own cards are study/cards.ts) and the
- * streaming top-k of the pass; the FeatureCards contract is cards-types.ts. The activation set and its row provenance are read by cards-rows.ts;
+ * streaming top-k of the pass; the FeatureCards contract is cards-types.ts. The activation set and its row provenance
+ * are read by cards-rows.ts;
  * vision examples get their image patches in cards-vision.ts, text examples their token contexts in
  * cards-text.ts.
  */
@@ -35,7 +36,13 @@ import { decorateText } from './cards-text.js';
 import { CARDS_FORMAT, type FeatureCard, type FeatureCards, type FeatureCardsOptions } from './cards-types.js';
 import { decorateVision } from './cards-vision.js';
 
-export { CARDS_FORMAT, type CardExample,  type FeatureCard, type FeatureCards, type FeatureCardsOptions,   } from './cards-types.js';
+export {
+  CARDS_FORMAT,
+  type CardExample,
+  type FeatureCard,
+  type FeatureCards,
+  type FeatureCardsOptions,
+} from './cards-types.js';
 
 /** Cards for latents of the SAE at `saeDir` on the activations at `actsPath` (see the file header). */
 export function featureCards(saeDir: string, actsPath: string, opts: FeatureCardsOptions = {}): FeatureCards {
@@ -44,18 +51,30 @@ export function featureCards(saeDir: string, actsPath: string, opts: FeatureCard
   const K = intOpt('examples', opts.examples, 12, 1);
   const ctx = intOpt('context', opts.context, 8, 0);
   const cells = intOpt('patchCells', opts.patchCells, 1, 0);
-  if (opts.latents !== undefined && opts.topLatents !== undefined) throw new ConfigError('feature cards: give either latents (--latents) or topLatents (--top), not both');
+  if (opts.latents !== undefined && opts.topLatents !== undefined)
+    throw new ConfigError('feature cards: give either latents (--latents) or topLatents (--top), not both');
   const top = intOpt('topLatents', opts.topLatents, 16, 1);
   for (const j of opts.latents ?? []) {
-    if (!Number.isInteger(j) || j < 0 || j >= M) throw new ConfigError(`feature cards: latent ${j} does not exist: the SAE at ${saeDir} has latents 0..${M - 1} (d_sae = ${M})`);
+    if (!Number.isInteger(j) || j < 0 || j >= M)
+      throw new ConfigError(
+        `feature cards: latent ${j} does not exist: the SAE at ${saeDir} has latents 0..${M - 1} (d_sae = ${M})`,
+      );
   }
-  if (opts.latents !== undefined && opts.latents.length === 0) throw new ConfigError('feature cards: latents is empty: list at least one latent');
+  if (opts.latents !== undefined && opts.latents.length === 0)
+    throw new ConfigError('feature cards: latents is empty: list at least one latent');
   const rows = new RowStore(actsPath);
   try {
     if (rows.set.d !== w.dIn) {
-      throw new DataError(actsPath, 'd (columns)', String(rows.set.d), `${w.dIn}, the d_in of the SAE at ${saeDir} (d_sae = ${M})`, 'encode activations of the layer this SAE was trained on');
+      throw new DataError(
+        actsPath,
+        'd (columns)',
+        String(rows.set.d),
+        `${w.dIn}, the d_in of the SAE at ${saeDir} (d_sae = ${M})`,
+        'encode activations of the layer this SAE was trained on',
+      );
     }
-    const total = opts.maxRows === undefined ? rows.set.rows : Math.min(rows.set.rows, intOpt('maxRows', opts.maxRows, 0, 1));
+    const total =
+      opts.maxRows === undefined ? rows.set.rows : Math.min(rows.set.rows, intOpt('maxRows', opts.maxRows, 0, 1));
     const chunk = intOpt('chunkRows', opts.chunkRows, Math.max(1, Math.min(4096, Math.floor(4_194_304 / M))), 1);
     const e = opts.engine ?? getEngine();
 
@@ -91,23 +110,39 @@ export function featureCards(saeDir: string, actsPath: string, opts: FeatureCard
       chosen = [...new Set(opts.latents)];
       selection = `latents given: ${chosen.join(', ')}`;
     } else {
-      chosen = Array.from({ length: M }, (_, m) => m).filter((m) => fires[m] > 0).sort((a, b) => fires[b] - fires[a] || a - b).slice(0, top);
-      selection = `the ${chosen.length} most frequently firing live latents (of ${live} live; ${top} asked), ties by lower index`;
+      chosen = Array.from({ length: M }, (_, m) => m)
+        .filter((m) => fires[m] > 0)
+        .sort((a, b) => fires[b] - fires[a] || a - b)
+        .slice(0, top);
+      selection =
+        `the ${chosen.length} most frequently firing live latents (of ${live} live; ${top} asked), ties by ` +
+        `lower index`;
     }
 
     const cards: FeatureCard[] = chosen.map((m) => ({
-      latent: m, fires: fires[m], firingRate: total > 0 ? fires[m] / total : 0, maxActivation: maxs[m],
+      latent: m,
+      fires: fires[m],
+      firingRate: total > 0 ? fires[m] / total : 0,
+      maxActivation: maxs[m],
       meanActivation: fires[m] > 0 ? sums[m] / fires[m] : 0,
       examples: heap.sorted(m).map(([activation, row]) => ({ row, activation, fields: rows.fields(row) })),
     }));
     const warnings = [...rows.set.warnings];
     if (rows.kind === 'vision') decorateVision(rows, cards, cells, warnings);
-    if (rows.kind === 'text') decorateText(rows, cards, ctx, total, chunk, (x) => encodeLatents(w, x, e).data, M, warnings);
+    if (rows.kind === 'text')
+      decorateText(rows, cards, ctx, total, chunk, (x) => encodeLatents(w, x, e).data, M, warnings);
     return {
-      format: CARDS_FORMAT, kind: rows.kind,
+      format: CARDS_FORMAT,
+      kind: rows.kind,
       sae: { path: saeDir, architecture: w.architecture, dIn: w.dIn, dSae: M, k: w.k ?? null },
       acts: { path: actsPath, rows: rows.set.rows, rowsScanned: total, d: rows.set.d, config: rows.config },
-      selection, examplesPerLatent: K, context: ctx, patchCells: cells, live, cards, warnings,
+      selection,
+      examplesPerLatent: K,
+      context: ctx,
+      patchCells: cells,
+      live,
+      cards,
+      warnings,
     };
   } finally {
     rows.close();
@@ -116,7 +151,8 @@ export function featureCards(saeDir: string, actsPath: string, opts: FeatureCard
 
 function intOpt(name: string, v: number | undefined, dflt: number, min: number): number {
   if (v === undefined) return dflt;
-  if (!Number.isSafeInteger(v) || v < min) throw new ConfigError(`feature cards: ${name} = ${v}: expected an integer ≥ ${min}`);
+  if (!Number.isSafeInteger(v) || v < min)
+    throw new ConfigError(`feature cards: ${name} = ${v}: expected an integer ≥ ${min}`);
   return v;
 }
 
@@ -125,7 +161,10 @@ class TopK {
   private readonly act: Float32Array;
   private readonly row: Int32Array;
   private readonly size: Int32Array;
-  constructor(m: number, private readonly k: number) {
+  constructor(
+    m: number,
+    private readonly k: number,
+  ) {
     this.act = new Float32Array(m * k);
     this.row = new Int32Array(m * k);
     this.size = new Int32Array(m);
@@ -135,8 +174,12 @@ class TopK {
     return this.act[i] < this.act[j] || (this.act[i] === this.act[j] && this.row[i] > this.row[j]);
   }
   private swap(i: number, j: number): void {
-    const a = this.act[i]; this.act[i] = this.act[j]; this.act[j] = a;
-    const r = this.row[i]; this.row[i] = this.row[j]; this.row[j] = r;
+    const a = this.act[i];
+    this.act[i] = this.act[j];
+    this.act[j] = a;
+    const r = this.row[i];
+    this.row[i] = this.row[j];
+    this.row[j] = r;
   }
   /** Rows arrive in increasing order, so an equal activation never displaces a kept row. */
   offer(m: number, v: number, row: number): void {
@@ -158,7 +201,7 @@ class TopK {
     if (!(v > this.act[base])) return;
     this.act[base] = v;
     this.row[base] = row;
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const l = 2 * i + 1;
       if (l >= n) break;
       const c = l + 1 < n && this.worse(base + l + 1, base + l) ? l + 1 : l;

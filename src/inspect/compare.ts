@@ -1,5 +1,5 @@
 /**
- * Comparisons of trained SAEs, each reported against its chance value (SCIENCE.md §3–§4): the
+ * Comparisons of trained SAEs, each reported against its chance value (docs/SCIENCE.md §3–§4): the
  * join of sae/checkpoint (atoms of any layout) and metrics/ behind `husai compare` and the study
  * analyses. Three shapes of question:
  * - two SAEs: MMCS both ways, PW-MCC signed and |·|, encoder PW-MCC, shared fraction, each headline
@@ -18,7 +18,7 @@ import { bootstrapPairsCI } from '../metrics/stats.js';
 import { type SaeWeights, decoderAtoms, encoderAtoms } from '../sae/checkpoint/index.js';
 
 interface CompareOptions {
-  /** Random-dictionary draws for the null (≥ 10, SCIENCE.md §4). */
+  /** Random-dictionary draws for the null (≥ 10, docs/SCIENCE.md §4). */
   nullDraws?: number;
   /** Cosine threshold τ for the shared fraction and per-feature stability (default 0.7). */
   tau?: number;
@@ -49,7 +49,7 @@ interface PairComparison {
   dead_atoms_b: number;
 }
 
-/** Two SAEs on the same d_in: every pairwise metric of SCIENCE.md §3 with its random null. */
+/** Two SAEs on the same d_in: every pairwise metric of docs/SCIENCE.md §3 with its random null. */
 export function comparePair(a: SaeWeights, b: SaeWeights, opts: CompareOptions = {}): PairComparison {
   sameWidth(a, b);
   const tau = opts.tau ?? 0.7;
@@ -72,7 +72,8 @@ export function comparePair(a: SaeWeights, b: SaeWeights, opts: CompareOptions =
     pwmcc: pw,
     pwmcc_abs: pwmccAbs(decA, decB, names).value,
     enc_pwmcc: pwmcc(encA, encB, names).value,
-    shared_fraction: sharedFraction({ enc: encA, dec: decA }, { enc: encB, dec: decB }, { tau, ...names }).shared_fraction,
+    shared_fraction: sharedFraction({ enc: encA, dec: decA }, { enc: encB, dec: decB }, { tau, ...names })
+      .shared_fraction,
     tau,
     null_pwmcc_mean: nullPw.mean,
     null_pwmcc_sd: nullPw.sd,
@@ -101,14 +102,26 @@ interface GroundTruthComparison {
   d: number;
 }
 
-/** One SAE's decoder against true directions gtGD [n_gt, d] (SCIENCE.md §3, "Ground truth"). */
-export function compareGroundTruth(sae: SaeWeights, gtGD: Mat, gtName: string, opts: CompareOptions = {}): GroundTruthComparison {
+/** One SAE's decoder against true directions gtGD [n_gt, d] (docs/SCIENCE.md §3, "Ground truth"). */
+export function compareGroundTruth(
+  sae: SaeWeights,
+  gtGD: Mat,
+  gtName: string,
+  opts: CompareOptions = {},
+): GroundTruthComparison {
   if (gtGD.cols !== sae.dIn) {
-    throw new ShapeError(`${gtName}: ground truth is ${fmtShape(gtGD.rows, gtGD.cols)} but ${sae.source.path} has d_in = ${sae.dIn}; expected [n_gt×${sae.dIn}]`);
+    throw new ShapeError(
+      `${gtName}: ground truth is ${fmtShape(gtGD.rows, gtGD.cols)} but ${sae.source.path} has d_in = ${sae.dIn}; ` +
+        `expected [n_gt×${sae.dIn}]`,
+    );
   }
   const dec = decoderAtoms(sae);
   const gt = gtMetrics(gtGD, dec, { taus: [0.9, 0.7], nameG: gtName, nameA: sae.source.path });
-  const nul = randomNull((g, x) => gtMetrics(g, x).gt_mcc, { nA: gtGD.rows, nB: sae.dSae, d: sae.dIn }, { draws: opts.nullDraws ?? 10, seed: opts.seed ?? 0 });
+  const nul = randomNull(
+    (g, x) => gtMetrics(g, x).gt_mcc,
+    { nA: gtGD.rows, nB: sae.dSae, d: sae.dIn },
+    { draws: opts.nullDraws ?? 10, seed: opts.seed ?? 0 },
+  );
   return {
     gt_mcc: gt.gt_mcc,
     gt_mmcs: gt.gt_mmcs,
@@ -136,7 +149,10 @@ interface SeedComparison {
   pwmcc_excess: number;
   pwmcc_ratio: number;
   tau: number;
-  /** present_in[m − 1] = fraction of all latents (over seeds) whose matches reach τ in m of S seeds (itself included). */
+  /**
+   * present_in[m − 1] = fraction of all latents (over seeds) whose matches reach τ in m of S seeds (itself
+   * included).
+   */
   present_in: number[];
   unique_fraction: number;
   mean_feature_stability: number;
@@ -153,10 +169,14 @@ export function compareSeeds(saes: SaeWeights[], opts: CompareOptions = {}): See
   const stab = seedStability(atoms, { tau });
   const matrix = stab.pwmcc;
   const ci = bootstrapPairsCI(matrix, { seed: opts.seed ?? 0 });
-  const nul: NullSummary = randomNull((x, y) => pwmcc(x, y).value, { nA: saes[0].dSae, nB: saes[1].dSae, d: saes[0].dIn }, {
-    draws: opts.nullDraws ?? 10,
-    seed: opts.seed ?? 0,
-  });
+  const nul: NullSummary = randomNull(
+    (x, y) => pwmcc(x, y).value,
+    { nA: saes[0].dSae, nB: saes[1].dSae, d: saes[0].dIn },
+    {
+      draws: opts.nullDraws ?? 10,
+      seed: opts.seed ?? 0,
+    },
+  );
   const total = stab.histogram.reduce((x, y) => x + y, 0);
   const presentIn = Array.from(stab.histogram.subarray(1), (c) => c / total);
   return {
@@ -181,6 +201,9 @@ export function compareSeeds(saes: SaeWeights[], opts: CompareOptions = {}): See
 
 function sameWidth(a: SaeWeights, b: SaeWeights): void {
   if (a.dIn !== b.dIn) {
-    throw new ShapeError(`${a.source.path} has d_in = ${a.dIn} but ${b.source.path} has d_in = ${b.dIn}: SAEs compared by atoms must read the same activation width`);
+    throw new ShapeError(
+      `${a.source.path} has d_in = ${a.dIn} but ${b.source.path} has d_in = ${b.dIn}: SAEs compared by atoms must ` +
+        `read the same activation width`,
+    );
   }
 }

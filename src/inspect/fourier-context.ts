@@ -1,5 +1,5 @@
 /**
- * The Fourier context of modular-arithmetic activations (issue 6; SCIENCE.md §5), shared by the
+ * The Fourier context of modular-arithmetic activations (issue 6; docs/SCIENCE.md §5), shared by the
  * study's Fourier analysis (study/analysis/fourier.ts) and `husai compare --fourier`
  * (compare-fourier.ts): the model's key frequencies from its token embedding, the hook's
  * activations on the p × p grid, and the chance value of the Fourier-feature fraction — the same
@@ -10,7 +10,13 @@
 import type { Mat } from '../core/mat.js';
 import { Rng } from '../core/rng.js';
 import type { Engine } from '../engine/types.js';
-import { type KeyFrequencies, fourierFeatureFraction, keyFrequencies, latentFourier, tokenSpectrum } from '../metrics/fourier.js';
+import {
+  type KeyFrequencies,
+  fourierFeatureFraction,
+  keyFrequencies,
+  latentFourier,
+  tokenSpectrum,
+} from '../metrics/fourier.js';
 import type { SavedModArith } from '../models/modarith/save.js';
 
 export interface FourierContext {
@@ -43,5 +49,6 @@ export function randomProbeFraction(fctx: FourierContext, M: number, seed: numbe
   const acts = new Float32Array(N * M);
   e.gemm(false, false, N, M, D, 1, xc, D, w, M, 0, acts, M);
   e.relu(acts, acts);
-  return fourierFeatureFraction(latentFourier({ data: acts, rows: N, cols: M }, fctx.p, fctx.keys, { engine: e })).fraction;
+  return fourierFeatureFraction(latentFourier({ data: acts, rows: N, cols: M }, fctx.p, fctx.keys, { engine: e }))
+    .fraction;
 }

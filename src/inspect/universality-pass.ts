@@ -27,10 +27,22 @@ export function indicesOf(mask: Uint8Array): number[] {
  * of B beside row t of A. Both encoded chunk by chunk into a fresh accumulator.
  */
 export function pass(
-  a: UniversalityInput, b: UniversalityInput, ra: ShardRows, rb: ShardRows, N: number, perm: Uint32Array | null,
-  chunkRows: number, e: Engine, progress: (n: number) => void,
+  a: UniversalityInput,
+  b: UniversalityInput,
+  ra: ShardRows,
+  rb: ShardRows,
+  N: number,
+  perm: Uint32Array | null,
+  chunkRows: number,
+  e: Engine,
+  progress: (n: number) => void,
 ): ActivationSimilarityAccumulator {
-  const acc = new ActivationSimilarityAccumulator(a.sae.dSae, b.sae.dSae, { within: false, spectral: false, nameA: a.sae.source.path, nameB: b.sae.source.path });
+  const acc = new ActivationSimilarityAccumulator(a.sae.dSae, b.sae.dSae, {
+    within: false,
+    spectral: false,
+    nameA: a.sae.source.path,
+    nameB: b.sae.source.path,
+  });
   const xA = new Float32Array(chunkRows * ra.d);
   const xB = new Float32Array(chunkRows * rb.d);
   for (let r0 = 0; r0 < N; r0 += chunkRows) {
@@ -47,17 +59,34 @@ export function pass(
 }
 
 /** Maximum-weight one-to-one assignment on the live block of ρ [M_A × M_B]. */
-export function assignLive(rhoAB: Float64Array, mB: number, liveA: number[], liveB: number[]): { meanCorr: number; pairs: Array<{ i: number; j: number; r: number }> } {
+export function assignLive(
+  rhoAB: Float64Array,
+  mB: number,
+  liveA: number[],
+  liveB: number[],
+): { meanCorr: number; pairs: Array<{ i: number; j: number; r: number }> } {
   if (liveA.length === 0 || liveB.length === 0) return { meanCorr: NaN, pairs: [] };
   const block = new Float64Array(liveA.length * liveB.length);
   liveA.forEach((i, p) => liveB.forEach((j, q) => (block[p * liveB.length + q] = rhoAB[i * mB + j])));
-  const asg = linearSumAssignment({ data: block, rows: liveA.length, cols: liveB.length }, { maximize: true, name: 'live correlation matrix' });
-  const pairs = Array.from(asg.rowIdx, (p, t) => ({ i: liveA[p], j: liveB[asg.colIdx[t]], r: block[p * liveB.length + asg.colIdx[t]] }));
+  const asg = linearSumAssignment(
+    { data: block, rows: liveA.length, cols: liveB.length },
+    { maximize: true, name: 'live correlation matrix' },
+  );
+  const pairs = Array.from(asg.rowIdx, (p, t) => ({
+    i: liveA[p],
+    j: liveB[asg.colIdx[t]],
+    r: block[p * liveB.length + asg.colIdx[t]],
+  }));
   return { meanCorr: asg.total / pairs.length, pairs };
 }
 
 /** Many-to-one pairs (Lan et al.): each live A latent → its max-correlation live B latent, kept when ρ > minCorr. */
-export function manyToOne(liveA: Uint8Array, partner: Int32Array, value: Float64Array, minCorr: number): { a: number[]; b: number[]; r: number[] } {
+export function manyToOne(
+  liveA: Uint8Array,
+  partner: Int32Array,
+  value: Float64Array,
+  minCorr: number,
+): { a: number[]; b: number[]; r: number[] } {
   const out = { a: [] as number[], b: [] as number[], r: [] as number[] };
   for (let i = 0; i < liveA.length; i++) {
     if (liveA[i] && partner[i] >= 0 && value[i] > minCorr) {
@@ -73,7 +102,13 @@ export function manyToOne(liveA: Uint8Array, partner: Int32Array, value: Float64
 export function openRows(path: string, sae: SaeWeights): ShardRows {
   const rows = new ShardRows(findShards(path));
   if (rows.d !== sae.dIn) {
-    throw new DataError(path, 'd (columns)', String(rows.d), `${sae.dIn}, the d_in of the SAE at ${sae.source.path}`, 'pair each SAE with activations of the layer it was trained on');
+    throw new DataError(
+      path,
+      'd (columns)',
+      String(rows.d),
+      `${sae.dIn}, the d_in of the SAE at ${sae.source.path}`,
+      'pair each SAE with activations of the layer it was trained on',
+    );
   }
   return rows;
 }

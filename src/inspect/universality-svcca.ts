@@ -33,10 +33,29 @@ export interface PairContext {
   e: Engine;
 }
 
-type PairedStats = Pick<PairedSimilarity, 'svcca' | 'svcca_dims_a' | 'svcca_dims_b' | 'svcca_null_mean' | 'svcca_null_sd' | 'svcca_p' | 'rsa' | 'rsa_pairs' | 'rsa_null_mean' | 'rsa_null_sd' | 'rsa_p'>;
+type PairedStats = Pick<
+  PairedSimilarity,
+  | 'svcca'
+  | 'svcca_dims_a'
+  | 'svcca_dims_b'
+  | 'svcca_null_mean'
+  | 'svcca_null_sd'
+  | 'svcca_p'
+  | 'rsa'
+  | 'rsa_pairs'
+  | 'rsa_null_mean'
+  | 'rsa_null_sd'
+  | 'rsa_p'
+>;
 
 /** SVCCA and RSA of the pairs (≥ 3) with `draws` shuffled-pairing draws (0: no null). */
-export function pairedStats(ctx: PairContext, pairsA: number[], pairsB: number[], draws: number, label: string): PairedStats {
+export function pairedStats(
+  ctx: PairContext,
+  pairsA: number[],
+  pairsB: number[],
+  draws: number,
+  label: string,
+): PairedStats {
   const { o, e } = ctx;
   const n = pairsA.length;
   const tx = whiten(gatherRows(ctx.wA, pairsA), o.varianceKept, e);
@@ -46,49 +65,108 @@ export function pairedStats(ctx: PairContext, pairsA: number[], pairsB: number[]
   const rng = Rng.from(o.seed, 'universality-pairing', label);
   for (let r = 0; r < draws; r++) nul[r] = meanCanonical(tx, ty, rng.permutation(n), e);
   const sn = summarizeNull(nul);
-  const rsa = rsaPairedAtoms(ctx.atomsA, ctx.atomsB, pairsA, pairsB, { nullDraws: draws, seed: o.seed, maxPairs: o.rsaMaxPairs });
+  const rsa = rsaPairedAtoms(ctx.atomsA, ctx.atomsB, pairsA, pairsB, {
+    nullDraws: draws,
+    seed: o.seed,
+    maxPairs: o.rsaMaxPairs,
+  });
   return {
-    svcca, svcca_dims_a: tx.k, svcca_dims_b: ty.k, svcca_null_mean: sn.mean, svcca_null_sd: sn.sd, svcca_p: pValue(svcca, Array.from(nul)),
-    rsa: rsa.rho, rsa_pairs: rsa.nPairs, rsa_null_mean: rsa.nullMean, rsa_null_sd: rsa.nullSd, rsa_p: rsa.p,
+    svcca,
+    svcca_dims_a: tx.k,
+    svcca_dims_b: ty.k,
+    svcca_null_mean: sn.mean,
+    svcca_null_sd: sn.sd,
+    svcca_p: pValue(svcca, Array.from(nul)),
+    rsa: rsa.rho,
+    rsa_pairs: rsa.nPairs,
+    rsa_null_mean: rsa.nullMean,
+    rsa_null_sd: rsa.nullSd,
+    rsa_p: rsa.p,
   };
 }
 
 export const NO_INPUTS_NULL = {
-  svcca_inputs_null_mean: NaN, svcca_inputs_null_sd: NaN, svcca_inputs_p: NaN,
-  rsa_inputs_null_mean: NaN, rsa_inputs_null_sd: NaN, rsa_inputs_p: NaN, inputs_null_draws: 0, n_pairs_inputs_null_mean: NaN,
+  svcca_inputs_null_mean: NaN,
+  svcca_inputs_null_sd: NaN,
+  svcca_inputs_p: NaN,
+  rsa_inputs_null_mean: NaN,
+  rsa_inputs_null_sd: NaN,
+  rsa_inputs_p: NaN,
+  inputs_null_draws: 0,
+  n_pairs_inputs_null_mean: NaN,
 };
 
-export function pairedSimilarity(ctx: PairContext, pairsA: number[], pairsB: number[], rho: number[], label: string, warnings: string[]): PairedSimilarity {
+export function pairedSimilarity(
+  ctx: PairContext,
+  pairsA: number[],
+  pairsB: number[],
+  rho: number[],
+  label: string,
+  warnings: string[],
+): PairedSimilarity {
   const n = pairsA.length;
-  const base = { n_pairs: n, n_unique_b: new Set(pairsB).size, mean_corr_paired: n > 0 ? rho.reduce((s, v) => s + v, 0) / n : NaN, ...NO_INPUTS_NULL };
+  const base = {
+    n_pairs: n,
+    n_unique_b: new Set(pairsB).size,
+    mean_corr_paired: n > 0 ? rho.reduce((s, v) => s + v, 0) / n : NaN,
+    ...NO_INPUTS_NULL,
+  };
   if (n < 3) {
     warnings.push(`${label}: only ${n} pairs with correlation > ${ctx.o.minCorr}; SVCCA and RSA need at least 3`);
-    return { ...base, svcca: NaN, svcca_dims_a: 0, svcca_dims_b: 0, svcca_null_mean: NaN, svcca_null_sd: NaN, svcca_p: NaN, rsa: NaN, rsa_pairs: 0, rsa_null_mean: NaN, rsa_null_sd: NaN, rsa_p: NaN };
+    return {
+      ...base,
+      svcca: NaN,
+      svcca_dims_a: 0,
+      svcca_dims_b: 0,
+      svcca_null_mean: NaN,
+      svcca_null_sd: NaN,
+      svcca_p: NaN,
+      rsa: NaN,
+      rsa_pairs: 0,
+      rsa_null_mean: NaN,
+      rsa_null_sd: NaN,
+      rsa_p: NaN,
+    };
   }
   const q = pairedStats(ctx, pairsA, pairsB, ctx.o.draws, label);
   if (q.svcca_dims_a + q.svcca_dims_b >= n) {
-    warnings.push(`${label}: SVCCA on ${n} pairs keeps ${q.svcca_dims_a} + ${q.svcca_dims_b} PCA dimensions — canonical correlations approach 1 for any pairing; read it against the nulls`);
+    warnings.push(
+      `${label}: SVCCA on ${n} pairs keeps ${q.svcca_dims_a} + ${q.svcca_dims_b} PCA dimensions — canonical ` +
+        `correlations approach 1 for any pairing; read it against the nulls`,
+    );
   }
   return { ...base, ...q };
 }
 
 /** Null (ii) of the many-to-one SVCCA / RSA from the row-shuffled passes. */
-export function inputsNull(nul: { svcca: number[]; rsa: number[]; pairs: number[] }, obs: PairedSimilarity): typeof NO_INPUTS_NULL {
+export function inputsNull(
+  nul: { svcca: number[]; rsa: number[]; pairs: number[] },
+  obs: PairedSimilarity,
+): typeof NO_INPUTS_NULL {
   if (nul.pairs.length === 0) return NO_INPUTS_NULL;
   const sv = summarizeNull(nul.svcca);
   const rs = summarizeNull(nul.rsa);
   return {
-    svcca_inputs_null_mean: sv.mean, svcca_inputs_null_sd: sv.sd, svcca_inputs_p: pValue(obs.svcca, nul.svcca),
-    rsa_inputs_null_mean: rs.mean, rsa_inputs_null_sd: rs.sd, rsa_inputs_p: pValue(obs.rsa, nul.rsa),
-    inputs_null_draws: nul.svcca.length, n_pairs_inputs_null_mean: summarizeNull(nul.pairs).mean,
+    svcca_inputs_null_mean: sv.mean,
+    svcca_inputs_null_sd: sv.sd,
+    svcca_inputs_p: pValue(obs.svcca, nul.svcca),
+    rsa_inputs_null_mean: rs.mean,
+    rsa_inputs_null_sd: rs.sd,
+    rsa_inputs_p: pValue(obs.rsa, nul.rsa),
+    inputs_null_draws: nul.svcca.length,
+    n_pairs_inputs_null_mean: summarizeNull(nul.pairs).mean,
   };
 }
 
 /** W_dec [M × D] of a loaded SAE, checked. */
 export function decoderRows(w: SaeWeights): Mat {
   const t = w.tensors.W_dec;
-  if (t === undefined) throw new DataError(w.source.path, 'W_dec', 'missing', `${fmtShape(w.dSae, w.dIn)} (d_sae×d_in)`);
-  if (t.data.length !== w.dSae * w.dIn) throw new ShapeError(`${w.source.path}: W_dec: found ${fmtShape(...t.shape)}, expected ${fmtShape(w.dSae, w.dIn)} (d_sae×d_in)`);
+  if (t === undefined)
+    throw new DataError(w.source.path, 'W_dec', 'missing', `${fmtShape(w.dSae, w.dIn)} (d_sae×d_in)`);
+  if (t.data.length !== w.dSae * w.dIn)
+    throw new ShapeError(
+      `${w.source.path}: W_dec: found ${fmtShape(...t.shape)}, expected ${fmtShape(w.dSae, w.dIn)} (d_sae×d_in)`,
+    );
   return { data: t.data, rows: w.dSae, cols: w.dIn };
 }
 
@@ -142,12 +220,18 @@ export function whiten(x: Mat, keep: number, e: Engine = getEngine()): Whitened 
 /** ½(A + Aᵀ) of a float32 [q × q] GEMM result, in float64. */
 function symmetric64(a: Float32Array, q: number): Float64Array {
   const out = new Float64Array(q * q);
-  for (let i = 0; i < q; i++) for (let j = 0; j <= i; j++) out[i * q + j] = out[j * q + i] = 0.5 * (a[i * q + j] + a[j * q + i]);
+  for (let i = 0; i < q; i++)
+    for (let j = 0; j <= i; j++) out[i * q + j] = out[j * q + i] = 0.5 * (a[i * q + j] + a[j * q + i]);
   return out;
 }
 
 /** Mean canonical correlation of two whitened sides, y's rows taken in the order `perm` (null: as is). */
-export function meanCanonical(x: Whitened, y: Whitened, perm: ArrayLike<number> | null, e: Engine = getEngine()): number {
+export function meanCanonical(
+  x: Whitened,
+  y: Whitened,
+  perm: ArrayLike<number> | null,
+  e: Engine = getEngine(),
+): number {
   if (x.n !== y.n) throw new ShapeError(`meanCanonical: ${x.n} vs ${y.n} observations`);
   const { n, k: kx } = x;
   const ky = y.k;

@@ -17,14 +17,20 @@ export interface UniversalityOptions {
   rows?: number;
   /** Shuffled-pairing draws for SVCCA / RSA (≥ 10, default 100). */
   draws?: number;
-  /** Shuffled-input passes: null (ii) of the correlations and, with `inputsNull`, of the many-to-one SVCCA / RSA (≥ 1, default 19: p can reach 0.05). */
+  /**
+   * Shuffled-input passes: null (ii) of the correlations and, with `inputsNull`, of the many-to-one SVCCA / RSA (≥ 1,
+   * default 19: p can reach 0.05).
+   */
   corrDraws?: number;
   seed?: number;
   /** Keep pairs with correlation > minCorr (default 0.1, Lan et al.). */
   minCorr?: number;
   /** Also the one-to-one assignment version (default true). */
   oneToOne?: boolean;
-  /** Rerun the many-to-one pairing + SVCCA + RSA on each row-shuffled pass: null (ii) for them (default true; two d × d eigendecompositions per pass). */
+  /**
+   * Rerun the many-to-one pairing + SVCCA + RSA on each row-shuffled pass: null (ii) for them (default true; two d × d
+   * eigendecompositions per pass).
+   */
   inputsNull?: boolean;
   /** SVCCA's PCA variance fraction (default 0.99). */
   varianceKept?: number;
@@ -96,7 +102,10 @@ export interface UniversalityResult {
   corr_ba_p: number;
   /** Many-to-one pairing (Lan et al.), filtered at min_corr. */
   paired: PairedSimilarity;
-  /** One-to-one assignment: mean ρ over all assigned live pairs against null (ii); SVCCA/RSA of the filtered pairs against null (i). */
+  /**
+   * One-to-one assignment: mean ρ over all assigned live pairs against null (ii); SVCCA/RSA of the filtered pairs
+   * against null (i).
+   */
   mean_corr_1to1: number;
   corr_1to1_null_mean: number;
   corr_1to1_null_sd: number;
@@ -107,4 +116,5 @@ export interface UniversalityResult {
 }
 
 /** Options with their defaults filled in (checkOptions in universality.ts). */
-export type Resolved = Required<Omit<UniversalityOptions, 'rows' | 'onProgress'>> & Pick<UniversalityOptions, 'rows' | 'onProgress'>;
+export type Resolved = Required<Omit<UniversalityOptions, 'rows' | 'onProgress'>> &
+  Pick<UniversalityOptions, 'rows' | 'onProgress'>;

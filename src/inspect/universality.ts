@@ -1,5 +1,5 @@
 /**
- * Cross-model universality of SAE features (issue 7 item 4; SCIENCE.md §3 "Activation similarity"
+ * Cross-model universality of SAE features (issue 7 item 4; docs/SCIENCE.md §3 "Activation similarity"
  * and "Subspace", §4): two SAEs, each trained on its own model's (or layer's, or data split's)
  * activations, encoded on the SAME inputs in the same order. Procedure of Lan et al. 2024 ("Sparse
  * autoencoders reveal universal feature spaces across large language models", arXiv 2410.06981;
@@ -17,7 +17,7 @@
  *      the pairs are the observations, as in Lan's `svcca(weight_matrix_1[inds_A], …)`. RSA:
  *      Spearman correlation of the paired atoms' cosine matrices (subspace.ts `rsaPairedAtoms`;
  *      Lan uses Pearson "correlation" as inner similarity, i.e. cosine of row-centred atoms).
- *   4. Nulls (SCIENCE.md §4), p = (1 + #{null ≥ obs}) / (1 + draws) (not Lan's mean(null ≥ obs)):
+ *   4. Nulls (docs/SCIENCE.md §4), p = (1 + #{null ≥ obs}) / (1 + draws) (not Lan's mean(null ≥ obs)):
  *      (i) shuffled pairing — permute the B partners `draws` times and recompute SVCCA / RSA (Lan's
  *      `shuffle_rand`); (ii) shuffled inputs — `corrDraws` full passes with B's rows in a random
  *      order (breaking the shared inputs), giving the null of the correlations and, rerunning the
@@ -53,14 +53,31 @@ import { getEngine } from '../engine/index.js';
 import { summarizeNull } from '../metrics/nulls.js';
 import { decoderAtoms } from '../sae/checkpoint/index.js';
 import { assignLive, indicesOf, manyToOne, openRows, pass } from './universality-pass.js';
-import type { PairedSimilarity, Resolved, UniversalityInput, UniversalityOptions, UniversalityResult } from './universality-types.js';
-import { type PairContext, decoderRows, inputsNull, pValue, pairedSimilarity, pairedStats } from './universality-svcca.js';
+import type {
+  PairedSimilarity,
+  Resolved,
+  UniversalityInput,
+  UniversalityOptions,
+  UniversalityResult,
+} from './universality-types.js';
+import {
+  type PairContext,
+  decoderRows,
+  inputsNull,
+  pValue,
+  pairedSimilarity,
+  pairedStats,
+} from './universality-svcca.js';
 
-export {  meanCanonical, whiten } from './universality-svcca.js';
-export type { PairedSimilarity,  UniversalityOptions, UniversalityResult } from './universality-types.js';
+export { meanCanonical, whiten } from './universality-svcca.js';
+export type { PairedSimilarity, UniversalityOptions, UniversalityResult } from './universality-types.js';
 
 /** Cross-model (layer, split) universality of two SAEs on shared inputs; see the file header. */
-export function compareAcrossModels(a: UniversalityInput, b: UniversalityInput, opts: UniversalityOptions = {}): UniversalityResult {
+export function compareAcrossModels(
+  a: UniversalityInput,
+  b: UniversalityInput,
+  opts: UniversalityOptions = {},
+): UniversalityResult {
   const t0 = performance.now();
   const o = checkOptions(opts);
   const ra = openRows(a.acts, a.sae);
@@ -68,7 +85,12 @@ export function compareAcrossModels(a: UniversalityInput, b: UniversalityInput, 
   const warnings: string[] = [];
   try {
     if (ra.rows !== rb.rows) {
-      throw new DataError(b.acts, 'rows', `${rb.rows} rows`, `${ra.rows} rows, as in ${a.acts}: both activation sets must hold the same inputs in the same order`);
+      throw new DataError(
+        b.acts,
+        'rows',
+        `${rb.rows} rows`,
+        `${ra.rows} rows, as in ${a.acts}: both activation sets must hold the same inputs in the same order`,
+      );
     }
     const N = Math.min(ra.rows, o.rows ?? ra.rows);
     if (N < 2) throw new DataError(a.acts, 'rows', String(N), 'at least 2 rows');
@@ -79,27 +101,47 @@ export function compareAcrossModels(a: UniversalityInput, b: UniversalityInput, 
       done += n;
       o.onProgress?.(done, total);
     };
-    const ctx: PairContext = { wA: decoderRows(a.sae), wB: decoderRows(b.sae), atomsA: decoderAtoms(a.sae), atomsB: decoderAtoms(b.sae), o, e };
+    const ctx: PairContext = {
+      wA: decoderRows(a.sae),
+      wB: decoderRows(b.sae),
+      atomsA: decoderAtoms(a.sae),
+      atomsB: decoderAtoms(b.sae),
+      o,
+      e,
+    };
     const acc = pass(a, b, ra, rb, N, null, o.chunkRows, e, progress);
     const sim = acc.finish();
     const liveA = indicesOf(sim.liveA);
     const liveB = indicesOf(sim.liveB);
     if (liveA.length === 0 || liveB.length === 0) {
       const [acts, sae, m] = liveA.length === 0 ? [a.acts, a.sae, sim.mA] : [b.acts, b.sae, sim.mB];
-      throw new DataError(acts, 'latents', `all ${m} latents of the SAE at ${sae.source.path} dead on these rows`, 'at least one live latent');
+      throw new DataError(
+        acts,
+        'latents',
+        `all ${m} latents of the SAE at ${sae.source.path} dead on these rows`,
+        'at least one live latent',
+      );
     }
     const oneToOne = o.oneToOne ? assignLive(acc.pearsonMatrix(), sim.mB, liveA, liveB) : null;
     const many = manyToOne(sim.liveA, sim.pearson.ab.partner, sim.pearson.ab.value, o.minCorr);
 
     // Null (ii): B's rows in a random order, corrDraws full passes; the many-to-one pipeline rerun on each.
-    const nul = { ab: [] as number[], ba: [] as number[], one: [] as number[], svcca: [] as number[], rsa: [] as number[], pairs: [] as number[] };
+    const nul = {
+      ab: [] as number[],
+      ba: [] as number[],
+      one: [] as number[],
+      svcca: [] as number[],
+      rsa: [] as number[],
+      pairs: [] as number[],
+    };
     for (let r = 0; r < o.corrDraws; r++) {
       const perm = Rng.from(o.seed, 'universality-rows', r).permutation(N);
       const nacc = pass(a, b, ra, rb, N, perm, o.chunkRows, e, progress);
       const ns = nacc.finish();
       nul.ab.push(ns.pearson.ab.mean);
       nul.ba.push(ns.pearson.ba.mean);
-      if (oneToOne) nul.one.push(assignLive(nacc.pearsonMatrix(), ns.mB, indicesOf(ns.liveA), indicesOf(ns.liveB)).meanCorr);
+      if (oneToOne)
+        nul.one.push(assignLive(nacc.pearsonMatrix(), ns.mB, indicesOf(ns.liveA), indicesOf(ns.liveB)).meanCorr);
       if (o.inputsNull) {
         const np = manyToOne(ns.liveA, ns.pearson.ab.partner, ns.pearson.ab.value, o.minCorr);
         nul.pairs.push(np.a.length);
@@ -116,15 +158,34 @@ export function compareAcrossModels(a: UniversalityInput, b: UniversalityInput, 
     let paired1to1: PairedSimilarity | null = null;
     if (oneToOne) {
       const keep = oneToOne.pairs.filter((q) => q.r > o.minCorr);
-      paired1to1 = pairedSimilarity(ctx, keep.map((q) => q.i), keep.map((q) => q.j), keep.map((q) => q.r), 'one-to-one', warnings);
+      paired1to1 = pairedSimilarity(
+        ctx,
+        keep.map((q) => q.i),
+        keep.map((q) => q.j),
+        keep.map((q) => q.r),
+        'one-to-one',
+        warnings,
+      );
     }
     const cn = summarizeNull(nul.ab);
     const c1 = summarizeNull(nul.one);
     const mean1 = oneToOne ? oneToOne.meanCorr : NaN;
     return {
-      a_sae: a.sae.source.path, a_acts: a.acts, b_sae: b.sae.source.path, b_acts: b.acts,
-      rows: N, d_a: a.sae.dIn, d_b: b.sae.dIn, m_a: sim.mA, m_b: sim.mB, dead_a: sim.deadA, dead_b: sim.deadB,
-      min_corr: o.minCorr, draws: o.draws, corr_draws: o.corrDraws, seed: o.seed,
+      a_sae: a.sae.source.path,
+      a_acts: a.acts,
+      b_sae: b.sae.source.path,
+      b_acts: b.acts,
+      rows: N,
+      d_a: a.sae.dIn,
+      d_b: b.sae.dIn,
+      m_a: sim.mA,
+      m_b: sim.mB,
+      dead_a: sim.deadA,
+      dead_b: sim.deadB,
+      min_corr: o.minCorr,
+      draws: o.draws,
+      corr_draws: o.corrDraws,
+      seed: o.seed,
       mean_corr: sim.pearson.ab.mean,
       mean_corr_ba: sim.pearson.ba.mean,
       corr_null_mean: cn.mean,
@@ -152,12 +213,21 @@ export function compareAcrossModels(a: UniversalityInput, b: UniversalityInput, 
 
 export function checkOptions(opts: UniversalityOptions): Resolved {
   const o: Resolved = {
-    rows: opts.rows, onProgress: opts.onProgress,
-    draws: opts.draws ?? 100, corrDraws: opts.corrDraws ?? 19, seed: opts.seed ?? 0, minCorr: opts.minCorr ?? 0.1,
-    oneToOne: opts.oneToOne ?? true, inputsNull: opts.inputsNull ?? true, varianceKept: opts.varianceKept ?? 0.99, rsaMaxPairs: opts.rsaMaxPairs ?? 2048, chunkRows: opts.chunkRows ?? 1024,
+    rows: opts.rows,
+    onProgress: opts.onProgress,
+    draws: opts.draws ?? 100,
+    corrDraws: opts.corrDraws ?? 19,
+    seed: opts.seed ?? 0,
+    minCorr: opts.minCorr ?? 0.1,
+    oneToOne: opts.oneToOne ?? true,
+    inputsNull: opts.inputsNull ?? true,
+    varianceKept: opts.varianceKept ?? 0.99,
+    rsaMaxPairs: opts.rsaMaxPairs ?? 2048,
+    chunkRows: opts.chunkRows ?? 1024,
   };
   const int = (name: string, v: number | undefined, min: number): void => {
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < min)) throw new ConfigError(`universality: ${name} = ${v}, expected an integer ≥ ${min}`);
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < min))
+      throw new ConfigError(`universality: ${name} = ${v}, expected an integer ≥ ${min}`);
   };
   int('rows', o.rows, 2);
   int('draws', o.draws, 10);
@@ -165,7 +235,9 @@ export function checkOptions(opts: UniversalityOptions): Resolved {
   int('rsaMaxPairs', o.rsaMaxPairs, 3);
   int('chunkRows', o.chunkRows, 1);
   if (!Number.isSafeInteger(o.seed)) throw new ConfigError(`universality: seed = ${o.seed}, expected an integer`);
-  if (!(o.minCorr >= -1 && o.minCorr < 1)) throw new ConfigError(`universality: minCorr = ${o.minCorr}, expected a number in [-1, 1)`);
-  if (!(o.varianceKept > 0 && o.varianceKept <= 1)) throw new ConfigError(`universality: varianceKept = ${o.varianceKept}, expected a number in (0, 1]`);
+  if (!(o.minCorr >= -1 && o.minCorr < 1))
+    throw new ConfigError(`universality: minCorr = ${o.minCorr}, expected a number in [-1, 1)`);
+  if (!(o.varianceKept > 0 && o.varianceKept <= 1))
+    throw new ConfigError(`universality: varianceKept = ${o.varianceKept}, expected a number in (0, 1]`);
   return o;
 }

@@ -31,7 +31,7 @@ import { Rng } from '../core/rng.js';
 import { type GridOptions, checkModulus, gridTransform, unitCircle } from './fouriergrid.js';
 import { MIN_NULL_DRAWS, summarizeNull, type NullSummary } from './nulls.js';
 
-export { gridSpectrum,  } from './fouriergrid.js';
+export { gridSpectrum } from './fouriergrid.js';
 
 /** The key-power share from which a latent counts as a Fourier feature (docs/SCIENCE.md §5). */
 export const FOURIER_THRESHOLD = 0.8;

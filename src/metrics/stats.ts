@@ -13,7 +13,7 @@
 import { ConfigError, DataError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 
-export {  mannWhitneyU, normalSf } from './mannwhitney.js';
+export { mannWhitneyU, normalSf } from './mannwhitney.js';
 
 interface BootstrapOptions {
   /** Number of resamples (default 10,000). */

@@ -1,7 +1,7 @@
 /**
  * The shard writer behind `husai extract`: walks an ExtractionSource (models/extraction.ts) in
  * shards of `shard_units` units and writes a folder that data/shards.ts reads as one activation set
- * (FORMATS.md, "Activations": a folder of shards + meta.json listing them):
+ * (docs/FORMATS.md, "Activations": a folder of shards + meta.json listing them):
  *
  *   meta.json               {format: 'husai-activations', version: 1, config, d, units, shard_units,
  *                            shards: [complete shard files, in order], rows_per_shard, rows,
@@ -88,11 +88,17 @@ function rowsName(shard: string): string {
  * Extracts `source` into `outDir` (created if needed), resuming a previous run of the same config.
  * The caller opens and closes the source.
  */
-export async function runExtraction(source: ExtractionSource, outDir: string, opts: ExtractionOptions = {}): Promise<ExtractionResult> {
+export async function runExtraction(
+  source: ExtractionSource,
+  outDir: string,
+  opts: ExtractionOptions = {},
+): Promise<ExtractionResult> {
   const { d, units, chunkUnits } = source;
-  if (!Number.isInteger(units) || units < 1) throw new ConfigError(`extraction: units = ${units}: nothing to extract (expected an integer ≥ 1)`);
+  if (!Number.isInteger(units) || units < 1)
+    throw new ConfigError(`extraction: units = ${units}: nothing to extract (expected an integer ≥ 1)`);
   if (!Number.isInteger(d) || d < 1) throw new ConfigError(`extraction: d = ${d}: expected an integer ≥ 1`);
-  if (!Number.isInteger(chunkUnits) || chunkUnits < 1) throw new ConfigError(`extraction: chunkUnits = ${chunkUnits}: expected an integer ≥ 1`);
+  if (!Number.isInteger(chunkUnits) || chunkUnits < 1)
+    throw new ConfigError(`extraction: chunkUnits = ${chunkUnits}: expected an integer ≥ 1`);
   if (opts.shardUnits !== undefined && (!Number.isInteger(opts.shardUnits) || opts.shardUnits < 1)) {
     throw new ConfigError(`--shard-units ${opts.shardUnits}: expected an integer ≥ 1`);
   }
@@ -108,11 +114,28 @@ export async function runExtraction(source: ExtractionSource, outDir: string, op
   } else {
     const present = fs.readdirSync(outDir).filter((f) => !STALE_TEMP.test(f));
     if (present.length > 0) {
-      throw new DataError(outDir, 'folder', `${present.length} entries (e.g. ${present.slice(0, 3).join(', ')}) and no meta.json`, 'an empty or new folder, or one husai extract wrote', 'use another --out, or delete the folder');
+      throw new DataError(
+        outDir,
+        'folder',
+        `${present.length} entries (e.g. ${present.slice(0, 3).join(', ')}) and no meta.json`,
+        'an empty or new folder, or one husai extract wrote',
+        'use another --out, or delete the folder',
+      );
     }
     meta = {
-      format: ACTIVATIONS_FORMAT, version: 1, config, d, units, shard_units: opts.shardUnits ?? null,
-      shards: [], rows_per_shard: [], rows: 0, row_columns: {}, sidecars: [], complete: false, created_by: HUSAI_VERSION,
+      format: ACTIVATIONS_FORMAT,
+      version: 1,
+      config,
+      d,
+      units,
+      shard_units: opts.shardUnits ?? null,
+      shards: [],
+      rows_per_shard: [],
+      rows: 0,
+      row_columns: {},
+      sidecars: [],
+      complete: false,
+      created_by: HUSAI_VERSION,
     };
     removeStaleTemps(outDir); // only temps were there: a run killed during its first write
     writeMeta(outDir, meta);
@@ -140,7 +163,7 @@ export async function runExtraction(source: ExtractionSource, outDir: string, op
     const parts: ExtractedRows[] = [];
     let shardUnits = meta.shard_units;
     let end = shardUnits === null ? Math.min(units, start + chunkUnits) : Math.min(units, start + shardUnits);
-    for (let at = start; at < end; ) {
+    for (let at = start; at < end;) {
       const to = Math.min(end, at + chunkUnits);
       const got = await source.extract(at, to);
       checkRows(got, d, at, to, meta.row_columns);
@@ -148,7 +171,8 @@ export async function runExtraction(source: ExtractionSource, outDir: string, op
       if (shardUnits === null) {
         // Size shards from the first chunk: ~TARGET_SHARD_BYTES, whole chunks, ≤ MAX_CHUNKS_PER_SHARD.
         const chunkBytes = Math.max(1, got.xND.rows * d * 4);
-        shardUnits = chunkUnits * Math.min(MAX_CHUNKS_PER_SHARD, Math.max(1, Math.floor(TARGET_SHARD_BYTES / chunkBytes)));
+        shardUnits =
+          chunkUnits * Math.min(MAX_CHUNKS_PER_SHARD, Math.max(1, Math.floor(TARGET_SHARD_BYTES / chunkBytes)));
         meta.shard_units = shardUnits;
         end = Math.min(units, start + shardUnits);
       }
@@ -184,20 +208,56 @@ export function readExtractionMeta(dir: string): ExtractionMeta {
   try {
     v = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
   } catch (e) {
-    throw new DataError(metaPath, 'json', (e as Error).message, 'a meta.json written by husai extract', 'use another --out, or delete the folder');
+    throw new DataError(
+      metaPath,
+      'json',
+      (e as Error).message,
+      'a meta.json written by husai extract',
+      'use another --out, or delete the folder',
+    );
   }
   const m = v as Partial<ExtractionMeta> | null;
   if (m === null || typeof m !== 'object' || m.format !== ACTIVATIONS_FORMAT) {
-    throw new DataError(metaPath, 'format', JSON.stringify(m?.format ?? null), JSON.stringify(ACTIVATIONS_FORMAT), 'this folder was not written by husai extract: use another --out');
+    throw new DataError(
+      metaPath,
+      'format',
+      JSON.stringify(m?.format ?? null),
+      JSON.stringify(ACTIVATIONS_FORMAT),
+      'this folder was not written by husai extract: use another --out',
+    );
   }
-  if (m.version !== 1) throw new DataError(metaPath, 'version', JSON.stringify(m.version), '1', 'written by a newer husai? upgrade, or use another --out');
+  if (m.version !== 1)
+    throw new DataError(
+      metaPath,
+      'version',
+      JSON.stringify(m.version),
+      '1',
+      'written by a newer husai? upgrade, or use another --out',
+    );
   const shards = m.shards;
-  if (!Array.isArray(shards) || !Array.isArray(m.rows_per_shard) || shards.length !== m.rows_per_shard.length || !shards.every((s) => typeof s === 'string')) {
-    throw new DataError(metaPath, 'shards / rows_per_shard', `${JSON.stringify(shards)?.slice(0, 60)} / ${JSON.stringify(m.rows_per_shard)?.slice(0, 60)}`, 'two arrays of equal length');
+  if (
+    !Array.isArray(shards) ||
+    !Array.isArray(m.rows_per_shard) ||
+    shards.length !== m.rows_per_shard.length ||
+    !shards.every((s) => typeof s === 'string')
+  ) {
+    throw new DataError(
+      metaPath,
+      'shards / rows_per_shard',
+      `${JSON.stringify(shards)?.slice(0, 60)} / ${JSON.stringify(m.rows_per_shard)?.slice(0, 60)}`,
+      'two arrays of equal length',
+    );
   }
   for (const s of shards) {
     for (const f of [s, rowsName(s)]) {
-      if (!fs.existsSync(path.join(dir, f))) throw new DataError(metaPath, 'shards', `${f}, which does not exist`, 'every listed shard and its .rows.json', 'the folder was changed by hand: delete it and extract again');
+      if (!fs.existsSync(path.join(dir, f)))
+        throw new DataError(
+          metaPath,
+          'shards',
+          `${f}, which does not exist`,
+          'every listed shard and its .rows.json',
+          'the folder was changed by hand: delete it and extract again',
+        );
     }
   }
   return m as ExtractionMeta;
@@ -207,14 +267,20 @@ export function readExtractionMeta(dir: string): ExtractionMeta {
 export function readRowColumns(dir: string): RowColumns {
   const meta = readExtractionMeta(dir);
   const out: RowColumns = {};
-  for (const [name, dtype] of Object.entries(meta.row_columns)) out[name] = dtype === 'int32' ? new Int32Array(meta.rows) : new Float32Array(meta.rows);
+  for (const [name, dtype] of Object.entries(meta.row_columns))
+    out[name] = dtype === 'int32' ? new Int32Array(meta.rows) : new Float32Array(meta.rows);
   let at = 0;
   meta.shards.forEach((s, i) => {
     const cols = readShardRowColumns(dir, s);
     for (const name of Object.keys(out)) {
       const c = cols[name];
       if (c === undefined || c.length !== meta.rows_per_shard[i]) {
-        throw new DataError(path.join(dir, rowsName(s)), `columns.${name}`, c === undefined ? 'missing' : `${c.length} values`, `${meta.rows_per_shard[i]} values (rows_per_shard[${i}] in meta.json)`);
+        throw new DataError(
+          path.join(dir, rowsName(s)),
+          `columns.${name}`,
+          c === undefined ? 'missing' : `${c.length} values`,
+          `${meta.rows_per_shard[i]} values (rows_per_shard[${i}] in meta.json)`,
+        );
       }
       out[name].set(c, at);
     }
@@ -232,13 +298,32 @@ export function readShardRowColumns(dir: string, shard: string): RowColumns {
   } catch (e) {
     throw new DataError(file, 'json', (e as Error).message, 'a .rows.json written by husai extract');
   }
-  if (v.format !== ROWS_FORMAT || typeof v.rows !== 'number' || typeof v.columns !== 'object' || v.columns === null || typeof v.dtypes !== 'object' || v.dtypes === null) {
-    throw new DataError(file, 'format', JSON.stringify(v.format ?? null), `${JSON.stringify(ROWS_FORMAT)} with rows, dtypes and columns`);
+  if (
+    v.format !== ROWS_FORMAT ||
+    typeof v.rows !== 'number' ||
+    typeof v.columns !== 'object' ||
+    v.columns === null ||
+    typeof v.dtypes !== 'object' ||
+    v.dtypes === null
+  ) {
+    throw new DataError(
+      file,
+      'format',
+      JSON.stringify(v.format ?? null),
+      `${JSON.stringify(ROWS_FORMAT)} with rows, dtypes and columns`,
+    );
   }
   const out: RowColumns = {};
   for (const [name, values] of Object.entries(v.columns)) {
-    if (!Array.isArray(values) || values.length !== v.rows) throw new DataError(file, `columns.${name}`, Array.isArray(values) ? `${values.length} values` : typeof values, `${v.rows} values`);
-    out[name] = v.dtypes[name] === 'float32' ? Float32Array.from(values as number[]) : Int32Array.from(values as number[]);
+    if (!Array.isArray(values) || values.length !== v.rows)
+      throw new DataError(
+        file,
+        `columns.${name}`,
+        Array.isArray(values) ? `${values.length} values` : typeof values,
+        `${v.rows} values`,
+      );
+    out[name] =
+      v.dtypes[name] === 'float32' ? Float32Array.from(values as number[]) : Int32Array.from(values as number[]);
   }
   return out;
 }
@@ -248,20 +333,50 @@ function writeMeta(dir: string, meta: ExtractionMeta): void {
   fsyncDir(dir);
 }
 
-function checkResumable(metaPath: string, meta: ExtractionMeta, config: Record<string, unknown>, d: number, units: number, shardUnits: number | undefined): void {
+function checkResumable(
+  metaPath: string,
+  meta: ExtractionMeta,
+  config: Record<string, unknown>,
+  d: number,
+  units: number,
+  shardUnits: number | undefined,
+): void {
   const hint = 'use another --out, or delete the folder to start over';
   const diff = firstDifference(meta.config, config, 'config');
-  if (diff !== null) throw new DataError(metaPath, diff.field, diff.found, diff.expected, `the folder holds another extraction: ${hint}`);
+  if (diff !== null)
+    throw new DataError(
+      metaPath,
+      diff.field,
+      diff.found,
+      diff.expected,
+      `the folder holds another extraction: ${hint}`,
+    );
   if (meta.d !== d) throw new DataError(metaPath, 'd', String(meta.d), `${d} (the source's width)`, hint);
-  if (meta.units !== units) throw new DataError(metaPath, 'units', String(meta.units), `${units} (the source's units)`, hint);
-  if (shardUnits !== undefined && meta.shard_units !== null && meta.shards.length > 0 && meta.shard_units !== shardUnits) {
-    throw new DataError(metaPath, 'shard_units', String(meta.shard_units), `${shardUnits} (--shard-units)`, 'leave out --shard-units to resume with the folder\'s, or use another --out');
+  if (meta.units !== units)
+    throw new DataError(metaPath, 'units', String(meta.units), `${units} (the source's units)`, hint);
+  if (
+    shardUnits !== undefined &&
+    meta.shard_units !== null &&
+    meta.shards.length > 0 &&
+    meta.shard_units !== shardUnits
+  ) {
+    throw new DataError(
+      metaPath,
+      'shard_units',
+      String(meta.shard_units),
+      `${shardUnits} (--shard-units)`,
+      "leave out --shard-units to resume with the folder's, or use another --out",
+    );
   }
   if (meta.shard_units === null && shardUnits !== undefined) meta.shard_units = shardUnits;
 }
 
 /** The first place two JSON values differ (path like `config.layer` or `config.shape[1]`), or null. */
-export function firstDifference(found: unknown, expected: unknown, at: string): { field: string; found: string; expected: string } | null {
+export function firstDifference(
+  found: unknown,
+  expected: unknown,
+  at: string,
+): { field: string; found: string; expected: string } | null {
   const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v).slice(0, 120));
   if (Array.isArray(found) && Array.isArray(expected)) {
     for (let i = 0; i < Math.max(found.length, expected.length); i++) {
@@ -279,26 +394,46 @@ export function firstDifference(found: unknown, expected: unknown, at: string): 
     }
     return null;
   }
-  return JSON.stringify(found) === JSON.stringify(expected) ? null : { field: at, found: show(found), expected: show(expected) };
+  return JSON.stringify(found) === JSON.stringify(expected)
+    ? null
+    : { field: at, found: show(found), expected: show(expected) };
 }
 
-function checkRows(got: ExtractedRows, d: number, start: number, end: number, known: Record<string, ColumnDtype>): void {
+function checkRows(
+  got: ExtractedRows,
+  d: number,
+  start: number,
+  end: number,
+  known: Record<string, ColumnDtype>,
+): void {
   const where = `units [${start}, ${end})`;
   const { xND, rows } = got;
   if (xND.cols !== d || xND.data.length < xND.rows * d) {
-    throw new ShapeError(`extraction ${where}: activations [${xND.rows}×${xND.cols}] with ${xND.data.length} values; expected ${d} columns`);
+    throw new ShapeError(
+      `extraction ${where}: activations [${xND.rows}×${xND.cols}] with ${xND.data.length} values; expected ${d} ` +
+        `columns`,
+    );
   }
   for (const [name, col] of Object.entries(rows)) {
-    if (col.length !== xND.rows) throw new ShapeError(`extraction ${where}: row column ${name} has ${col.length} entries; expected ${xND.rows}, one per row`);
+    if (col.length !== xND.rows)
+      throw new ShapeError(
+        `extraction ${where}: row column ${name} has ${col.length} entries; expected ${xND.rows}, one per row`,
+      );
   }
   const names = Object.keys(rows).sort().join(',');
   if (Object.keys(known).length > 0 && names !== Object.keys(known).sort().join(',')) {
-    throw new ShapeError(`extraction ${where}: row columns ${names}; expected ${Object.keys(known).sort().join(',')} as in the first shard`);
+    throw new ShapeError(
+      `extraction ${where}: row columns ${names}; expected ${Object.keys(known).sort().join(',')} as in the first ` +
+        `shard`,
+    );
   }
   const data = xND.data;
   for (let i = 0; i < xND.rows * d; i++) {
     if (!Number.isFinite(data[i])) {
-      throw new NumericError(`extraction ${where}: activation row ${Math.floor(i / d)} of the chunk, column ${i % d} is ${data[i]}; expected finite values`);
+      throw new NumericError(
+        `extraction ${where}: activation row ${Math.floor(i / d)} of the chunk, column ${i % d} is ${data[i]}; ` +
+          `expected finite values`,
+      );
     }
   }
 }

@@ -4,7 +4,7 @@
  * ordered list of *units* — images for vision models, tokens for language models, (a, b) pairs for
  * the modular-arithmetic transformer — and returns the activation rows for any range of them, so the
  * writer can cut shards on unit boundaries and resume an interrupted extraction at the first missing
- * shard without redoing finished ones (FORMATS.md, "Activations": a folder of shards + meta.json).
+ * shard without redoing finished ones (docs/FORMATS.md, "Activations": a folder of shards + meta.json).
  *
  * Letters: N rows, D width.
  */

@@ -42,15 +42,24 @@ const POSITION_NAMES = ['a', 'b', '='];
 function exampleList(c: FeatureCard, kind: FeatureCards['kind']): string {
   if (c.examples.length === 0) return '<p class="na">never fires on the rows scanned</p>';
   if (kind === 'vision' && c.examples.some((e) => e.image)) {
-    return `<div class="ex">${c.examples.map((e) => {
-      const f = e.fields;
-      const where = f.y !== undefined && f.x !== undefined ? ` · y ${f.y}, x ${f.x}` : ' · whole image';
-      const cls = e.image?.className;
-      const label = f.label === undefined ? '' : cls && cls !== String(f.label) ? ` · ${cls} (${f.label})` : ` · label ${f.label}`;
-      const cap = `${num(e.activation)} · image ${f.image}${label}${where}`;
-      const img = e.image ? `<img src="${esc(e.image.png)}" width="${e.image.width}" height="${e.image.height}" alt="${esc(`image ${f.image}${where}`)}">` : '';
-      return `<figure title="row ${e.row}">${img}<figcaption>${esc(cap)}</figcaption></figure>`;
-    }).join('')}</div>`;
+    return `<div class="ex">${c.examples
+      .map((e) => {
+        const f = e.fields;
+        const where = f.y !== undefined && f.x !== undefined ? ` · y ${f.y}, x ${f.x}` : ' · whole image';
+        const cls = e.image?.className;
+        const label =
+          f.label === undefined
+            ? ''
+            : cls && cls !== String(f.label)
+              ? ` · ${cls} (${f.label})`
+              : ` · label ${f.label}`;
+        const cap = `${num(e.activation)} · image ${f.image}${label}${where}`;
+        const img = e.image
+          ? `<img src="${esc(e.image.png)}" width="${e.image.width}" height="${e.image.height}" alt="${esc(`image ${f.image}${where}`)}">`
+          : '';
+        return `<figure title="row ${e.row}">${img}<figcaption>${esc(cap)}</figcaption></figure>`;
+      })
+      .join('')}</div>`;
   }
   if (kind === 'text' && c.examples.some((e) => e.context)) {
     return `<ol class="ctx">${c.examples.map((e) => `<li><span class="a">${num(e.activation)}</span>${context(e, c.maxActivation)}</li>`).join('')}</ol>`;
@@ -61,8 +70,12 @@ function exampleList(c: FeatureCard, kind: FeatureCards['kind']): string {
     if (v === undefined) return '—';
     return kind === 'modarith' && n === 'position' ? `${v} (${POSITION_NAMES[v] ?? '?'})` : String(v);
   };
-  return `<table class="rows"><thead><tr><th>activation</th><th>row</th>${names.map((n) => `<th>${esc(n)}</th>`).join('')}</tr></thead><tbody>${
-    c.examples.map((e) => `<tr><td>${num(e.activation)}</td><td>${e.row}</td>${names.map((n) => `<td>${esc(cell(e, n))}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+  return `<table class="rows"><thead><tr><th>activation</th><th>row</th>${names.map((n) => `<th>${esc(n)}</th>`).join('')}</tr></thead><tbody>${c.examples
+    .map(
+      (e) =>
+        `<tr><td>${num(e.activation)}</td><td>${e.row}</td>${names.map((n) => `<td>${esc(cell(e, n))}</td>`).join('')}</tr>`,
+    )
+    .join('')}</tbody></table>`;
 }
 
 /** A token context, each token shaded by the latent's activation on it relative to the latent's max. */
@@ -80,13 +93,23 @@ function context(e: CardExample, max: number): string {
 }
 
 function card(c: FeatureCard, kind: FeatureCards['kind'], rows: number): string {
-  const stats = `fires on ${(100 * c.firingRate).toFixed(c.firingRate < 0.001 && c.firingRate > 0 ? 4 : 2)}% of ${rows} rows (${c.fires}) · max ${num(c.maxActivation)} · mean when firing ${num(c.meanActivation)}`;
-  return `<article class="card" id="latent-${c.latent}"><h3>Latent ${c.latent}</h3><p class="stats">${esc(stats)}</p>${exampleList(c, kind)}</article>`;
+  const stats =
+    `fires on ${(100 * c.firingRate).toFixed(c.firingRate < 0.001 && c.firingRate > 0 ? 4 : 2)}% of ` +
+    `${rows} rows (${c.fires}) · max ${num(c.maxActivation)} · mean when firing ${num(c.meanActivation)}`;
+  return (
+    `<article class="card" id="latent-${c.latent}"><h3>Latent ${c.latent}</h3><p ` +
+    `class="stats">${esc(stats)}</p>${exampleList(c, kind)}</article>`
+  );
 }
 
 /** The cards as a page section (with its own styles, so it drops into any page). */
 export function cardsSection(fc: FeatureCards): string {
-  const what = { vision: 'image patches (the region under the token outlined)', text: 'token contexts (shading: the latent\'s activation on each token; box: the example)', modarith: '(a, b) inputs', rows: 'rows' }[fc.kind];
+  const what = {
+    vision: 'image patches (the region under the token outlined)',
+    text: "token contexts (shading: the latent's activation on each token; box: the example)",
+    modarith: '(a, b) inputs',
+    rows: 'rows',
+  }[fc.kind];
   return `<section class="cards" id="feature-cards"><style>${CSS}</style>
 <h2>Feature cards</h2>
 <p>SAE ${esc(fc.sae.path)} (${esc(fc.sae.architecture)}, ${fc.sae.dSae} latents, ${fc.live} live) on ${esc(fc.acts.path)} (${fc.acts.rowsScanned} of ${fc.acts.rows} rows scanned).

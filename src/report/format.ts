@@ -3,7 +3,10 @@ import type { Estimate, StabilityStat } from '../study/results.js';
 
 /** Escapes text for HTML element content and attribute values. */
 export function esc(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 }
 
 /** 3–4 significant digits; "—" for missing values. */
@@ -16,7 +19,9 @@ export function num(v: number | null | undefined, digits = 3): string {
 /** "0.753 [0.702, 0.795]". */
 export function est(e: Estimate | null | undefined, digits = 3): string {
   if (!e || e.mean === null) return '—';
-  return e.lo === null || e.hi === null ? num(e.mean, digits) : `${num(e.mean, digits)} [${num(e.lo, digits)}, ${num(e.hi, digits)}]`;
+  return e.lo === null || e.hi === null
+    ? num(e.mean, digits)
+    : `${num(e.mean, digits)} [${num(e.lo, digits)}, ${num(e.hi, digits)}]`;
 }
 
 export function pval(p: number | null): string {
@@ -28,7 +33,7 @@ type Verdict = 'above chance' | 'indistinguishable from chance' | 'not enough se
 
 /**
  * A stability value counts as above chance only when its whole seed-bootstrap CI clears the random
- * null by 2 sd and the Holm-adjusted one-sided test rejects at 0.05 (SCIENCE.md §4).
+ * null by 2 sd and the Holm-adjusted one-sided test rejects at 0.05 (docs/SCIENCE.md §4).
  */
 export function verdict(s: StabilityStat): Verdict {
   const lo = s.estimate.lo;

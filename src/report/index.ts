@@ -38,31 +38,59 @@ export async function figureSvg(f: Figure): Promise<string> {
 /** Reads DIR/results.json, checking its format tag. */
 export function readResults(studyDir: string): StudyResults {
   const file = path.join(studyDir, 'results.json');
-  if (!fs.existsSync(file)) throw new DataError(file, 'file', 'missing', 'results.json written by `husai study`', 'run the study (or `husai study merge`) first');
+  if (!fs.existsSync(file))
+    throw new DataError(
+      file,
+      'file',
+      'missing',
+      'results.json written by `husai study`',
+      'run the study (or `husai study merge`) first',
+    );
   let r: StudyResults;
   try {
     r = JSON.parse(readRegularFile(file, 'utf8')) as StudyResults;
   } catch (err) {
     if (err instanceof HusaiError) throw err;
-    throw new DataError(file, 'content', `invalid JSON (${(err as Error).message})`, 'the JSON written by `husai study`');
+    throw new DataError(
+      file,
+      'content',
+      `invalid JSON (${(err as Error).message})`,
+      'the JSON written by `husai study`',
+    );
   }
-  if (r.format !== 'husai-study-results/1') throw new DataError(file, 'format', JSON.stringify(r.format), '"husai-study-results/1"');
+  if (r.format !== 'husai-study-results/1')
+    throw new DataError(file, 'format', JSON.stringify(r.format), '"husai-study-results/1"');
   return r;
 }
 
 /** Writes the report of the study in `studyDir`; returns the path of report.html. */
-export async function writeReport(studyDir: string, results?: StudyResults, metrics: MetricTable = STABILITY_METRICS): Promise<string> {
+export async function writeReport(
+  studyDir: string,
+  results?: StudyResults,
+  metrics: MetricTable = STABILITY_METRICS,
+): Promise<string> {
   const r = results ?? readResults(studyDir);
   const figDir = path.join(studyDir, FIGURES_DIR);
   const figures = allFigures(r, metrics);
   checkOwnedFiles(studyDir, { [REPORT_FILE]: husaiHtml }, '`husai report`');
-  const figFiles = figures.flatMap((f) => [[`${f.name}.svg`, husaiSvg], [`${f.name}.png`, husaiPng]] as const);
+  const figFiles = figures.flatMap(
+    (f) =>
+      [
+        [`${f.name}.svg`, husaiSvg],
+        [`${f.name}.png`, husaiPng],
+      ] as const,
+  );
   checkOwnedFiles(figDir, Object.fromEntries(figFiles), '`husai report`');
   fs.mkdirSync(figDir, { recursive: true });
   const rendered: RenderedFigure[] = [];
   for (const f of figures) {
     const svg = await figureSvg(f);
-    const png = new Resvg(svg, { font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' }, background: 'white' }).render().asPng();
+    const png = new Resvg(svg, {
+      font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+      background: 'white',
+    })
+      .render()
+      .asPng();
     writeFileAtomic(path.join(figDir, `${f.name}.svg`), [Buffer.from(markSvg(svg), 'utf8')]);
     writeFileAtomic(path.join(figDir, `${f.name}.png`), [markPng(png, crc32)]);
     rendered.push({ ...f, svg });

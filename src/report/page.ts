@@ -39,23 +39,45 @@ function headline(r: StudyResults, metrics: MetricTable): string {
   const tau = r.cells[0]?.tau ?? 0.7;
   const primary = primaryMetric(metrics);
   const secondary = metrics.filter((m) => m.headline === 'secondary');
-  const head = ['cell', 'S', 'L0', 'EV', `${primary.column(tau)} [95% CI]`, 'random null (mean ± sd)', 'untrained null', 'excess', 'ratio', 'p (Holm)', 'verdict',
-    ...secondary.flatMap((m) => [`${m.column(tau)} [CI]`, `${m.column(tau)} null`]), ...(gt ? ['gt_mcc [CI]', 'gt null'] : [])];
+  const head = [
+    'cell',
+    'S',
+    'L0',
+    'EV',
+    `${primary.column(tau)} [95% CI]`,
+    'random null (mean ± sd)',
+    'untrained null',
+    'excess',
+    'ratio',
+    'p (Holm)',
+    'verdict',
+    ...secondary.flatMap((m) => [`${m.column(tau)} [CI]`, `${m.column(tau)} null`]),
+    ...(gt ? ['gt_mcc [CI]', 'gt null'] : []),
+  ];
   const rows = r.cells.map((c: CellResult) => {
     const p = cellStat(c, primary);
     const v = p ? verdict(p) : 'not enough seeds';
     const cls = v === 'above chance' ? 'above' : v === 'not enough seeds' ? 'na' : 'chance';
     const d = primary.digits;
     const cols = [
-      `<td class="l">${esc(c.label)}</td>`, `<td>${c.seeds.length}</td>`, `<td>${num(c.l0.mean, 2)}</td>`, `<td>${num(c.explainedVariance.mean)}</td>`,
-      `<td>${est(p?.estimate, d)}</td>`, `<td>${num(p?.nullRandom.mean, d)} ± ${num(p?.nullRandom.sd, d)}</td>`, `<td>${num(p?.nullUntrained?.mean ?? null, d)}</td>`,
-      `<td>${num(p?.excess, d)}</td>`, `<td>${ratio(p?.ratio ?? null)}</td>`, `<td>${pval(p?.pHolm ?? null)}</td>`,
+      `<td class="l">${esc(c.label)}</td>`,
+      `<td>${c.seeds.length}</td>`,
+      `<td>${num(c.l0.mean, 2)}</td>`,
+      `<td>${num(c.explainedVariance.mean)}</td>`,
+      `<td>${est(p?.estimate, d)}</td>`,
+      `<td>${num(p?.nullRandom.mean, d)} ± ${num(p?.nullRandom.sd, d)}</td>`,
+      `<td>${num(p?.nullUntrained?.mean ?? null, d)}</td>`,
+      `<td>${num(p?.excess, d)}</td>`,
+      `<td>${ratio(p?.ratio ?? null)}</td>`,
+      `<td>${pval(p?.pHolm ?? null)}</td>`,
       `<td class="l ${cls}">${esc(v)}</td>`,
       ...secondary.flatMap((m) => {
         const s = cellStat(c, m);
         return [`<td>${est(s?.estimate, m.digits)}</td>`, `<td>${num(s?.nullRandom.mean, m.digits)}</td>`];
       }),
-      ...(gt ? [`<td>${est(c.groundTruth?.gtMcc)}</td>`, `<td>${num(c.groundTruth?.nullGtMcc.mean ?? null)}</td>`] : []),
+      ...(gt
+        ? [`<td>${est(c.groundTruth?.gtMcc)}</td>`, `<td>${num(c.groundTruth?.nullGtMcc.mean ?? null)}</td>`]
+        : []),
     ];
     return `<tr>${cols.join('')}</tr>`;
   });
@@ -67,17 +89,30 @@ one-sided Mann–Whitney test of seed-pair values against null draws, Holm-adjus
 /** One table per metric of the metric table: every cell's value against both nulls, with p, Holm p and Cohen's d. */
 function metricSections(r: StudyResults, metrics: MetricTable): string {
   const tau = r.cells[0]?.tau ?? 0.7;
-  const head = ['cell', 'value [95% CI]', 'random null (mean ± sd)', 'untrained null', 'excess', 'ratio', 'p', 'p (Holm)', "Cohen's d", 'verdict'];
-  return metrics.map((m) => {
-    const rows = r.cells.map((c) => {
-      const s = cellStat(c, m);
-      if (!s) return `<tr><td class="l">${esc(c.label)}</td>${'<td>—</td>'.repeat(head.length - 1)}</tr>`;
-      const d = m.digits;
-      return `<tr><td class="l">${esc(c.label)}</td><td>${est(s.estimate, d)}</td><td>${num(s.nullRandom.mean, d)} ± ${num(s.nullRandom.sd, d)}</td><td>${num(s.nullUntrained?.mean ?? null, d)}</td><td>${num(s.excess, d)}</td><td>${ratio(s.ratio)}</td><td>${pval(s.p)}</td><td>${pval(s.pHolm)}</td><td>${num(s.cohensD, 2)}</td><td class="l">${esc(verdict(s))}</td></tr>`;
-    });
-    return `<h3 id="metric-${esc(m.key)}">${esc(m.label)}</h3><p>${esc(m.methods(tau))}.</p>
+  const head = [
+    'cell',
+    'value [95% CI]',
+    'random null (mean ± sd)',
+    'untrained null',
+    'excess',
+    'ratio',
+    'p',
+    'p (Holm)',
+    "Cohen's d",
+    'verdict',
+  ];
+  return metrics
+    .map((m) => {
+      const rows = r.cells.map((c) => {
+        const s = cellStat(c, m);
+        if (!s) return `<tr><td class="l">${esc(c.label)}</td>${'<td>—</td>'.repeat(head.length - 1)}</tr>`;
+        const d = m.digits;
+        return `<tr><td class="l">${esc(c.label)}</td><td>${est(s.estimate, d)}</td><td>${num(s.nullRandom.mean, d)} ± ${num(s.nullRandom.sd, d)}</td><td>${num(s.nullUntrained?.mean ?? null, d)}</td><td>${num(s.excess, d)}</td><td>${ratio(s.ratio)}</td><td>${pval(s.p)}</td><td>${pval(s.pHolm)}</td><td>${num(s.cohensD, 2)}</td><td class="l">${esc(verdict(s))}</td></tr>`;
+      });
+      return `<h3 id="metric-${esc(m.key)}">${esc(m.label)}</h3><p>${esc(m.methods(tau))}.</p>
 <div class="wide"><table><thead><tr>${head.map((h, i) => `<th${i === 0 || i === head.length - 1 ? ' class="l"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
-  }).join('\n');
+    })
+    .join('\n');
 }
 
 function ratio(x: number | null): string {
@@ -87,15 +122,39 @@ function ratio(x: number | null): string {
 function runsTable(r: StudyResults): string {
   const gt = r.data.groundTruth;
   const mixed = r.study.mixed === true;
-  const head = ['run', 'cell', 'seed', 'data seed', 'status', 'seconds', 'steps', 'L0', 'EV', 'MSE', 'dead', ...(gt ? ['gt_mcc', 'gt ≥ 0.9'] : []),
-    ...(mixed ? ['trained by'] : [])];
+  const head = [
+    'run',
+    'cell',
+    'seed',
+    'data seed',
+    'status',
+    'seconds',
+    'steps',
+    'L0',
+    'EV',
+    'MSE',
+    'dead',
+    ...(gt ? ['gt_mcc', 'gt ≥ 0.9'] : []),
+    ...(mixed ? ['trained by'] : []),
+  ];
   const label = new Map(r.cells.map((c) => [c.id, c.label]));
   const rows = r.runs.map((x) => {
     const f = x.final;
-    const cols = [esc(x.id), esc(label.get(x.cell) ?? `${x.arch} m=${x.width}`), String(x.seed), String(x.dataSeed),
-      x.status === 'done' ? 'done' : `failed: ${esc(x.error ?? '')}`, num(x.seconds, 1), String(x.steps), num(f?.l0 ?? null, 2), num(f?.explained_variance ?? null),
-      num(f?.mse ?? null), f ? String(f.n_dead) : '—', ...(gt ? [num(x.gt?.gt_mcc ?? null), num(x.gt?.gt_recovered_09 ?? null)] : []),
-      ...(mixed ? [esc(x.provenance ?? '—')] : [])];
+    const cols = [
+      esc(x.id),
+      esc(label.get(x.cell) ?? `${x.arch} m=${x.width}`),
+      String(x.seed),
+      String(x.dataSeed),
+      x.status === 'done' ? 'done' : `failed: ${esc(x.error ?? '')}`,
+      num(x.seconds, 1),
+      String(x.steps),
+      num(f?.l0 ?? null, 2),
+      num(f?.explained_variance ?? null),
+      num(f?.mse ?? null),
+      f ? String(f.n_dead) : '—',
+      ...(gt ? [num(x.gt?.gt_mcc ?? null), num(x.gt?.gt_recovered_09 ?? null)] : []),
+      ...(mixed ? [esc(x.provenance ?? '—')] : []),
+    ];
     return `<tr>${cols.map((c, i) => `<td${i < 2 ? ' class="l"' : ''}>${c}</td>`).join('')}</tr>`;
   });
   return `<div class="wide"><table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
@@ -107,7 +166,9 @@ function trainedBy(r: StudyResults): Array<[string, string]> {
   if (groups.length === 0) return [];
   const text = groups.map((g) => `${g.label}: ${g.runs} run(s)`).join('; ');
   if (!r.study.mixed) return [['trained by', text]];
-  return [['trained by (mixed)', `${text} — runs of different numerics are mixed in this study; the runs table says which`]];
+  return [
+    ['trained by (mixed)', `${text} — runs of different numerics are mixed in this study; the runs table says which`],
+  ];
 }
 
 function setup(r: StudyResults): string {
@@ -115,8 +176,14 @@ function setup(r: StudyResults): string {
   const widths = [...new Set(r.cells.map((c) => c.width))].sort((a, b) => a - b).join(', ');
   const seeds = [...new Set(r.runs.map((x) => x.seed))].sort((a, b) => a - b).join(', ');
   const items: Array<[string, string]> = [
-    ['data', `${r.data.name} (${r.data.rows ?? '?'} rows, d = ${r.data.d}${r.data.groundTruth ? ', ground truth known' : ''})`],
-    ['architectures', archs], ['widths', widths], ['seeds', seeds], ['runs', `${r.runs.length} (${r.runs.filter((x) => x.status !== 'done').length} failed)`],
+    [
+      'data',
+      `${r.data.name} (${r.data.rows ?? '?'} rows, d = ${r.data.d}${r.data.groundTruth ? ', ground truth known' : ''})`,
+    ],
+    ['architectures', archs],
+    ['widths', widths],
+    ['seeds', seeds],
+    ['runs', `${r.runs.length} (${r.runs.filter((x) => x.status !== 'done').length} failed)`],
     ['engine', `${r.study.engine}, BLAS core ${r.study.blasCore || '—'}, ${r.study.threads} threads`],
     ['time', `training ${num(r.study.trainSeconds, 1)} s, analyses ${num(r.study.analysisSeconds, 1)} s`],
     ['husai', `${r.study.husaiVersion}, ${r.study.created}`],
@@ -129,11 +196,18 @@ function setup(r: StudyResults): string {
 function dataSummary(r: StudyResults): string {
   const sm = r.data.summary;
   if (!sm) return '';
-  const fmt = (v: unknown): string => (typeof v === 'number' ? num(v, Number.isInteger(v) ? 0 : 3) : Array.isArray(v) ? v.join(', ') : String(v));
+  const fmt = (v: unknown): string =>
+    typeof v === 'number' ? num(v, Number.isInteger(v) ? 0 : 3) : Array.isArray(v) ? v.join(', ') : String(v);
   const items = Object.entries(sm).filter(([, v]) => v !== null && v !== undefined);
-  const width = r.cells.length > 0 && typeof sm.effective_rank === 'number'
-    ? `<p>Widths relative to the effective rank ${num(sm.effective_rank as number, 1)} of the activations: ${[...new Set(r.cells.map((c) => c.width))].sort((a, b) => a - b).map((w) => `${w} (${(w / (sm.effective_rank as number)).toFixed(1)}×)`).join(', ')}.</p>`
-    : '';
+  const width =
+    r.cells.length > 0 && typeof sm.effective_rank === 'number'
+      ? `<p>Widths relative to the effective rank ${num(sm.effective_rank as number, 1)} of the activations: ${[
+          ...new Set(r.cells.map((c) => c.width)),
+        ]
+          .sort((a, b) => a - b)
+          .map((w) => `${w} (${(w / (sm.effective_rank as number)).toFixed(1)}×)`)
+          .join(', ')}.</p>`
+      : '';
   return `<h2>Data</h2><dl>${items.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(fmt(v))}</dd>`).join('')}</dl>${width}`;
 }
 
@@ -142,7 +216,17 @@ function fourierTable(r: StudyResults): string {
   const cells = r.cells.filter((c) => c.fourier);
   if (cells.length === 0) return '';
   const f0 = cells[0].fourier!;
-  const head = ['cell', 'Fourier features [95% CI]', 'random probes', 'mean key share [CI]', 'matched: same frequency [CI]', 'shuffled null', 'p (max over pairs)', 'Fourier pairs / seed pair', 'features per key frequency'];
+  const head = [
+    'cell',
+    'Fourier features [95% CI]',
+    'random probes',
+    'mean key share [CI]',
+    'matched: same frequency [CI]',
+    'shuffled null',
+    'p (max over pairs)',
+    'Fourier pairs / seed pair',
+    'features per key frequency',
+  ];
   const rows = cells.map((c) => {
     const f = c.fourier!;
     return `<tr><td class="l">${esc(c.label)}</td><td>${est(f.fraction)}</td><td>${num(f.chanceFraction)}</td><td>${est(f.meanKeyShare)}</td><td>${est(f.agreement)}</td><td>${num(f.agreementNull)}</td><td>${pval(f.agreementP)}</td><td>${num(f.fourierPairsPerSeedPair, 1)}</td><td class="l">${esc(f.featuresPerKey.map((e) => `k=${e.k}: ${e.count}`).join(', '))}</td></tr>`;
@@ -154,17 +238,40 @@ function fourierTable(r: StudyResults): string {
 function archComparison(r: StudyResults): string {
   if (r.archComparison.length === 0) return '';
   const label = new Map(r.cells.map((c) => [c.id, c]));
-  const rows = r.archComparison.map((g) => `<tr><td>${num(g.l0, 2)}</td><td class="l">${g.cells.map((id) => {
-    const c = label.get(id);
-    return c ? `${esc(c.label)}: ${est(c.pwmcc.estimate)}` : esc(id);
-  }).join('<br>')}</td></tr>`);
-  return `<h2>Architectures at matched L0</h2><table><thead><tr><th>L0</th><th class="l">cells: PW-MCC [95% CI]</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const rows = r.archComparison.map(
+    (g) =>
+      `<tr><td>${num(g.l0, 2)}</td><td class="l">${g.cells
+        .map((id) => {
+          const c = label.get(id);
+          return c ? `${esc(c.label)}: ${est(c.pwmcc.estimate)}` : esc(id);
+        })
+        .join('<br>')}</td></tr>`,
+  );
+  return (
+    `<h2>Architectures at matched L0</h2><table><thead><tr><th>L0</th><th class="l">cells: PW-MCC [95% ` +
+    `CI]</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+  );
 }
 
 /** The whole page. */
-export function renderPage(r: StudyResults, figures: RenderedFigure[], metrics: MetricTable = STABILITY_METRICS): string {
-  const figs = figures.map((f) => `<figure id="${esc(f.name)}"><h3>${esc(f.title)}</h3><div class="fig">${f.svg}</div><figcaption>${esc(f.caption)} <span class="na">(figures/${esc(f.name)}.svg, .png)</span></figcaption></figure>`).join('\n');
-  return htmlPage({ title: `${r.study.name} — husai study report`, css: CSS, sections: [`
+export function renderPage(
+  r: StudyResults,
+  figures: RenderedFigure[],
+  metrics: MetricTable = STABILITY_METRICS,
+): string {
+  const figs = figures
+    .map(
+      (f) =>
+        `<figure id="${esc(f.name)}"><h3>${esc(f.title)}</h3><div ` +
+        `class="fig">${f.svg}</div><figcaption>${esc(f.caption)} <span class="na">(figures/${esc(f.name)}.svg, ` +
+        `.png)</span></figcaption></figure>`,
+    )
+    .join('\n');
+  return htmlPage({
+    title: `${r.study.name} — husai study report`,
+    css: CSS,
+    sections: [
+      `
 <h1>${esc(r.study.name)}</h1>
 <p class="question">${esc(r.study.question)}</p>
 <h2>Setup</h2>${setup(r)}
@@ -177,5 +284,7 @@ ${archComparison(r)}
 ${r.cards ? cardsSection(r.cards) : ''}
 <h2>Runs</h2>${runsTable(r)}
 <h2>Methods</h2>${r.methods.map((m) => `<p>${esc(m)}</p>`).join('\n')}
-<h2>Provenance</h2><p>The study spec as given (its hash and every run's config hash are in manifest.json):</p><pre>${esc(r.study.specText)}</pre>`] });
+<h2>Provenance</h2><p>The study spec as given (its hash and every run's config hash are in manifest.json):</p><pre>${esc(r.study.specText)}</pre>`,
+    ],
+  });
 }

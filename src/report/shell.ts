@@ -10,7 +10,9 @@ import { HTML_GENERATOR } from '../formats/owned.js';
 import { esc } from './format.js';
 
 /** The body rule every page shares. */
-export const BASE_CSS = `body{font-family:'DejaVu Sans',system-ui,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222;line-height:1.45}`;
+export const BASE_CSS =
+  `body{font-family:'DejaVu Sans',system-ui,sans-serif;margin:2rem ` +
+  `auto;max-width:1200px;padding:0 1rem;color:#222;line-height:1.45}`;
 
 interface PageParts {
   /** Plain text (escaped here). */
@@ -23,7 +25,10 @@ interface PageParts {
 
 /** A whole self-contained HTML page. */
 export function htmlPage(p: PageParts): string {
-  const body = p.sections.map((s) => s.trim()).filter((s) => s !== '').join('\n');
+  const body = p.sections
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 ${HTML_GENERATOR}

@@ -3,7 +3,7 @@
  * nulls"): a self-contained HTML page from the JSON of `husai universality` (inspect/universality.ts
  * UniversalityMatrix) — one Vega-Lite heatmap per measure (rendered to inline SVG by index.ts
  * `figureSvg`) and a table per measure whose cells give the value, its null(s) and p (Holm-adjusted
- * across the matrix, SCIENCE.md §4). Reads only the JSON; all user text is escaped. Writes only over
+ * across the matrix, docs/SCIENCE.md §4). Reads only the JSON; all user text is escaped. Writes only over
  * universality.json / .html that husai wrote (formats/owned.ts).
  */
 import fs from 'node:fs';
@@ -32,21 +32,36 @@ interface Measure {
 function measures(m: UniversalityMatrix): Measure[] {
   return [
     {
-      key: 'mean_corr', title: 'Activation correlation (row SAE → column SAE)',
-      caption: `Mean over the row SAE's live latents of the largest Pearson correlation with a live latent of the column SAE, over the same ${m.rows} inputs (Bricken et al. 2023; Lan et al. 2024). Null: the same with the column SAE's inputs in a random order (${m.corr_draws} draws).`,
+      key: 'mean_corr',
+      title: 'Activation correlation (row SAE → column SAE)',
+      caption:
+        `Mean over the row SAE's live latents of the largest Pearson correlation with a live latent of the ` +
+        `column SAE, over the same ${m.rows} inputs (Bricken et al. 2023; Lan et al. 2024). Null: the same with the ` +
+        `column SAE's inputs in a random order (${m.corr_draws} draws).`,
       nulls: [{ label: 'shuffled inputs', mean: m.corr_null_mean, p: m.corr_p, holm: m.corr_p_holm }],
     },
     {
-      key: 'svcca', title: 'SVCCA of activation-paired decoder atoms',
-      caption: `Each latent of the lower-index SAE paired with its max-correlation latent of the other (kept if ρ > ${m.min_corr}); SVCCA (PCA to 99% of the variance, mean canonical correlation) between the two sets of decoder rows (Lan et al. 2024). Nulls: the pairs shuffled (${m.draws} draws, Lan et al.'s null), and the whole pipeline rerun on shuffled inputs (${m.corr_draws} draws). Prefer the second where it has draws: the shuffled-pairs null ignores how the pairs were made, and chance pairings of unrelated data can beat it (latents of A with correlated activations tend to share one chance partner). With no shuffled-inputs value, no shuffled pass kept 3 pairs above the threshold.`,
+      key: 'svcca',
+      title: 'SVCCA of activation-paired decoder atoms',
+      caption:
+        `Each latent of the lower-index SAE paired with its max-correlation latent of the other (kept if ρ > ` +
+        `${m.min_corr}); SVCCA (PCA to 99% of the variance, mean canonical correlation) between the two sets of ` +
+        `decoder rows (Lan et al. 2024). Nulls: the pairs shuffled (${m.draws} draws, Lan et al.'s null), and the ` +
+        `whole pipeline rerun on shuffled inputs (${m.corr_draws} draws). Prefer the second where it has draws: the ` +
+        `shuffled-pairs null ignores how the pairs were made, and chance pairings of unrelated data can beat it ` +
+        `(latents of A with correlated activations tend to share one chance partner). With no shuffled-inputs value, ` +
+        `no shuffled pass kept 3 pairs above the threshold.`,
       nulls: [
         { label: 'shuffled pairs', mean: m.svcca_null_mean, p: m.svcca_p, holm: m.svcca_p_holm },
         { label: 'shuffled inputs', mean: m.svcca_inputs_null_mean, p: m.svcca_inputs_p, holm: m.svcca_inputs_p_holm },
       ],
     },
     {
-      key: 'rsa', title: 'RSA of activation-paired decoder atoms',
-      caption: 'Spearman correlation between the upper triangles of the paired atoms\' cosine matrices (Lan et al. 2024), same pairs and nulls as SVCCA.',
+      key: 'rsa',
+      title: 'RSA of activation-paired decoder atoms',
+      caption:
+        "Spearman correlation between the upper triangles of the paired atoms' cosine matrices (Lan et al. 2024), " +
+        'same pairs and nulls as SVCCA.',
       nulls: [
         { label: 'shuffled pairs', mean: m.rsa_null_mean, p: m.rsa_p, holm: m.rsa_p_holm },
         { label: 'shuffled inputs', mean: m.rsa_inputs_null_mean, p: m.rsa_inputs_p, holm: m.rsa_inputs_p_holm },
@@ -59,25 +74,53 @@ function measures(m: UniversalityMatrix): Measure[] {
 function universalityFigures(m: UniversalityMatrix): Figure[] {
   return measures(m).map((x) => {
     const rows: Array<Record<string, string | number | null>> = [];
-    m.names.forEach((a, i) => m.names.forEach((b, j) => {
-      const v = m[x.key][i][j];
-      if (i === j || v === null) return;
-      const nulls = x.nulls.map((n) => `${n.label.replace('shuffled ', '')} ${num(n.mean[i][j], 2)}, p ${pval(n.p[i][j])}`);
-      rows.push({ row: a, col: b, v, label: [num(v, 2), ...nulls].join('\n') });
-    }));
+    m.names.forEach((a, i) =>
+      m.names.forEach((b, j) => {
+        const v = m[x.key][i][j];
+        if (i === j || v === null) return;
+        const nulls = x.nulls.map(
+          (n) => `${n.label.replace('shuffled ', '')} ${num(n.mean[i][j], 2)}, p ${pval(n.p[i][j])}`,
+        );
+        rows.push({ row: a, col: b, v, label: [num(v, 2), ...nulls].join('\n') });
+      }),
+    );
     const px = Math.max(90, Math.min(130, 700 / m.names.length));
-    const enc = { y: { field: 'row', type: 'nominal', sort: m.names, title: null }, x: { field: 'col', type: 'nominal', sort: m.names, title: null, axis: { labelAngle: -30 } } };
+    const enc = {
+      y: { field: 'row', type: 'nominal', sort: m.names, title: null },
+      x: { field: 'col', type: 'nominal', sort: m.names, title: null, axis: { labelAngle: -30 } },
+    };
     return {
       name: `universality-${x.key}`,
       title: x.title,
       caption: x.caption,
       spec: {
-        $schema: 'https://vega.github.io/schema/vega-lite/v6.json', background: 'white',
+        $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+        background: 'white',
         config: { font: 'DejaVu Sans', view: { stroke: '#ddd' }, axis: { labelFontSize: 11, labelLimit: 220 } },
-        data: { values: rows }, width: px * m.names.length, height: px * m.names.length,
+        data: { values: rows },
+        width: px * m.names.length,
+        height: px * m.names.length,
         layer: [
-          { mark: 'rect', encoding: { ...enc, color: { field: 'v', type: 'quantitative', title: x.key, scale: { domain: [x.key === 'rsa' ? -0.2 : 0, 1], scheme: 'viridis', clamp: true } } } },
-          { mark: { type: 'text', fontSize: 10, lineBreak: '\n' }, encoding: { ...enc, text: { field: 'label' }, color: { condition: { test: 'datum.v > 0.6', value: 'black' }, value: 'white' } } },
+          {
+            mark: 'rect',
+            encoding: {
+              ...enc,
+              color: {
+                field: 'v',
+                type: 'quantitative',
+                title: x.key,
+                scale: { domain: [x.key === 'rsa' ? -0.2 : 0, 1], scheme: 'viridis', clamp: true },
+              },
+            },
+          },
+          {
+            mark: { type: 'text', fontSize: 10, lineBreak: '\n' },
+            encoding: {
+              ...enc,
+              text: { field: 'label' },
+              color: { condition: { test: 'datum.v > 0.6', value: 'black' }, value: 'white' },
+            },
+          },
         ],
       },
     };
@@ -86,12 +129,25 @@ function universalityFigures(m: UniversalityMatrix): Figure[] {
 
 function table(m: UniversalityMatrix, x: Measure): string {
   const head = `<tr><th></th>${m.names.map((n) => `<th>${esc(n)}</th>`).join('')}</tr>`;
-  const body = m.names.map((a, i) => `<tr><th class="l">${esc(a)}</th>${m.names.map((_, j) => {
-    if (i === j) return '<td class="na">—</td>';
-    const nulls = x.nulls.map((n) => `<br><span class="nul">${esc(n.label)}: ${num(n.mean[i][j])}, p ${pval(n.p[i][j])} (Holm ${pval(n.holm[i][j])})</span>`).join('');
-    const pairs = x.key === 'mean_corr' ? '' : `<br><span class="nul">${num(m.n_pairs[i][j], 0)} pairs</span>`;
-    return `<td><b>${num(m[x.key][i][j])}</b>${nulls}${pairs}</td>`;
-  }).join('')}</tr>`).join('\n');
+  const body = m.names
+    .map(
+      (a, i) =>
+        `<tr><th class="l">${esc(a)}</th>${m.names
+          .map((_, j) => {
+            if (i === j) return '<td class="na">—</td>';
+            const nulls = x.nulls
+              .map(
+                (n) =>
+                  `<br><span class="nul">${esc(n.label)}: ${num(n.mean[i][j])}, p ${pval(n.p[i][j])} (Holm ` +
+                  `${pval(n.holm[i][j])})</span>`,
+              )
+              .join('');
+            const pairs = x.key === 'mean_corr' ? '' : `<br><span class="nul">${num(m.n_pairs[i][j], 0)} pairs</span>`;
+            return `<td><b>${num(m[x.key][i][j])}</b>${nulls}${pairs}</td>`;
+          })
+          .join('')}</tr>`,
+    )
+    .join('\n');
   return `<div class="wide"><table><thead>${head}</thead><tbody>${body}</tbody></table></div>`;
 }
 
@@ -106,20 +162,35 @@ figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555;max-width:900px}.fig
 async function universalitySection(m: UniversalityMatrix): Promise<string> {
   const figs = universalityFigures(m);
   const svgs = await Promise.all(figs.map((f) => figureSvg(f)));
-  const saes = m.names.map((n, i) => `<tr><td class="l">${esc(n)}</td><td class="l">${esc(m.saes[i])}</td><td class="l">${esc(m.acts[i])}</td></tr>`).join('');
+  const saes = m.names
+    .map(
+      (n, i) =>
+        `<tr><td class="l">${esc(n)}</td><td class="l">${esc(m.saes[i])}</td><td class="l">${esc(m.acts[i])}</td></tr>`,
+    )
+    .join('');
   const warn = [...new Set(m.pairs.flatMap((p) => p.result.warnings.map((w) => `${p.a} vs ${p.b}: ${w}`)))];
   return `<section id="universality">
 <h2>Feature universality across SAEs</h2>
 <p>${m.names.length} SAEs encoded on the same ${m.rows} inputs; entry (row, column) compares the row SAE (A) with the column SAE (B). Seed ${m.seed}.</p>
 <table><thead><tr><th class="l">name</th><th class="l">SAE</th><th class="l">activations</th></tr></thead><tbody>${saes}</tbody></table>
-${measures(m).map((x, k) => `<h3>${esc(x.title)}</h3><figure><div class="fig">${svgs[k]}</div><figcaption>${esc(x.caption)}</figcaption></figure>${table(m, x)}`).join('\n')}
+${measures(m)
+  .map(
+    (x, k) =>
+      `<h3>${esc(x.title)}</h3><figure><div ` +
+      `class="fig">${svgs[k]}</div><figcaption>${esc(x.caption)}</figcaption></figure>${table(m, x)}`,
+  )
+  .join('\n')}
 ${warn.length > 0 ? `<h3>Warnings</h3><ul>${warn.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}
 </section>`;
 }
 
 /** A whole self-contained page around {@link universalitySection}. */
 export async function renderUniversality(m: UniversalityMatrix): Promise<string> {
-  return htmlPage({ title: `husai universality: ${m.names.join(', ')}`, css: CSS, sections: [await universalitySection(m)] });
+  return htmlPage({
+    title: `husai universality: ${m.names.join(', ')}`,
+    css: CSS,
+    sections: [await universalitySection(m)],
+  });
 }
 
 /** Refuses (ForeignOutputError) a DIR whose universality.json or .html husai did not write; writes nothing. */
@@ -129,7 +200,10 @@ export function checkUniversalityTarget(dir: string): void {
 }
 
 /** Writes DIR/universality.json and DIR/universality.html (replacing only husai's own); returns their paths. */
-export async function writeUniversalityReport(dir: string, m: UniversalityMatrix): Promise<{ html: string; json: string }> {
+export async function writeUniversalityReport(
+  dir: string,
+  m: UniversalityMatrix,
+): Promise<{ html: string; json: string }> {
   checkUniversalityTarget(dir);
   fs.mkdirSync(dir, { recursive: true });
   const json = path.join(dir, UNIVERSALITY_JSON);

@@ -19,9 +19,6 @@ import type { Architecture, Sae, SaeConfig, SaeConfigInput, SaeField } from './t
 
 const ARCHITECTURES = { relu, topk, batchtopk, jumprelu, gated, matryoshka };
 
-;
-;
-
 // The map and names.ts agree: each key is its entry's name and carries its SAELens name, and no key
 // is missing or extra.
 const _matchesNames: { [K in ArchName]: Architecture<K, (typeof SAELENS_NAME_OF)[K]> } = ARCHITECTURES;

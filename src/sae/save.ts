@@ -1,5 +1,5 @@
 /**
- * saveSae: a trained (raw-unit) SAE → a SAELens v6 directory (FORMATS.md). The one path from sae/
+ * saveSae: a trained (raw-unit) SAE → a SAELens v6 directory (docs/FORMATS.md). The one path from sae/
  * objects to disk, used by `husai train` and the study runner alike: the architecture's export
  * gives the SAELens tensors, checkpoint/saelens.ts writes them atomically with the metadata that
  * rebuilds the run (seeds, steps, tokens, final metrics, full training config). It replaces only an
@@ -9,7 +9,11 @@
 import path from 'node:path';
 import { checkOwnedFolder, readJsonObject } from '../formats/owned.js';
 import {
-  CFG_FILE, SAELENS_WEIGHTS, type SaeLensMetadata, type SaeWeightsToWrite, writeSaeLens,
+  CFG_FILE,
+  SAELENS_WEIGHTS,
+  type SaeLensMetadata,
+  type SaeWeightsToWrite,
+  writeSaeLens,
 } from './checkpoint/index.js';
 import { getArch } from './registry.js';
 import type { Sae } from './types.js';

@@ -1,5 +1,5 @@
 /**
- * The trainer's public types and defaults (SCIENCE.md §2 "Training defaults"; train.ts runs them):
+ * The trainer's public types and defaults (docs/SCIENCE.md §2 "Training defaults"; train.ts runs them):
  * the batch-stream shape the trainer reads, per-run configs and hyperparameters, options, metrics and
  * results, and the documented default rules for batch size, steps and threads on small data.
  */
@@ -15,7 +15,7 @@ export interface BatchStream {
   batches(batchSize: number, opts: { seed: number; epoch?: number; keepLast?: boolean }): AsyncIterable<Mat>;
 }
 
-/** Per-run optimisation settings; every field has a default (SCIENCE.md §2). */
+/** Per-run optimisation settings; every field has a default (docs/SCIENCE.md §2). */
 export interface TrainHyper {
   /** Peak lr; null → the architecture's default (TopK family 2e-4/√(m/2^14)). */
   lr: number | null;

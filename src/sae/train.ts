@@ -1,5 +1,5 @@
 /**
- * The SAE trainer (SCIENCE.md §2 "Training defaults" and "Seeds"): many SAEs per pass over the data.
+ * The SAE trainer (docs/SCIENCE.md §2 "Training defaults" and "Seeds"): many SAEs per pass over the data.
  * `trainMany` groups runs by data-order seed, iterates each group's batch stream once per epoch and
  * steps every SAE of the group on each batch, so a seed study costs one read of the data per data
  * seed. Per step: forward → backward → decoder-gradient projection → global-norm clip (1.0) → Adam
@@ -38,8 +38,17 @@ import { estimateInputScale, foldInputScale } from './normalize.js';
 import { getArch, initSae, resolveConfig } from './registry.js';
 import { defaultWarmupSteps, type LrSchedule, lrAt, sparsityScaleAt } from './schedule.js';
 import {
-  type BatchStream, type FinalMetrics, type RunConfig, type RunResult, SAMPLE_SEED, SMALL_STEP_WORK, type StepMetrics,
-  type TrainOptions, DEFAULT_HYPER, defaultBatchSize, defaultSteps,
+  type BatchStream,
+  type FinalMetrics,
+  type RunConfig,
+  type RunResult,
+  SAMPLE_SEED,
+  SMALL_STEP_WORK,
+  type StepMetrics,
+  type TrainOptions,
+  DEFAULT_HYPER,
+  defaultBatchSize,
+  defaultSteps,
 } from './train-config.js';
 import type { Architecture, Sae, SaeConfig, SaeConfigInput, SaeStep, TensorMap } from './types.js';
 
@@ -71,8 +80,17 @@ export async function trainMany(source: BatchStream, runs: RunConfig[], opts: Tr
   const rows = source.length;
   const B = opts.batchSize ?? defaultBatchSize(rows);
   if (!Number.isInteger(B) || B < 1) throw new ConfigError(`batchSize = ${B}: expected a positive integer`);
-  if (rows !== null && B > rows) throw new ConfigError(`batchSize = ${B} exceeds the ${rows} rows of ${'name' in source ? String((source as { name: unknown }).name) : 'the data'}`);
-  if (opts.steps === undefined && rows === null) throw new ConfigError('steps must be given for a data stream of unknown length');
+  if (rows !== null && B > rows)
+    throw new ConfigError(
+      `batchSize = ${B} exceeds the ${rows} rows of ${
+        'name' in source
+          ? String((source as { name: unknown }).name)` +
+        `
+          : 'the data'
+      }`,
+    );
+  if (opts.steps === undefined && rows === null)
+    throw new ConfigError('steps must be given for a data stream of unknown length');
   const total = opts.steps ?? defaultSteps(rows as number, B);
   if (!Number.isInteger(total) || total < 1) throw new ConfigError(`steps = ${total}: expected a positive integer`);
   const logEvery = opts.logEvery ?? Math.max(1, Math.ceil(total / 100));
@@ -97,8 +115,10 @@ export async function trainMany(source: BatchStream, runs: RunConfig[], opts: Tr
   const states = runs.map((run, index) => makeState(run, index, D, rows, B, total, e, pool, bDec0));
   const engineThreads = e.info().threads;
   const want = opts.threads ?? 'auto';
-  if (want !== 'auto' && (!Number.isInteger(want) || want < 1)) throw new ConfigError(`threads = ${want}: expected 'auto' or an integer ≥ 1`);
-  const threadsFor = (st: RunState): number => (want !== 'auto' ? want : B * D * st.cfg.dSae < SMALL_STEP_WORK ? 1 : engineThreads);
+  if (want !== 'auto' && (!Number.isInteger(want) || want < 1))
+    throw new ConfigError(`threads = ${want}: expected 'auto' or an integer ≥ 1`);
+  const threadsFor = (st: RunState): number =>
+    want !== 'auto' ? want : B * D * st.cfg.dSae < SMALL_STEP_WORK ? 1 : engineThreads;
   let current = engineThreads;
   const useThreads = (n: number): void => {
     if (n !== current) e.setThreads(n);
@@ -140,7 +160,18 @@ export async function trainMany(source: BatchStream, runs: RunConfig[], opts: Tr
             if (st.error) continue;
             useThreads(threadsFor(st));
             try {
-              await trainStep(st, xBD, step, total, e, B, logging, batchVar, scale, checkpoints.has(step) ? opts.onCheckpoint : undefined);
+              await trainStep(
+                st,
+                xBD,
+                step,
+                total,
+                e,
+                B,
+                logging,
+                batchVar,
+                scale,
+                checkpoints.has(step) ? opts.onCheckpoint : undefined,
+              );
             } catch (err) {
               if (!(err instanceof NumericError) || opts.failFast !== false) throw err;
               st.error = err;
@@ -149,7 +180,13 @@ export async function trainMany(source: BatchStream, runs: RunConfig[], opts: Tr
           }
           if (step >= total) break;
         }
-        if (seen === 0) throw new DataError(describe(source), `epoch ${epoch} (data seed ${dataSeed})`, 'no full batch', `at least one batch of ${B} rows`);
+        if (seen === 0)
+          throw new DataError(
+            describe(source),
+            `epoch ${epoch} (data seed ${dataSeed})`,
+            'no full batch',
+            `at least one batch of ${B} rows`,
+          );
       }
     }
   }
@@ -171,15 +208,37 @@ export async function trainMany(source: BatchStream, runs: RunConfig[], opts: Tr
       };
     }
     return {
-      id: st.id, index: st.index, seed: st.run.seed, dataSeed: st.run.dataSeed, cfg: st.cfg, hyper: st.hyper, batchSize: B,
-      steps: total, inputScale: scale, sae: foldInputScale(st.sae, scale), history: st.history, final, error: st.error,
+      id: st.id,
+      index: st.index,
+      seed: st.run.seed,
+      dataSeed: st.run.dataSeed,
+      cfg: st.cfg,
+      hyper: st.hyper,
+      batchSize: B,
+      steps: total,
+      inputScale: scale,
+      sae: foldInputScale(st.sae, scale),
+      history: st.history,
+      final,
+      error: st.error,
     };
   }
 }
 
-function makeState(run: RunConfig, index: number, D: number, rows: number | null, B: number, total: number, e: Engine, pool: ScratchPool, bDec0: Float32Array): RunState {
+function makeState(
+  run: RunConfig,
+  index: number,
+  D: number,
+  rows: number | null,
+  B: number,
+  total: number,
+  e: Engine,
+  pool: ScratchPool,
+  bDec0: Float32Array,
+): RunState {
   const id = run.id ?? `run${index}`;
-  if (run.sae.dIn !== undefined && run.sae.dIn !== D) throw new ConfigError(`${id}: sae.dIn = ${run.sae.dIn} but the data have d = ${D}`);
+  if (run.sae.dIn !== undefined && run.sae.dIn !== D)
+    throw new ConfigError(`${id}: sae.dIn = ${run.sae.dIn} but the data have d = ${D}`);
   const arch = getArch(run.sae.arch);
   const cfg = resolveConfig({ ...run.sae, dIn: D } as SaeConfigInput);
   const h = { ...DEFAULT_HYPER, ...run.hyper };
@@ -190,50 +249,97 @@ function makeState(run: RunConfig, index: number, D: number, rows: number | null
     deadWindowTokens: h.deadWindowTokens ?? Math.min(10_000_000, Math.max(B, rows ?? 10_000_000)),
   };
   if (!(hyper.lr > 0)) throw new ConfigError(`${id}: lr = ${hyper.lr}: expected > 0`);
-  if (hyper.resampleEvery !== null && !arch.resample) throw new ConfigError(`${id}: resampleEvery is set but ${cfg.arch} has no resampling (relu only)`);
+  if (hyper.resampleEvery !== null && !arch.resample)
+    throw new ConfigError(`${id}: resampleEvery is set but ${cfg.arch} has no resampling (relu only)`);
   const sae = initSae(cfg, run.seed);
   sae.params.b_dec.set(bDec0);
   const grads: TensorMap = {};
   for (const [n, t] of Object.entries(sae.params)) grads[n] = new Float32Array(t.length);
   return {
-    index, id, run, arch, cfg, hyper, sae, grads,
+    index,
+    id,
+    run,
+    arch,
+    cfg,
+    hyper,
+    sae,
+    grads,
     adam: new AdamState(sae.params),
     step: arch.createStep(sae, B, e, pool),
     dead: new DeadTracker(cfg.dSae, hyper.deadWindowTokens),
     sched: { lr: hyper.lr, totalSteps: total, warmupSteps: hyper.warmupSteps, decayFraction: hyper.decayFraction },
     rng: Rng.from(run.seed, 'resample'),
-    history: [], last: null, error: null,
+    history: [],
+    last: null,
+    error: null,
   };
 }
 
 async function trainStep(
-  st: RunState, x: Float32Array, step: number, total: number, e: Engine, B: number, logging: boolean, batchVar: number, scale: number,
+  st: RunState,
+  x: Float32Array,
+  step: number,
+  total: number,
+  e: Engine,
+  B: number,
+  logging: boolean,
+  batchVar: number,
+  scale: number,
   onCheckpoint: TrainOptions['onCheckpoint'],
 ): Promise<void> {
   const { hyper, sae, grads } = st;
   const lr = lrAt(st.sched, step);
   const sp = sparsityScaleAt(step, total, hyper.sparsityWarmupFraction);
-  const parts = st.step.forward(x, { mode: 'train', sparsityScale: sp, dead: st.dead.deadCount > 0 ? st.dead.dead : null });
+  const parts = st.step.forward(x, {
+    mode: 'train',
+    sparsityScale: sp,
+    dead: st.dead.deadCount > 0 ? st.dead.dead : null,
+  });
   if (!Number.isFinite(parts.loss)) {
     const bad = firstNonFinite(sae.params);
-    throw new NumericError(`${st.id}: step ${step}: loss is ${parts.loss}${bad ? `; tensor ${bad} has non-finite values` : ''}`, 'lower the learning rate or check the input data for NaN/Inf');
+    throw new NumericError(
+      `${st.id}: step ${step}: loss is ${parts.loss}${bad ? `; tensor ${bad} has non-finite values` : ''}`,
+      'lower the learning rate or check the input data for NaN/Inf',
+    );
   }
   st.step.backward(grads);
   st.step.constrainGrads(grads);
   const clip = clipGlobalNorm(e, grads, hyper.clipNorm);
-  if (clip.nonFinite) throw new NumericError(`${st.id}: step ${step}: gradient of ${clip.nonFinite} is not finite`, 'lower the learning rate');
-  st.adam.step(e, sae.params, grads, { lr, beta1: hyper.beta1, beta2: hyper.beta2, eps: hyper.eps, step, weightDecay: 0 });
+  if (clip.nonFinite)
+    throw new NumericError(
+      `${st.id}: step ${step}: gradient of ${clip.nonFinite} is not finite`,
+      'lower the learning rate',
+    );
+  st.adam.step(e, sae.params, grads, {
+    lr,
+    beta1: hyper.beta1,
+    beta2: hyper.beta2,
+    eps: hyper.eps,
+    step,
+    weightDecay: 0,
+  });
   st.step.afterUpdate(step, total);
   st.step.countFiring(st.dead.stepCounts);
   st.dead.update(B);
-  if (hyper.resampleEvery !== null && step % hyper.resampleEvery === 0 && step < total * (1 - hyper.decayFraction)) resample(st, x, B);
+  if (hyper.resampleEvery !== null && step % hyper.resampleEvery === 0 && step < total * (1 - hyper.decayFraction))
+    resample(st, x, B);
   if (logging) {
     const bad = firstNonFinite(sae.params);
-    if (bad) throw new NumericError(`${st.id}: step ${step}: tensor ${bad} has non-finite values`, 'lower the learning rate');
+    if (bad)
+      throw new NumericError(`${st.id}: step ${step}: tensor ${bad} has non-finite values`, 'lower the learning rate');
     st.last = {
-      step, tokens: st.dead.tokensSeen, lr, loss: parts.loss, mse: parts.mse, aux: parts.aux, sparsity: parts.sparsity,
-      explainedVariance: 1 - (parts.mse * B) / batchVar, l0: parts.l0,
-      deadFraction: st.dead.deadCount / st.cfg.dSae, denseFraction: st.dead.takeDenseFraction(0.1), gradNorm: clip.norm,
+      step,
+      tokens: st.dead.tokensSeen,
+      lr,
+      loss: parts.loss,
+      mse: parts.mse,
+      aux: parts.aux,
+      sparsity: parts.sparsity,
+      explainedVariance: 1 - (parts.mse * B) / batchVar,
+      l0: parts.l0,
+      deadFraction: st.dead.deadCount / st.cfg.dSae,
+      denseFraction: st.dead.takeDenseFraction(0.1),
+      gradNorm: clip.norm,
     };
     st.history.push(st.last);
   }
@@ -241,11 +347,25 @@ async function trainStep(
 }
 
 /** Hands a raw-unit snapshot (step 0: the initialisation, for init-hygiene comparisons) to the callback. */
-async function checkpoint(st: RunState, step: number, scale: number, onCheckpoint: NonNullable<TrainOptions['onCheckpoint']>): Promise<void> {
+async function checkpoint(
+  st: RunState,
+  step: number,
+  scale: number,
+  onCheckpoint: NonNullable<TrainOptions['onCheckpoint']>,
+): Promise<void> {
   const snap = foldInputScale(st.sae, scale);
   await onCheckpoint({
-    runIndex: st.index, runId: st.id, step, sae: snap,
-    metadata: { seed: st.run.seed, data_seed: st.run.dataSeed, steps: step, tokens: st.dead.tokensSeen, input_scale: scale },
+    runIndex: st.index,
+    runId: st.id,
+    step,
+    sae: snap,
+    metadata: {
+      seed: st.run.seed,
+      data_seed: st.run.dataSeed,
+      steps: step,
+      tokens: st.dead.tokensSeen,
+      input_scale: scale,
+    },
   });
 }
 
@@ -259,7 +379,11 @@ function resample(st: RunState, x: Float32Array, B: number): void {
     errSq[r] = s;
   }
   st.arch.resample?.(st.sae, {
-    x, rows: B, errSq, dead: st.dead.dead, rng: st.rng,
+    x,
+    rows: B,
+    errSq,
+    dead: st.dead.dead,
+    rng: st.rng,
     resetMoments: (name, start, len) => st.adam.resetRange(name, start, len),
     resetMomentsColumn: (name, col, r, c) => st.adam.resetColumn(name, col, r, c),
   });
@@ -308,8 +432,13 @@ function checkVaries(source: BatchStream, xND: Float32Array, N: number, D: numbe
   const v = totalVariance(xND, N, D);
   if (v <= 1e-12 * sq) {
     const what = sq === 0 ? 'every value 0' : 'every row the same';
-    throw new DataError(describe(source), 'variance', `0 over the ${N} sampled rows (${what})`, 'rows that vary',
-      'check that the file holds the activations you meant (an empty hook, a constant input?)');
+    throw new DataError(
+      describe(source),
+      'variance',
+      `0 over the ${N} sampled rows (${what})`,
+      'rows that vary',
+      'check that the file holds the activations you meant (an empty hook, a constant input?)',
+    );
   }
 }
 
@@ -318,7 +447,7 @@ function describe(source: BatchStream): string {
 }
 
 /**
- * SAELens metadata for a finished run (FORMATS.md: husai adds seed, data_seed, steps, tokens,
+ * SAELens metadata for a finished run (docs/FORMATS.md: husai adds seed, data_seed, steps, tokens,
  * final_l0, n_dead, explained_variance and the full training config), for save.ts / writeSaeLens.
  */
 export function runMetadata(r: RunResult): Record<string, unknown> {
@@ -330,6 +459,14 @@ export function runMetadata(r: RunResult): Record<string, unknown> {
     final_l0: r.final?.l0 ?? null,
     n_dead: r.final?.n_dead ?? null,
     explained_variance: r.final?.explained_variance ?? null,
-    training: { run: r.id, sae: r.cfg, hyper: r.hyper, batch_size: r.batchSize, steps: r.steps, input_scale: r.inputScale, sample_seed: SAMPLE_SEED },
+    training: {
+      run: r.id,
+      sae: r.cfg,
+      hyper: r.hyper,
+      batch_size: r.batchSize,
+      steps: r.steps,
+      input_scale: r.inputScale,
+      sample_seed: SAMPLE_SEED,
+    },
   };
 }

@@ -21,7 +21,7 @@ import type { ScratchPool } from '../nn/scratch.js';
 
 export type { TensorMap } from '../nn/optim.js';
 
-export type { ArchName,  } from './names.js';
+export type { ArchName } from './names.js';
 
 /** ReLU + L1 flavours (docs/SCIENCE.md §2). */
 export type ReluVariant = 'constrained-2023' | 'april-2024';

@@ -17,19 +17,27 @@ import type { StudyStore } from './store.js';
  * default cards of the lowest-seed finished run of cell `cellId` (the first cell); else null. A data
  * problem (e.g. a sidecar removed since) also gives null, so it never costs the study its results.
  */
-export function studyCards(store: StudyStore, data: AnalysisData, runs: readonly ResolvedRun[], cellId: string | undefined, opts: FeatureCardsOptions = {}): FeatureCards | null {
+export function studyCards(
+  store: StudyStore,
+  data: AnalysisData,
+  runs: readonly ResolvedRun[],
+  cellId: string | undefined,
+  opts: FeatureCardsOptions = {},
+): FeatureCards | null {
   const specDir = store.getMeta('spec_dir');
   const rel = data.config.path;
   if (data.kind !== 'file' || specDir === null || typeof rel !== 'string' || cellId === undefined) return null;
   const acts = path.resolve(specDir, rel);
   const metaPath = path.join(acts, 'meta.json');
   try {
-    if (!fs.statSync(acts).isDirectory() || JSON.parse(fs.readFileSync(metaPath, 'utf8')).format !== ACTIVATIONS_FORMAT) return null;
+    if (!fs.statSync(acts).isDirectory() || JSON.parse(fs.readFileSync(metaPath, 'utf8')).format !== ACTIVATIONS_FORMAT)
+      return null;
   } catch {
     return null;
   }
   const rows = new Map(store.runs().map((r) => [r.id, r]));
-  const first = runs.filter((r) => r.cellId === cellId && rows.get(r.id)?.status === 'done')
+  const first = runs
+    .filter((r) => r.cellId === cellId && rows.get(r.id)?.status === 'done')
     .sort((a, b) => a.identity.seed - b.identity.seed || a.identity.dataSeed - b.identity.dataSeed)[0];
   if (first === undefined) return null;
   try {

@@ -1,5 +1,5 @@
 /**
- * The data a study trains on, from its spec's `data` block (SCIENCE.md §5): a synthetic generator
+ * The data a study trains on, from its spec's `data` block (docs/SCIENCE.md §5): a synthetic generator
  * (data/synthetic, ground truth included) or activation files (data/files.ts, with optional
  * ground-truth directions beside them). Also the data's identity — what a run id hashes so that two
  * runs on different data never share an id: the resolved generator config (which regenerates the
@@ -69,10 +69,16 @@ export interface StudyData extends DataPlan {
 }
 
 /** Data with ground truth but without the activations (what the analyses read). */
-export type AnalysisData = DataPlan & { gt: Mat | null; fourier: FourierContext | null; summary: Record<string, unknown> | null };
+export type AnalysisData = DataPlan & {
+  gt: Mat | null;
+  fourier: FourierContext | null;
+  summary: Record<string, unknown> | null;
+};
 
 const RESOLVERS: Record<SyntheticKind, (o: never) => { n: number; d: number; features: number }> = {
-  'exact-k': resolveExactK, correlated: resolveCorrelated, synthbench: resolveSynthbench,
+  'exact-k': resolveExactK,
+  correlated: resolveCorrelated,
+  synthbench: resolveSynthbench,
 };
 
 /**
@@ -83,10 +89,22 @@ export function planData(spec: StudySpec, specDir: string, src?: SpecSource, ide
   const data = spec.data;
   if (data.kind === 'modarith') {
     const { rows, d, cfg } = modarithShape(data, src);
-    const config = { model_dir: data.model_dir, model: { ...cfg }, hook: data.hook, layer: data.layer, position: data.position };
+    const config = {
+      model_dir: data.model_dir,
+      model: { ...cfg },
+      hook: data.hook,
+      layer: data.layer,
+      position: data.position,
+    };
     return {
       identity: { kind: 'modarith', model: { ...cfg }, hook: data.hook, layer: data.layer, position: data.position },
-      name: `modarith:${cfg.task} p=${cfg.p} ${data.hook}@${data.layer}/${data.position}`, kind: 'modarith', rows, d, features: null, config, inputs: [],
+      name: `modarith:${cfg.task} p=${cfg.p} ${data.hook}@${data.layer}/${data.position}`,
+      kind: 'modarith',
+      rows,
+      d,
+      features: null,
+      config,
+      inputs: [],
     };
   }
   if (data.kind === 'synthetic') {
@@ -94,19 +112,41 @@ export function planData(spec: StudySpec, specDir: string, src?: SpecSource, ide
     try {
       cfg = RESOLVERS[data.generator as SyntheticKind](data.options as never);
     } catch (err) {
-      if (err instanceof HusaiError && src) src.fail(['data', 'options', ...optionField(err.message, data.options)], `valid ${data.generator} options (${err.message})`);
+      if (err instanceof HusaiError && src)
+        src.fail(
+          ['data', 'options', ...optionField(err.message, data.options)],
+          `valid ${data.generator} options (${err.message})`,
+        );
       throw err;
     }
     const config = { ...(cfg as unknown as Record<string, unknown>) };
-    const args = Object.entries(config).filter(([k]) => k !== 'kind').map(([k, v]) => `${k}=${String(v)}`).join(',');
+    const args = Object.entries(config)
+      .filter(([k]) => k !== 'kind')
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(',');
     return {
-      identity: { kind: 'synthetic', generator: data.generator, config }, name: `synthetic:${data.generator}(${args})`, kind: 'synthetic',
-      rows: cfg.n, d: cfg.d, features: cfg.features, config: { generator: data.generator, ...config }, inputs: [],
+      identity: { kind: 'synthetic', generator: data.generator, config },
+      name: `synthetic:${data.generator}(${args})`,
+      kind: 'synthetic',
+      rows: cfg.n,
+      d: cfg.d,
+      features: cfg.features,
+      config: { generator: data.generator, ...config },
+      inputs: [],
     };
   }
   const config = { path: data.path, tensor: data.tensor ?? null, ground_truth: data.ground_truth ?? null };
   if (identity?.kind === 'file') {
-    return { identity, name: data.path, kind: 'file', rows: identity.rows, d: identity.d, features: data.ground_truth ? gtRows(spec, specDir, identity.d, src) : null, config, inputs: [] };
+    return {
+      identity,
+      name: data.path,
+      kind: 'file',
+      rows: identity.rows,
+      d: identity.d,
+      features: data.ground_truth ? gtRows(spec, specDir, identity.d, src) : null,
+      config,
+      inputs: [],
+    };
   }
   const source = openFileSource(spec, specDir, src);
   const inputs = source.shards.map((s) => hashFile(s.path));
@@ -114,9 +154,20 @@ export function planData(spec: StudySpec, specDir: string, src?: SpecSource, ide
   for (const f of inputs) sha.update(`${f.sha256}\n`);
   if (data.ground_truth) inputs.push(hashFile(path.resolve(specDir, data.ground_truth)));
   return {
-    identity: { kind: 'file', sha256: sha.digest('hex'), rows: source.length, d: source.d, tensor: data.tensor ?? null },
-    name: data.path, kind: 'file', rows: source.length, d: source.d,
-    features: data.ground_truth ? gtRows(spec, specDir, source.d, src) : null, config, inputs,
+    identity: {
+      kind: 'file',
+      sha256: sha.digest('hex'),
+      rows: source.length,
+      d: source.d,
+      tensor: data.tensor ?? null,
+    },
+    name: data.path,
+    kind: 'file',
+    rows: source.length,
+    d: source.d,
+    features: data.ground_truth ? gtRows(spec, specDir, source.d, src) : null,
+    config,
+    inputs,
   };
 }
 
@@ -141,15 +192,34 @@ export function loadStudyData(spec: StudySpec, specDir: string, src?: SpecSource
   const gt = data.ground_truth !== undefined ? loadGroundTruth(spec, specDir, source.d, src) : null;
   if (gt && data.ground_truth) inputs.push(hashFile(path.resolve(specDir, data.ground_truth)));
   return {
-    identity: { kind: 'file', sha256: sha.digest('hex'), rows: source.length, d: source.d, tensor: data.tensor ?? null },
-    name: data.path, kind: 'file', rows: source.length, d: source.d, features: gt?.rows ?? null,
+    identity: {
+      kind: 'file',
+      sha256: sha.digest('hex'),
+      rows: source.length,
+      d: source.d,
+      tensor: data.tensor ?? null,
+    },
+    name: data.path,
+    kind: 'file',
+    rows: source.length,
+    d: source.d,
+    features: gt?.rows ?? null,
     config: { path: data.path, tensor: data.tensor ?? null, ground_truth: data.ground_truth ?? null },
-    source, gt, inputs, fourier: null, summary: null,
+    source,
+    gt,
+    inputs,
+    fourier: null,
+    summary: null,
   };
 }
 
 /** The plan plus ground truth (regenerated or read), for analysing a study whose activations may be elsewhere. */
-export function analysisData(spec: StudySpec, specDir: string, identity: DataIdentity | undefined, src?: SpecSource): AnalysisData {
+export function analysisData(
+  spec: StudySpec,
+  specDir: string,
+  identity: DataIdentity | undefined,
+  src?: SpecSource,
+): AnalysisData {
   const plan = planData(spec, specDir, src, identity);
   if (spec.data.kind === 'modarith') {
     const m = loadModArithData(spec.data, specDir, getEngine());
@@ -159,14 +229,20 @@ export function analysisData(spec: StudySpec, specDir: string, identity: DataIde
     const gen = generateSynthetic(spec.data.generator as SyntheticKind, spec.data.options as never);
     return { ...plan, gt: gen.gt, fourier: null, summary: null };
   }
-  return { ...plan, gt: spec.data.ground_truth !== undefined ? loadGroundTruth(spec, specDir, plan.d, src) : null, fourier: null, summary: null };
+  return {
+    ...plan,
+    gt: spec.data.ground_truth !== undefined ? loadGroundTruth(spec, specDir, plan.d, src) : null,
+    fourier: null,
+    summary: null,
+  };
 }
 
 function openFileSource(spec: StudySpec, specDir: string, src?: SpecSource): FileActivationSource {
   const data = spec.data as Extract<StudySpec['data'], { kind: 'file' }>;
   const abs = path.resolve(specDir, data.path);
   if (!fs.existsSync(abs)) {
-    if (src) src.fail(['data', 'path'], `an activation file or folder (looked for ${abs})`, `${data.path} (nothing there)`);
+    if (src)
+      src.fail(['data', 'path'], `an activation file or folder (looked for ${abs})`, `${data.path} (nothing there)`);
     throw new DataError(abs, 'data.path', 'nothing there', 'an activation file or folder');
   }
   return openActivations(abs, { tensor: data.tensor, name: data.path });
@@ -175,7 +251,12 @@ function openFileSource(spec: StudySpec, specDir: string, src?: SpecSource): Fil
 function loadGroundTruth(spec: StudySpec, specDir: string, d: number, src?: SpecSource): Mat {
   const data = spec.data as Extract<StudySpec['data'], { kind: 'file' }>;
   const gtPath = path.resolve(specDir, data.ground_truth as string);
-  if (!fs.existsSync(gtPath) && src) src.fail(['data', 'ground_truth'], `a .npy or .safetensors file of directions [F×${d}] (looked for ${gtPath})`, `${data.ground_truth} (nothing there)`);
+  if (!fs.existsSync(gtPath) && src)
+    src.fail(
+      ['data', 'ground_truth'],
+      `a .npy or .safetensors file of directions [F×${d}] (looked for ${gtPath})`,
+      `${data.ground_truth} (nothing there)`,
+    );
   return readGroundTruth(gtPath, d, data.ground_truth_tensor);
 }
 
@@ -198,17 +279,27 @@ function readGroundTruth(file: string, d: number, tensor?: string): Mat {
     const twoD = [...tensors].filter(([, t]) => t.shape.length === 2);
     const pick = tensor !== undefined ? tensors.get(tensor) : twoD.length === 1 ? twoD[0][1] : undefined;
     if (!pick) {
-      throw new DataError(file, tensor ? `tensor ${tensor}` : 'tensors', tensor ? 'no such tensor' : `${twoD.length} 2-D tensors`, 'one 2-D tensor of ground-truth directions', 'set data.ground_truth_tensor');
+      throw new DataError(
+        file,
+        tensor ? `tensor ${tensor}` : 'tensors',
+        tensor ? 'no such tensor' : `${twoD.length} 2-D tensors`,
+        'one 2-D tensor of ground-truth directions',
+        'set data.ground_truth_tensor',
+      );
     }
     mat = { data: pick.data, rows: pick.shape[0], cols: pick.shape[1] };
   } else {
     throw new ConfigError(`${file}: ground truth must be a .npy or .safetensors file`);
   }
-  if (mat.cols !== d) throw new DataError(file, 'ground-truth shape', fmtShape(mat.rows, mat.cols), `[F×${d}] (d of the activations)`);
+  if (mat.cols !== d)
+    throw new DataError(file, 'ground-truth shape', fmtShape(mat.rows, mat.cols), `[F×${d}] (d of the activations)`);
   return mat;
 }
 
-/** The option a generator's ConfigError names first (e.g. "exact-k: k = 20 exceeds features = 12" → ['k']), when it is in the spec. */
+/**
+ * The option a generator's ConfigError names first (e.g. "exact-k: k = 20 exceeds features = 12" → ['k']), when it is
+ * in the spec.
+ */
 function optionField(message: string, options: Record<string, unknown>): string[] {
   for (const suffix of [' =', '\\b']) {
     let best: string | null = null;

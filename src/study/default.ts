@@ -14,7 +14,13 @@ const STUDIES_DIR = 'studies';
 export function builtinSpecPath(name = 'default'): string {
   const file = path.join(packageDir(), STUDIES_DIR, `${name}.yaml`);
   if (!fs.existsSync(file)) {
-    throw new DataError(file, 'built-in study spec', 'missing', `studies/${name}.yaml in the husai package`, 'reinstall husai, or pass a spec file: husai study SPEC.yaml');
+    throw new DataError(
+      file,
+      'built-in study spec',
+      'missing',
+      `studies/${name}.yaml in the husai package`,
+      'reinstall husai, or pass a spec file: husai study SPEC.yaml',
+    );
   }
   return file;
 }

@@ -1,6 +1,6 @@
 /**
  * Spec → runs: the grid × zip expansion with per-architecture values, resolved to the exact config
- * each run trains with, and the run id that names it (DESIGN.md, "study/: grid expansion").
+ * each run trains with, and the run id that names it (docs/ARCHITECTURE.md, "study/: grid expansion").
  *
  * Layers, later winning: `defaults` < `arch_params.<arch>` < the sweep point (grid × zip). A list in
  * arch_params is one more sweep axis for that architecture only. width and width_ratio replace each
@@ -8,7 +8,7 @@
  * to the run's architecture is dropped when it came from defaults or the sweep (params.ts); runs
  * whose resolved configs coincide are one run.
  *
- * Resolution fills every default the trainer would fill (SCIENCE.md §2: batch size and steps from
+ * Resolution fills every default the trainer would fill (docs/SCIENCE.md §2: batch size and steps from
  * the row count, lr from the architecture, warm-up min(1000, 5%), dead window min(10M, one pass)),
  * so the resolved config is the whole truth about a run. Its identity — data identity, resolved SAE
  * config, seeds, steps, batch, optimiser settings, checkpoint steps — names it: run-id.ts hashes it
@@ -26,7 +26,7 @@ import { PARAMS, type ParamDef, type ParamName, type ParamValue, appliesTo, isSw
 import { runHashes } from './run-id.js';
 import type { SpecSource, StudySpec } from './spec.js';
 
-export {  sha256 } from './run-id.js';
+export { sha256 } from './run-id.js';
 
 type ResolvedHyper = TrainHyper & { lr: number; warmupSteps: number; deadWindowTokens: number };
 
@@ -82,27 +82,48 @@ export function expandSpec(spec: StudySpec, src: SpecSource, ctx: ExpandContext)
   const planned = countRuns(spec);
   const limit = ctx.maxRuns ?? MAX_RUNS;
   if (planned.runs > limit) {
-    src.fail(planned.where, `at most ${limit.toLocaleString('en-US')} runs (raise the limit with --max-runs N if you mean it)`,
-      `${planned.runs.toLocaleString('en-US')} runs (${planned.factors})`);
+    src.fail(
+      planned.where,
+      `at most ${limit.toLocaleString('en-US')} runs (raise the limit with --max-runs N if you mean it)`,
+      `${planned.runs.toLocaleString('en-US')} runs (${planned.factors})`,
+    );
   }
   const sweep = sweepPoints(spec);
   const out: ResolvedRun[] = [];
   const seen = new Set<string>();
   for (const point of sweep) {
     const archV = point.get('arch') ?? valued(spec.defaults, 'arch', ['defaults'], 'defaults');
-    if (!archV) src.fail(['defaults', 'arch'], `an architecture (${Object.keys(spec.arch_params).join(', ') || 'topk, relu, …'}) in defaults or grid`);
+    if (!archV)
+      src.fail(
+        ['defaults', 'arch'],
+        `an architecture (${Object.keys(spec.arch_params).join(', ') || 'topk, relu, …'}) in defaults or grid`,
+      );
     const arch = archV.value as ArchName;
     const archLayer = spec.arch_params[arch] ?? {};
     const archScalars: Point = new Map();
     const archAxes: Array<{ name: ParamName; values: ParamValue[] }> = [];
     for (const [name, v] of Object.entries(archLayer) as Array<[ParamName, unknown]>) {
       if (v === undefined) continue;
-      if (!appliesTo(name, arch)) src.fail(['arch_params', arch, name], `a parameter ${arch} uses (${name} applies to ${((PARAMS[name] as ParamDef).archs ?? []).join(', ')})`);
+      if (!appliesTo(name, arch))
+        src.fail(
+          ['arch_params', arch, name],
+          `a parameter ${arch} uses (${name} applies to ${((PARAMS[name] as ParamDef).archs ?? []).join(', ')})`,
+        );
       if (isSweep(name, v)) archAxes.push({ name, values: v });
       else archScalars.set(name, { value: v as ParamValue, from: ['arch_params', arch, name], layer: 'arch' });
     }
-    for (const archPoint of cartesian(archAxes.map((a) => a.values.map((value, i) => new Map([[a.name, { value, from: ['arch_params', arch, a.name, i], layer: 'arch' as const }]]))))) {
-      const merged = mergeLayers([layerOf(spec.defaults, ['defaults'], 'defaults'), new Map([...archScalars, ...archPoint]), point]);
+    for (const archPoint of cartesian(
+      archAxes.map((a) =>
+        a.values.map(
+          (value, i) => new Map([[a.name, { value, from: ['arch_params', arch, a.name, i], layer: 'arch' as const }]]),
+        ),
+      ),
+    )) {
+      const merged = mergeLayers([
+        layerOf(spec.defaults, ['defaults'], 'defaults'),
+        new Map([...archScalars, ...archPoint]),
+        point,
+      ]);
       const run = resolveRun(merged, arch, spec, src, ctx);
       if (seen.has(run.id)) continue;
       seen.add(run.id);
@@ -147,12 +168,26 @@ function countRuns(spec: StudySpec): { runs: number; factors: string; where: str
 function sweepPoints(spec: StudySpec): Point[] {
   const axes: Point[][] = [];
   for (const [name, values] of Object.entries(spec.grid) as Array<[ParamName, ParamValue[] | undefined]>) {
-    if (values) axes.push(values.map((value, i) => new Map([[name, { value, from: ['grid', name, i], layer: 'sweep' as const }]])));
+    if (values)
+      axes.push(
+        values.map((value, i) => new Map([[name, { value, from: ['grid', name, i], layer: 'sweep' as const }]])),
+      );
   }
   spec.zip.forEach((group, g) => {
     const names = (Object.keys(group) as ParamName[]).filter((n) => group[n] !== undefined);
     const len = (group[names[0]] as ParamValue[]).length;
-    axes.push(Array.from({ length: len }, (_, i) => new Map(names.map((n) => [n, { value: (group[n] as ParamValue[])[i], from: ['zip', g, n, i], layer: 'sweep' as const }]))));
+    axes.push(
+      Array.from(
+        { length: len },
+        (_, i) =>
+          new Map(
+            names.map((n) => [
+              n,
+              { value: (group[n] as ParamValue[])[i], from: ['zip', g, n, i], layer: 'sweep' as const },
+            ]),
+          ),
+      ),
+    );
   });
   return cartesian(axes);
 }
@@ -163,7 +198,12 @@ function cartesian(axes: Point[][]): Point[] {
   return acc;
 }
 
-function valued(layer: Record<string, unknown>, name: ParamName, at: string[], kind: Valued['layer']): Valued | undefined {
+function valued(
+  layer: Record<string, unknown>,
+  name: ParamName,
+  at: string[],
+  kind: Valued['layer'],
+): Valued | undefined {
   const v = layer[name];
   return v === undefined ? undefined : { value: v as ParamValue, from: [...at, name], layer: kind };
 }
@@ -198,9 +238,15 @@ function resolveRun(point: Point, arch: ArchName, spec: StudySpec, src: SpecSour
   let width = get('width') as number | undefined;
   if (width === undefined) {
     const ratio = get('width_ratio') as number | undefined;
-    if (ratio === undefined) src.fail(['defaults', 'width'], 'width or width_ratio in defaults, grid, zip or arch_params');
+    if (ratio === undefined)
+      src.fail(['defaults', 'width'], 'width or width_ratio in defaults, grid, zip or arch_params');
     const of = spec.width_ratio_of ?? (ctx.features !== null ? 'features' : 'd');
-    if (of === 'features' && ctx.features === null) src.fail(['width_ratio_of'], 'width_ratio_of: d, since these data have no ground-truth feature count', 'features');
+    if (of === 'features' && ctx.features === null)
+      src.fail(
+        ['width_ratio_of'],
+        'width_ratio_of: d, since these data have no ground-truth feature count',
+        'features',
+      );
     const ref = of === 'features' ? (ctx.features as number) : ctx.d;
     width = Math.round(ratio * ref);
     if (width < 1) src.fail(at('width_ratio'), `a ratio giving at least one latent (× ${ref} ${of} = ${ratio * ref})`);
@@ -223,9 +269,11 @@ function resolveRun(point: Point, arch: ArchName, spec: StudySpec, src: SpecSour
   }
 
   const batchSize = (get('batch_size') as number | undefined) ?? defaultBatchSize(ctx.rows);
-  if (ctx.rows !== null && batchSize > ctx.rows) src.fail(at('batch_size'), `a batch size ≤ the ${ctx.rows} rows of the data`);
+  if (ctx.rows !== null && batchSize > ctx.rows)
+    src.fail(at('batch_size'), `a batch size ≤ the ${ctx.rows} rows of the data`);
   const given = get('steps') as number | undefined;
-  if (given === undefined && ctx.rows === null) src.fail(['defaults', 'steps'], 'steps (the data have no known length)');
+  if (given === undefined && ctx.rows === null)
+    src.fail(['defaults', 'steps'], 'steps (the data have no known length)');
   const steps = given ?? defaultSteps(ctx.rows as number, batchSize);
   const h = { ...DEFAULT_HYPER, ...hyper };
   const resolvedHyper: ResolvedHyper = {
@@ -237,7 +285,17 @@ function resolveRun(point: Point, arch: ArchName, spec: StudySpec, src: SpecSour
   const seed = (get('seed') as number | undefined) ?? 0;
   const dataSeed = (get('data_seed') as number | undefined) ?? 0;
   const checkpoints = [...new Set(spec.checkpoints)].filter((s) => s < steps).sort((a, b) => a - b);
-  const identity: RunIdentity = { format: 'husai-run/1', data: ctx.data, sae: cfg, seed, dataSeed, steps, batchSize, hyper: resolvedHyper, checkpoints };
+  const identity: RunIdentity = {
+    format: 'husai-run/1',
+    data: ctx.data,
+    sae: cfg,
+    seed,
+    dataSeed,
+    steps,
+    batchSize,
+    hyper: resolvedHyper,
+    checkpoints,
+  };
   const { configHash, id, cellId } = runHashes(identity);
 
   const params: Record<string, ParamValue> = { arch, width };
@@ -250,7 +308,11 @@ function resolveRun(point: Point, arch: ArchName, spec: StudySpec, src: SpecSour
   params.batch_size = batchSize;
   const { dIn: _dIn, ...saeForRun } = saeInput;
   return {
-    id, configHash, cellId, identity, params,
+    id,
+    configHash,
+    cellId,
+    identity,
+    params,
     runConfig: { id, sae: saeForRun, seed, dataSeed, hyper: resolvedHyper },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The `modarith` data kind of a study spec (issue 6; SCIENCE.md §5): activations of the
+ * The `modarith` data kind of a study spec (issue 6; docs/SCIENCE.md §5): activations of the
  * modular-arithmetic transformer at one hook, layer and position over all p² inputs. The model
  * folder named by `model_dir` is reused when present (its config must equal the spec's `model`) and
  * trained with the grokking recipe on first use otherwise, so a fresh clone runs the study with one
@@ -9,7 +9,7 @@
  * Also what the Fourier analysis needs: the model's key frequencies (from its embedding) and the
  * hook's activations on the p × p grid at the spec's position ("=" when the spec takes all three),
  * plus a summary for results.json — the model's accuracy, its key frequencies and the effective
- * rank of the activations (HUSAI's yardstick for SAE width, SCIENCE.md §6).
+ * rank of the activations (HUSAI's yardstick for SAE width, docs/SCIENCE.md §6).
  *
  * Letters: N rows, D width of the hook.
  */
@@ -34,7 +34,11 @@ function modarithModelConfig(data: ModArithSpec, src?: SpecSource): ModArithConf
     return resolveConfig(data.model as Partial<ModArithConfig>);
   } catch (err) {
     const field = err instanceof HusaiError ? /modarith: (\w+)/.exec(err.message)?.[1] : undefined;
-    if (src && err instanceof HusaiError) src.fail(['data', 'model', ...(field && field in data.model ? [field] : [])], `a valid model config (${err.message})`);
+    if (src && err instanceof HusaiError)
+      src.fail(
+        ['data', 'model', ...(field && field in data.model ? [field] : [])],
+        `a valid model config (${err.message})`,
+      );
     throw err;
   }
 }
@@ -50,18 +54,30 @@ export function trainAndSave(dir: string, cfg: ModArithConfig, e: Engine, hooks:
   const saved: SavedModArith = { cfg, params: res.params, dir };
   const keys = embeddingKeys(saved);
   const metrics = {
-    train_acc: res.final.train_acc, val_acc: res.final.val_acc, train_loss: res.final.train_loss, val_loss: res.final.val_loss,
-    steps: res.steps, stopped_early: res.stoppedEarly, seconds: res.final.seconds,
+    train_acc: res.final.train_acc,
+    val_acc: res.final.val_acc,
+    train_loss: res.final.train_loss,
+    val_loss: res.final.val_loss,
+    steps: res.steps,
+    stopped_early: res.stoppedEarly,
+    seconds: res.final.seconds,
     // First logged step with validation accuracy ≥ 99% (null: never), the grokking point.
     grokked_step: res.history.find((h) => h.val_acc >= 0.99)?.step ?? null,
-    embedding_key_frequencies: keys.keys, embedding_key_share: keys.covered, embedding_top8_share: keys.top8,
+    embedding_key_frequencies: keys.keys,
+    embedding_key_share: keys.covered,
+    embedding_top8_share: keys.top8,
   };
   saveModArith(dir, cfg, res.params, res.history, metrics, { name: e.info().name, threads: e.info().threads });
   return saved;
 }
 
 /** The spec's model: loaded from model_dir, or trained there first. A folder with another config is refused. */
-export function ensureModArithModel(data: ModArithSpec, specDir: string, e: Engine, hooks: TrainHooks = {}): SavedModArith {
+export function ensureModArithModel(
+  data: ModArithSpec,
+  specDir: string,
+  e: Engine,
+  hooks: TrainHooks = {},
+): SavedModArith {
   const dir = path.resolve(specDir, data.model_dir);
   const cfg = modarithModelConfig(data);
   if (!fs.existsSync(path.join(dir, 'config.json'))) return trainAndSave(dir, cfg, e, hooks);
@@ -69,7 +85,8 @@ export function ensureModArithModel(data: ModArithSpec, specDir: string, e: Engi
   const diff = (Object.keys(cfg) as Array<keyof ModArithConfig>).find((k) => model.cfg[k] !== cfg[k]);
   if (diff) {
     throw new ConfigError(
-      `${path.join(dir, 'config.json')}: the model there was trained with ${diff} = ${JSON.stringify(model.cfg[diff])}, the spec asks for ${JSON.stringify(cfg[diff])}`,
+      `${path.join(dir, 'config.json')}: the model there was trained with ${diff} = ` +
+        `${JSON.stringify(model.cfg[diff])}, the spec asks for ${JSON.stringify(cfg[diff])}`,
       'point data.model_dir at another folder, or change data.model to match',
     );
   }
@@ -86,7 +103,7 @@ export function modarithShape(data: ModArithSpec, src?: SpecSource): { rows: num
   return { rows: cfg.p * cfg.p * (data.position === 'all' ? 3 : 1), d: hookWidth(cfg, data.hook), cfg };
 }
 
-/** Effective rank of the row-centred activations (SCIENCE.md §3), from their D × D covariance. */
+/** Effective rank of the row-centred activations (docs/SCIENCE.md §3), from their D × D covariance. */
 export function activationEffectiveRank(xND: Mat): number {
   const { rows: N, cols: D, data } = xND;
   const mean = new Float64Array(D);
@@ -113,7 +130,12 @@ interface ModArithStudyData {
 }
 
 /** The activations the study trains on, the Fourier context and the summary. */
-export function loadModArithData(data: ModArithSpec, specDir: string, e: Engine, hooks: TrainHooks = {}): ModArithStudyData {
+export function loadModArithData(
+  data: ModArithSpec,
+  specDir: string,
+  e: Engine,
+  hooks: TrainHooks = {},
+): ModArithStudyData {
   const model = ensureModArithModel(data, specDir, e, hooks);
   const opts = { hook: data.hook, layer: data.layer, position: data.position as PositionChoice };
   const acts = extractActivations(model, opts, e);
@@ -121,14 +143,30 @@ export function loadModArithData(data: ModArithSpec, specDir: string, e: Engine,
   const grid = gridPos === data.position ? acts.xND : extractActivations(model, { ...opts, position: gridPos }, e).xND;
   const keys = embeddingKeys(model);
   const metricsFile = path.join(model.dir, 'metrics.json');
-  const metrics = fs.existsSync(metricsFile) ? (JSON.parse(fs.readFileSync(metricsFile, 'utf8')) as Record<string, unknown>) : {};
+  const metrics = fs.existsSync(metricsFile)
+    ? (JSON.parse(fs.readFileSync(metricsFile, 'utf8')) as Record<string, unknown>)
+    : {};
   return {
     xND: acts.xND,
-    fourier: { p: model.cfg.p, keys: keys.keys, gridND: grid, label: `${data.hook}, layer ${data.layer}, position ${gridPos}` },
+    fourier: {
+      p: model.cfg.p,
+      keys: keys.keys,
+      gridND: grid,
+      label: `${data.hook}, layer ${data.layer}, position ${gridPos}`,
+    },
     summary: {
-      model_dir: model.dir, task: model.cfg.task, p: model.cfg.p, hook: data.hook, layer: data.layer, position: data.position,
-      model_train_acc: metrics.train_acc ?? null, model_val_acc: metrics.val_acc ?? null, model_steps: metrics.steps ?? null,
-      key_frequencies: keys.keys, key_share: keys.covered, top8_share: keys.top8,
+      model_dir: model.dir,
+      task: model.cfg.task,
+      p: model.cfg.p,
+      hook: data.hook,
+      layer: data.layer,
+      position: data.position,
+      model_train_acc: metrics.train_acc ?? null,
+      model_val_acc: metrics.val_acc ?? null,
+      model_steps: metrics.steps ?? null,
+      key_frequencies: keys.keys,
+      key_share: keys.covered,
+      top8_share: keys.top8,
       effective_rank: activationEffectiveRank(acts.xND),
     },
   };

@@ -3,7 +3,7 @@
  * in `grid` / `zip`, or override per architecture in `arch_params`, with its schema and where it
  * lands — an SAE config field (sae/types.ts `SaeConfigInput`), an optimiser field (sae/train.ts
  * `TrainHyper`), or a run field (steps, batch size, seeds). One flat namespace, so any parameter can
- * be swept the same way (SCIENCE.md §2 "Training defaults" for what each one means).
+ * be swept the same way (docs/SCIENCE.md §2 "Training defaults" for what each one means).
  *
  * `archs` lists the architectures a parameter applies to, read from the registry (an SAE field:
  * the architectures whose `fields` name it; resample_every: those that resample), never written
@@ -65,32 +65,94 @@ function sae(field: SaeField, schema: z.ZodType, doc: string, more: Partial<Para
 }
 
 export const PARAMS = {
-  arch: { schema: z.enum(ARCH_NAMES), target: { to: 'run', field: 'arch' }, train: 'own', doc: `SAE architecture: ${ARCH_NAMES.join(', ')}` },
+  arch: {
+    schema: z.enum(ARCH_NAMES),
+    target: { to: 'run', field: 'arch' },
+    train: 'own',
+    doc: `SAE architecture: ${ARCH_NAMES.join(', ')}`,
+  },
   width: { schema: posInt, target: { to: 'run', field: 'width' }, train: 'own', doc: 'number of latents m (d_sae)' },
-  width_ratio: { schema: posNum, target: { to: 'run', field: 'width_ratio' }, train: 'none', doc: 'm as a multiple of the reference count (width_ratio_of: ground-truth features or d), rounded' },
+  width_ratio: {
+    schema: posNum,
+    target: { to: 'run', field: 'width_ratio' },
+    train: 'none',
+    doc: 'm as a multiple of the reference count (width_ratio_of: ground-truth features or d), rounded',
+  },
   k: sae('k', posInt, 'active latents per token (TopK family)'),
   l1: sae('sparsityCoeff', nonNeg, 'λ: L1 coefficient (relu, gated) or L0 coefficient (jumprelu)'),
   variant: sae('variant', z.enum(['constrained-2023', 'april-2024']), 'ReLU + L1 flavour'),
   aux_k_coeff: sae('auxKCoeff', nonNeg, 'AuxK weight α (default 1/32)'),
   k_aux: sae('kAux', posInt, 'AuxK k_aux (default d/2)'),
   threshold_decay: sae('thresholdDecay', z.number().gt(0).lt(1), 'EMA decay of the BatchTopK inference threshold'),
-  group_fractions: sae('groupFractions', z.array(z.number().gt(0).lt(1)).min(1), 'Matryoshka prefix sizes as fractions of m', { listValued: true }),
+  group_fractions: sae(
+    'groupFractions',
+    z.array(z.number().gt(0).lt(1)).min(1),
+    'Matryoshka prefix sizes as fractions of m',
+    { listValued: true },
+  ),
   init_threshold: sae('initThreshold', posNum, 'JumpReLU θ₀'),
   bandwidth: sae('bandwidth', posNum, 'JumpReLU rectangle-kernel bandwidth ε'),
-  steps: { schema: posInt, target: { to: 'run', field: 'steps' }, runDefault: 'auto', doc: 'optimiser steps (default: max(one epoch, 8192))' },
-  batch_size: { schema: posInt, target: { to: 'run', field: 'batch_size' }, runDefault: 'auto', doc: 'rows per batch (default: largest power of two ≤ rows/64, in [32, 4096])' },
-  seed: { schema: z.number().int(), target: { to: 'run', field: 'seed' }, runDefault: 0, train: 'own', doc: 'SAE init seed' },
-  data_seed: { schema: z.number().int(), target: { to: 'run', field: 'data_seed' }, runDefault: 0, train: 'own', doc: 'data-order seed' },
-  lr: { schema: posNum.nullable(), target: { to: 'hyper', field: 'lr' }, doc: 'peak learning rate (null: the architecture default)' },
+  steps: {
+    schema: posInt,
+    target: { to: 'run', field: 'steps' },
+    runDefault: 'auto',
+    doc: 'optimiser steps (default: max(one epoch, 8192))',
+  },
+  batch_size: {
+    schema: posInt,
+    target: { to: 'run', field: 'batch_size' },
+    runDefault: 'auto',
+    doc: 'rows per batch (default: largest power of two ≤ rows/64, in [32, 4096])',
+  },
+  seed: {
+    schema: z.number().int(),
+    target: { to: 'run', field: 'seed' },
+    runDefault: 0,
+    train: 'own',
+    doc: 'SAE init seed',
+  },
+  data_seed: {
+    schema: z.number().int(),
+    target: { to: 'run', field: 'data_seed' },
+    runDefault: 0,
+    train: 'own',
+    doc: 'data-order seed',
+  },
+  lr: {
+    schema: posNum.nullable(),
+    target: { to: 'hyper', field: 'lr' },
+    doc: 'peak learning rate (null: the architecture default)',
+  },
   beta1: { schema: z.number().min(0).lt(1), target: { to: 'hyper', field: 'beta1' }, doc: 'Adam β₁' },
   beta2: { schema: z.number().min(0).lt(1), target: { to: 'hyper', field: 'beta2' }, doc: 'Adam β₂' },
   eps: { schema: posNum, target: { to: 'hyper', field: 'eps' }, doc: 'Adam ε' },
-  warmup_steps: { schema: z.number().int().min(0).nullable(), target: { to: 'hyper', field: 'warmupSteps' }, doc: 'lr warm-up steps (null: min(1000, 5%))' },
-  decay_fraction: { schema: z.number().min(0).lt(1), target: { to: 'hyper', field: 'decayFraction' }, doc: 'fraction of steps with linear lr decay' },
+  warmup_steps: {
+    schema: z.number().int().min(0).nullable(),
+    target: { to: 'hyper', field: 'warmupSteps' },
+    doc: 'lr warm-up steps (null: min(1000, 5%))',
+  },
+  decay_fraction: {
+    schema: z.number().min(0).lt(1),
+    target: { to: 'hyper', field: 'decayFraction' },
+    doc: 'fraction of steps with linear lr decay',
+  },
   clip_norm: { schema: nonNeg, target: { to: 'hyper', field: 'clipNorm' }, doc: 'global gradient-norm clip (0: off)' },
-  sparsity_warmup_fraction: { schema: fraction, target: { to: 'hyper', field: 'sparsityWarmupFraction' }, doc: 'sparsity-coefficient warm-up fraction' },
-  dead_window_tokens: { schema: posInt.nullable(), target: { to: 'hyper', field: 'deadWindowTokens' }, doc: 'dead-latent window in tokens (null: min(10M, one pass))' },
-  resample_every: { schema: posInt.nullable(), target: { to: 'hyper', field: 'resampleEvery' }, archs: archsResampling(), doc: 'resample dead ReLU latents every n steps (null: never)' },
+  sparsity_warmup_fraction: {
+    schema: fraction,
+    target: { to: 'hyper', field: 'sparsityWarmupFraction' },
+    doc: 'sparsity-coefficient warm-up fraction',
+  },
+  dead_window_tokens: {
+    schema: posInt.nullable(),
+    target: { to: 'hyper', field: 'deadWindowTokens' },
+    doc: 'dead-latent window in tokens (null: min(10M, one pass))',
+  },
+  resample_every: {
+    schema: posInt.nullable(),
+    target: { to: 'hyper', field: 'resampleEvery' },
+    archs: archsResampling(),
+    doc: 'resample dead ReLU latents every n steps (null: never)',
+  },
 } satisfies Record<string, ParamDef>;
 
 export type ParamName = keyof typeof PARAMS;
@@ -107,20 +169,33 @@ export function appliesTo(name: ParamName, arch: ArchName): boolean {
 
 /** `{ name?: schema }` for every parameter (a `defaults` block). */
 export function paramShape(): Record<ParamName, z.ZodOptional<z.ZodType>> {
-  return Object.fromEntries(PARAM_NAMES.map((n) => [n, (PARAMS[n] as ParamDef).schema.optional()])) as Record<ParamName, z.ZodOptional<z.ZodType>>;
+  return Object.fromEntries(PARAM_NAMES.map((n) => [n, (PARAMS[n] as ParamDef).schema.optional()])) as Record<
+    ParamName,
+    z.ZodOptional<z.ZodType>
+  >;
 }
 
 /** `{ name?: non-empty list of values }` for every parameter (a `grid` block or one `zip` group). */
 export function listShape(): Record<ParamName, z.ZodOptional<z.ZodType>> {
-  return Object.fromEntries(PARAM_NAMES.map((n) => [n, z.array((PARAMS[n] as ParamDef).schema).min(1).optional()])) as unknown as Record<ParamName, z.ZodOptional<z.ZodType>>;
+  return Object.fromEntries(
+    PARAM_NAMES.map((n) => [
+      n,
+      z
+        .array((PARAMS[n] as ParamDef).schema)
+        .min(1)
+        .optional(),
+    ]),
+  ) as unknown as Record<ParamName, z.ZodOptional<z.ZodType>>;
 }
 
 /** `{ name?: value or non-empty list of values }` (an `arch_params.<arch>` block: a list is a sweep for that arch). */
 export function valueOrListShape(): Record<ParamName, z.ZodOptional<z.ZodType>> {
-  return Object.fromEntries(PARAM_NAMES.map((n) => {
-    const s = (PARAMS[n] as ParamDef).schema;
-    return [n, z.union([s, z.array(s).min(1)]).optional()];
-  })) as unknown as Record<ParamName, z.ZodOptional<z.ZodType>>;
+  return Object.fromEntries(
+    PARAM_NAMES.map((n) => {
+      const s = (PARAMS[n] as ParamDef).schema;
+      return [n, z.union([s, z.array(s).min(1)]).optional()];
+    }),
+  ) as unknown as Record<ParamName, z.ZodOptional<z.ZodType>>;
 }
 
 /** True when an arch_params value is a sweep (a list; for list-valued parameters, a list of lists). */
@@ -129,7 +204,7 @@ export function isSweep(name: ParamName, v: unknown): v is ParamValue[] {
   return (PARAMS[name] as ParamDef).listValued ? Array.isArray(v[0]) : true;
 }
 
-// ── the table as CLI flags and as a printed table ───────────────────────────────────────────
+// ── the table as CLI flags and as a printed table ─────────────────────
 
 /** The `husai train` flag of a parameter: its name in kebab case (batch_size → --batch-size). */
 export function flagOf(name: ParamName): string {
@@ -169,15 +244,27 @@ export function parseParamText(name: ParamName, text: string): ParamValue {
   const asNumber = (v: string): number | string => (v !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
   const candidate = t === 'null' ? null : def.listValued ? t.split(',').map((v) => asNumber(v.trim())) : asNumber(t);
   const r = def.schema.safeParse(candidate);
-  if (!r.success) throw new ConfigError(`${flagOf(name)} ${JSON.stringify(text)}: expected ${describeSchema(def.schema)}${def.listValued ? ' (comma-separated)' : ''}`);
+  if (!r.success)
+    throw new ConfigError(
+      `${flagOf(name)} ${JSON.stringify(text)}: expected ` +
+        `${describeSchema(def.schema)}${def.listValued ? ' (comma-separated)' : ''}`,
+    );
   return r.data as ParamValue;
 }
 
-/** The default of a parameter in words: the optimiser default, the run rule, or the registry's per-architecture constant. */
+/**
+ * The default of a parameter in words: the optimiser default, the run rule, or the registry's per-architecture
+ * constant.
+ */
 export function describeDefault(name: ParamName): string {
   const def = PARAMS[name] as ParamDef;
   const t = def.target;
-  const show = (v: unknown): string => (Array.isArray(v) ? v.map((x) => +Number(x).toPrecision(6)).join(',') : typeof v === 'number' ? String(+v.toPrecision(6)) : String(v));
+  const show = (v: unknown): string =>
+    Array.isArray(v)
+      ? v.map((x) => +Number(x).toPrecision(6)).join(',')
+      : typeof v === 'number'
+        ? String(+v.toPrecision(6))
+        : String(v);
   if (t.to === 'hyper') return show(DEFAULT_HYPER[t.field]);
   if (t.to === 'run') return def.runDefault === undefined ? '—' : show(def.runDefault);
   const per = (def.archs ?? []).map((a) => [a, getArch(a).defaults[t.field]] as const);

@@ -1,5 +1,5 @@
 /**
- * Provenance of a study (DESIGN.md, "study store (runs, metrics, provenance)"): DIR/manifest.json
+ * Provenance of a study (docs/ARCHITECTURE.md, "study store (runs, metrics, provenance)"): DIR/manifest.json
  * says which code, engine and inputs produced which outputs, so a result can be traced and
  * re-checked — husai version, git commit of the husai package when it is a checkout (`git rev-parse
  * HEAD` in the package directory; null otherwise), the engine with its BLAS core and thread count
@@ -35,7 +35,13 @@ let gitCommitCache: string | null | undefined;
 export function gitCommit(): string | null {
   if (gitCommitCache !== undefined) return gitCommitCache;
   try {
-    const out = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: packageDir(), stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim();
+    const out = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: packageDir(),
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5000,
+    })
+      .toString()
+      .trim();
     gitCommitCache = /^[0-9a-f]{40}$/.test(out) ? out : null;
   } catch {
     gitCommitCache = null;
@@ -44,11 +50,26 @@ export function gitCommit(): string | null {
 }
 
 /** Who computed: engine, BLAS, threads, versions (recorded per run and in the manifest). */
-export function computeEnvironment(): { engine: string; blas: string; blasCore: string; blasConfig: string; threads: number; node: string; platform: string; host: string } {
+export function computeEnvironment(): {
+  engine: string;
+  blas: string;
+  blasCore: string;
+  blasConfig: string;
+  threads: number;
+  node: string;
+  platform: string;
+  host: string;
+} {
   const e = engineInfo();
   return {
-    engine: e.name, blas: e.blas, blasCore: e.blasCore, blasConfig: e.blasConfig, threads: e.threads,
-    node: process.version, platform: `${process.platform}-${process.arch}`, host: os.hostname(),
+    engine: e.name,
+    blas: e.blas,
+    blasCore: e.blasCore,
+    blasConfig: e.blasConfig,
+    threads: e.threads,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    host: os.hostname(),
   };
 }
 
@@ -68,8 +89,11 @@ interface RunProvenance {
  */
 export function runProvenance(row: RunRow): RunProvenance {
   return {
-    husaiVersion: row.husaiVersion ?? '0.1.0', numericsVersion: row.numericsVersion ?? 1, gitCommit: row.gitCommit,
-    engine: row.engine, blas: row.blas,
+    husaiVersion: row.husaiVersion ?? '0.1.0',
+    numericsVersion: row.numericsVersion ?? 1,
+    gitCommit: row.gitCommit,
+    engine: row.engine,
+    blas: row.blas,
   };
 }
 
@@ -77,7 +101,11 @@ export function runProvenance(row: RunRow): RunProvenance {
 export function currentProvenance(): RunProvenance {
   const env = computeEnvironment();
   return {
-    husaiVersion: HUSAI_VERSION, numericsVersion: NUMERICS_VERSION, gitCommit: gitCommit(), engine: env.engine, blas: env.blas,
+    husaiVersion: HUSAI_VERSION,
+    numericsVersion: NUMERICS_VERSION,
+    gitCommit: gitCommit(),
+    engine: env.engine,
+    blas: env.blas,
   };
 }
 
@@ -99,12 +127,16 @@ export function sameNumerics(a: RunProvenance, b: RunProvenance): boolean {
 export function checkMixed(where: string, rows: readonly RunRow[], current: RunProvenance, allowMixed: boolean): void {
   const other = rows.filter((r) => !sameNumerics(runProvenance(r), current));
   if (other.length === 0 || allowMixed) return;
-  const ids = other.slice(0, 2).map((r) => r.dir).join(', ');
+  const ids = other
+    .slice(0, 2)
+    .map((r) => r.dir)
+    .join(', ');
   const more = other.length > 2 ? ` and ${other.length - 2} more run(s)` : '';
   throw new ConfigError(
-    `${where}: ${ids}${more} were trained by ${describeProvenance(runProvenance(other[0]))}; this is ${describeProvenance(current)}`,
-    'resume with the husai version and engine (HUSAI_ENGINE) that trained them, use a new --out, '
-      + 'or pass --allow-mixed to train on and record which runs came from which',
+    `${where}: ${ids}${more} were trained by ${describeProvenance(runProvenance(other[0]))}; this is ` +
+      `${describeProvenance(current)}`,
+    'resume with the husai version and engine (HUSAI_ENGINE) that trained them, use a new --out, ' +
+      'or pass --allow-mixed to train on and record which runs came from which',
   );
 }
 
@@ -142,9 +174,17 @@ export function writeManifest(store: StudyStore, inputs: ManifestInputs, extra: 
       status: r.status,
       dir: r.dir,
       sae_weights_sha256: r.weightsSha256,
-      checkpoints: Object.fromEntries(store.checkpoints(r.id).map((c) => [String(c.step), { dir: c.dir, sae_weights_sha256: c.sha256 }])),
-      engine: r.engine, threads: r.threads, host: r.host, shard: r.shard,
-      husai_version: r.husaiVersion, numerics_version: r.numericsVersion, git_commit: r.gitCommit, blas: r.blas,
+      checkpoints: Object.fromEntries(
+        store.checkpoints(r.id).map((c) => [String(c.step), { dir: c.dir, sae_weights_sha256: c.sha256 }]),
+      ),
+      engine: r.engine,
+      threads: r.threads,
+      host: r.host,
+      shard: r.shard,
+      husai_version: r.husaiVersion,
+      numerics_version: r.numericsVersion,
+      git_commit: r.gitCommit,
+      blas: r.blas,
     };
   }
   const manifest = {
@@ -172,6 +212,9 @@ export function manifestInputs(data: DataPlan): ManifestInputs {
   return {
     data: data.identity,
     files: data.inputs,
-    generatorSha256: data.identity.kind === 'synthetic' ? crypto.createHash('sha256').update(stableJson(data.identity)).digest('hex') : null,
+    generatorSha256:
+      data.identity.kind === 'synthetic'
+        ? crypto.createHash('sha256').update(stableJson(data.identity)).digest('hex')
+        : null,
   };
 }

@@ -1,10 +1,10 @@
 /**
  * StudyResults: the one JSON document a finished study's analyses produce and its report reads
- * (DESIGN.md, "The flow": study store → report). The runner writes it to DIR/results.json and the
+ * (docs/ARCHITECTURE.md, "The flow": study store → report). The runner writes it to DIR/results.json and the
  * analyses table of the store; report/ reads only this (and the spec text), never the SAE files,
  * so a report can be rebuilt from a merged or copied study without recomputing anything.
  *
- * Every stability number travels with its chance value and its seed-level CI (SCIENCE.md §4):
+ * Every stability number travels with its chance value and its seed-level CI (docs/SCIENCE.md §4):
  * `Estimate` = mean over seed pairs (or seeds) + percentile bootstrap CI over seeds + the null.
  * All fields are plain JSON (no NaN: unknown values are null).
  */
@@ -20,7 +20,7 @@ export interface Estimate {
   n: number;
 }
 
-/** A chance baseline: mean ± sd over `draws` draws of the same shapes (SCIENCE.md §4). */
+/** A chance baseline: mean ± sd over `draws` draws of the same shapes (docs/SCIENCE.md §4). */
 export interface NullBand {
   kind: 'random' | 'untrained';
   mean: number | null;
@@ -34,7 +34,7 @@ export interface StabilityStat {
   matrix: Array<Array<number | null>>;
   estimate: Estimate;
   nullRandom: NullBand;
-  /** Between freshly initialised SAEs of the same config (init hygiene, SCIENCE.md §4). */
+  /** Between freshly initialised SAEs of the same config (init hygiene, docs/SCIENCE.md §4). */
   nullUntrained: NullBand | null;
   /** estimate.mean − nullRandom.mean, and their ratio. */
   excess: number | null;
@@ -94,7 +94,10 @@ export interface RunRecord {
   provenance?: string;
 }
 
-/** A point of a stability-vs-training curve (from checkpoints; step 0 = init hygiene): an Estimate per metric-table row with `steps`. */
+/**
+ * A point of a stability-vs-training curve (from checkpoints; step 0 = init hygiene): an Estimate per metric-table row
+ * with `steps`.
+ */
 export interface StepPoint {
   step: number;
   pwmcc: Estimate;
@@ -118,7 +121,7 @@ export interface CellResult {
    * the camelCase form of the row's key, in table order; the default table's three are typed here.
    * Read a row's stat with metric-table.ts `cellStat`.
    */
-  /** Decoder PW-MCC (signed, SCIENCE.md §3). The headline metric. */
+  /** Decoder PW-MCC (signed, docs/SCIENCE.md §3). The headline metric. */
   pwmcc: StabilityStat;
   /** Paulo & Belrose shared fraction at τ. */
   sharedFraction: StabilityStat;
@@ -137,7 +140,7 @@ export interface CellResult {
   meanFeatureStability: number | null;
   /** Histogram of matched cosines pooled over seed pairs: bin edges (length bins + 1) and counts. */
   matchedCosines: { edges: number[]; counts: number[]; nullCounts: number[] };
-  /** Stability by firing-frequency bin (SCIENCE.md §4, "Frequency"). */
+  /** Stability by firing-frequency bin (docs/SCIENCE.md §4, "Frequency"). */
   frequencyBins: Array<{ lo: number; hi: number; latents: number; stability: number | null }>;
   /** Consensus features: count, and size histogram (clusterSizes[m] clusters with m members). */
   consensus: { count: number; clusterSizes: number[] };
@@ -158,7 +161,15 @@ export interface SweepCurve {
   arch: string;
   /** Other fixed parameters of this curve, for the legend. */
   fixed: Record<string, string | number | boolean | null>;
-  points: Array<{ x: number; cell: string; pwmcc: Estimate; nullMean: number | null; nullSd: number | null; sharedFraction: Estimate; gtMcc: Estimate | null }>;
+  points: Array<{
+    x: number;
+    cell: string;
+    pwmcc: Estimate;
+    nullMean: number | null;
+    nullSd: number | null;
+    sharedFraction: Estimate;
+    gtMcc: Estimate | null;
+  }>;
 }
 
 export interface StudyResults {
@@ -184,8 +195,16 @@ export interface StudyResults {
     mixed?: boolean;
   };
   data: {
-    name: string; kind: string; rows: number | null; d: number; groundTruth: boolean; config: Record<string, unknown>;
-    /** Facts about the data (modular arithmetic: the model's accuracy, key frequencies, effective rank); absent otherwise. */
+    name: string;
+    kind: string;
+    rows: number | null;
+    d: number;
+    groundTruth: boolean;
+    config: Record<string, unknown>;
+    /**
+     * Facts about the data (modular arithmetic: the model's accuracy, key frequencies, effective rank); absent
+     * otherwise.
+     */
     summary?: Record<string, unknown> | null;
   };
   runs: RunRecord[];
@@ -195,6 +214,9 @@ export interface StudyResults {
   archComparison: Array<{ l0: number; cells: string[] }>;
   /** Generated text for the report's methods section. */
   methods: string[];
-  /** Feature cards of the first cell's lowest-seed SAE, when the data is a `husai extract` shard folder (study/cards.ts). */
+  /**
+   * Feature cards of the first cell's lowest-seed SAE, when the data is a `husai extract` shard folder
+   * (study/cards.ts).
+   */
   cards?: FeatureCards | null;
 }

@@ -1,6 +1,6 @@
 /**
  * Run ids that survive new training options: which fields of a run's identity enter the hash that
- * names its directory (expand.ts builds the identity; DESIGN.md "study/: grid expansion").
+ * names its directory (expand.ts builds the identity; docs/ARCHITECTURE.md "study/: grid expansion").
  *
  * The hash is sha256 of the sorted-key JSON (stableJson) of the hashed identity; the run id is its
  * first 12 hex digits, the cell id the same hash over the identity without `seed` and `dataSeed`.
@@ -33,8 +33,32 @@ const RUN_ID_HEX = 12;
 /** The identity keys of husai-run/1, hashed always and as they are. Frozen: ids of old studies depend on them. */
 export const RUN_V1_KEYS = Object.freeze({
   run: Object.freeze(['format', 'data', 'sae', 'seed', 'dataSeed', 'steps', 'batchSize', 'hyper', 'checkpoints']),
-  sae: Object.freeze(['arch', 'dIn', 'dSae', 'k', 'sparsityCoeff', 'variant', 'auxKCoeff', 'kAux', 'initThreshold', 'bandwidth', 'thresholdDecay', 'prefixEnds']),
-  hyper: Object.freeze(['lr', 'beta1', 'beta2', 'eps', 'warmupSteps', 'decayFraction', 'clipNorm', 'sparsityWarmupFraction', 'deadWindowTokens', 'resampleEvery']),
+  sae: Object.freeze([
+    'arch',
+    'dIn',
+    'dSae',
+    'k',
+    'sparsityCoeff',
+    'variant',
+    'auxKCoeff',
+    'kAux',
+    'initThreshold',
+    'bandwidth',
+    'thresholdDecay',
+    'prefixEnds',
+  ]),
+  hyper: Object.freeze([
+    'lr',
+    'beta1',
+    'beta2',
+    'eps',
+    'warmupSteps',
+    'decayFraction',
+    'clipNorm',
+    'sparsityWarmupFraction',
+    'deadWindowTokens',
+    'resampleEvery',
+  ]),
 });
 
 /** Where a field sits in the identity: top level, `sae` or `hyper`. */
@@ -61,7 +85,8 @@ function hashedIdentity(identity: object, defaults: IdDefaults = ID_DEFAULTS): R
   const out = keep(identity as Record<string, unknown>, 'run', defaults);
   for (const section of ['sae', 'hyper'] as const) {
     const inner = out[section];
-    if (typeof inner === 'object' && inner !== null) out[section] = keep(inner as Record<string, unknown>, section, defaults);
+    if (typeof inner === 'object' && inner !== null)
+      out[section] = keep(inner as Record<string, unknown>, section, defaults);
   }
   return out;
 }
@@ -78,8 +103,12 @@ function keep(obj: Record<string, unknown>, section: IdSection, defaults: IdDefa
     const def = defaults[section].get(key);
     if (def === undefined) {
       const where = section === 'run' ? key : `${section}.${key}`;
-      throw new ConfigError(`run identity field ${where} = ${JSON.stringify(value)}: it is not a husai-run/1 field and declares no id default`,
-        'give its PARAMS row (src/study/params.ts) an idDefault, so that runs at the default keep their ids (src/study/run-id.ts)');
+      throw new ConfigError(
+        `run identity field ${where} = ${JSON.stringify(value)}: it is not a husai-run/1 field and declares no id ` +
+          `default`,
+        'give its PARAMS row (src/study/params.ts) an idDefault, so that runs at the default keep their ids ' +
+          '(src/study/run-id.ts)',
+      );
     }
     if (stableJson(value) !== stableJson(def)) out[key] = value;
   }
@@ -87,7 +116,10 @@ function keep(obj: Record<string, unknown>, section: IdSection, defaults: IdDefa
 }
 
 /** The full hash, the run id and the cell id (the hash without the two seeds) of an identity. */
-export function runHashes(identity: object, defaults: IdDefaults = ID_DEFAULTS): { configHash: string; id: string; cellId: string } {
+export function runHashes(
+  identity: object,
+  defaults: IdDefaults = ID_DEFAULTS,
+): { configHash: string; id: string; cellId: string } {
   const hashed = hashedIdentity(identity, defaults);
   const configHash = sha256(stableJson(hashed));
   const { seed: _s, dataSeed: _d, ...cell } = hashed;

@@ -75,7 +75,10 @@ export interface RunnerHooks {
   progressIntervalMs?: number;
   /** Before a pass starts training these runs. */
   onRunsStart?: (runIds: string[]) => void;
-  /** After a run's row is committed; `committed` counts runs committed by this invocation. Throwing stops the study there. */
+  /**
+   * After a run's row is committed; `committed` counts runs committed by this invocation. Throwing stops the study
+   * there.
+   */
   onRunCommitted?: (runId: string, committed: number) => void;
   /** What the store self-check repaired (a damaged run moved aside, a row restored), one line each. */
   onWarning?: (message: string) => void;
@@ -142,10 +145,16 @@ interface TrainRunsOptions {
 }
 
 /** Trains every run of `runs` not finished in `store`. */
-export async function trainRuns(store: StudyStore, data: StudyData, runs: readonly ResolvedRun[], opts: TrainRunsOptions): Promise<TrainOutcome> {
+export async function trainRuns(
+  store: StudyStore,
+  data: StudyData,
+  runs: readonly ResolvedRun[],
+  opts: TrainRunsOptions,
+): Promise<TrainOutcome> {
   const hooks = opts.hooks ?? {};
   const asIs = (): SelfCheck => ({ finished: new Map(store.runs().map((r) => [r.id, r])), cleaned: [], warnings: [] });
-  const { finished, cleaned, warnings } = opts.checked ?? (opts.skipReconcile ? asIs() : reconcile(store, opts.planned ?? runs));
+  const { finished, cleaned, warnings } =
+    opts.checked ?? (opts.skipReconcile ? asIs() : reconcile(store, opts.planned ?? runs));
   if (!opts.skipReconcile && !opts.checked) for (const w of warnings) hooks.onWarning?.(w);
   const skipped = runs.filter((r) => finished.has(r.id)).map((r) => r.id);
   const todo = runs.filter((r) => !finished.has(r.id));
@@ -167,9 +176,16 @@ export async function trainRuns(store: StudyStore, data: StudyData, runs: readon
     const fraction = totalWork > 0 ? Math.min(1, cur / totalWork) : 1;
     const elapsed = (now - t0) / 1000;
     hooks.onProgress({
-      phase: 'train', runsTotal: runs.length, runsDone: skipped.length + outcome.trained.length + outcome.failed.length, runsSkipped: skipped.length,
-      runsFailed: outcome.failed.length, fraction, elapsedSeconds: elapsed, etaSeconds: fraction > 0 ? (elapsed * (1 - fraction)) / fraction : null,
-      active: [...active.values()], message,
+      phase: 'train',
+      runsTotal: runs.length,
+      runsDone: skipped.length + outcome.trained.length + outcome.failed.length,
+      runsSkipped: skipped.length,
+      runsFailed: outcome.failed.length,
+      fraction,
+      elapsedSeconds: elapsed,
+      etaSeconds: fraction > 0 ? (elapsed * (1 - fraction)) / fraction : null,
+      active: [...active.values()],
+      message,
     });
   };
   emit(true, skipped.length > 0 ? `${skipped.length} run(s) already done, skipped` : null);
@@ -184,7 +200,13 @@ export async function trainRuns(store: StudyStore, data: StudyData, runs: readon
     const byId = new Map(pass.map((r) => [r.id, r]));
     const stepSeconds = new Map(pass.map((r) => [r.id, 0]));
     for (const r of pass) {
-      active.set(r.id, { id: r.id, label: opts.labels.get(r.id) ?? r.id, step: 0, totalSteps: r.identity.steps, etaSeconds: null });
+      active.set(r.id, {
+        id: r.id,
+        label: opts.labels.get(r.id) ?? r.id,
+        step: 0,
+        totalSteps: r.identity.steps,
+        etaSeconds: null,
+      });
       const staging = stagingDir(store.dir, r.id);
       fs.rmSync(staging, { recursive: true, force: true });
       fs.mkdirSync(staging, { recursive: true });
@@ -193,26 +215,33 @@ export async function trainRuns(store: StudyStore, data: StudyData, runs: readon
     // Step 0 is the initialisation (the trainer snapshots it before the first step).
     const onCheckpoint = (c: CheckpointInfo): void => {
       const r = byId.get(c.runId) as ResolvedRun;
-      saveSae(path.join(stagingDir(store.dir, r.id), checkpointRel(c.step)), c.sae, { ...c.metadata, ...runMeta(opts.studyName, r) });
+      saveSae(path.join(stagingDir(store.dir, r.id), checkpointRel(c.step)), c.sae, {
+        ...c.metadata,
+        ...runMeta(opts.studyName, r),
+      });
     };
-    const results: RunResult[] = await trainMany(data.source, pass.map((r) => r.runConfig), {
-      batchSize: pass[0].identity.batchSize,
-      steps: pass[0].identity.steps,
-      checkpointSteps: pass[0].identity.checkpoints,
-      onCheckpoint,
-      failFast: false,
-      onProgress: (p) => {
-        const now = performance.now();
-        stepSeconds.set(p.runId, (stepSeconds.get(p.runId) ?? 0) + (now - last) / 1000);
-        last = now;
-        const a = active.get(p.runId);
-        if (a) {
-          a.step = p.step;
-          a.etaSeconds = ((now - passStart) / 1000 / p.step) * (p.totalSteps - p.step);
-        }
-        emit(false);
+    const results: RunResult[] = await trainMany(
+      data.source,
+      pass.map((r) => r.runConfig),
+      {
+        batchSize: pass[0].identity.batchSize,
+        steps: pass[0].identity.steps,
+        checkpointSteps: pass[0].identity.checkpoints,
+        onCheckpoint,
+        failFast: false,
+        onProgress: (p) => {
+          const now = performance.now();
+          stepSeconds.set(p.runId, (stepSeconds.get(p.runId) ?? 0) + (now - last) / 1000);
+          last = now;
+          const a = active.get(p.runId);
+          if (a) {
+            a.step = p.step;
+            a.etaSeconds = ((now - passStart) / 1000 / p.step) * (p.totalSteps - p.step);
+          }
+          emit(false);
+        },
       },
-    });
+    );
     const trainWall = (performance.now() - passStart) / 1000;
     const sumStep = [...stepSeconds.values()].reduce((s, v) => s + v, 0);
     for (const res of results) {
@@ -233,7 +262,9 @@ export async function trainRuns(store: StudyStore, data: StudyData, runs: readon
         const f = res.final;
         saveSae(path.join(staging, '.final'), res.sae, { ...runMetadata(res), ...runMeta(opts.studyName, r) });
         const cks = r.identity.checkpoints.map((step) => ({
-          runId: r.id, step, dir: path.posix.join(RUNS_DIR, r.id, checkpointRel(step)),
+          runId: r.id,
+          step,
+          dir: path.posix.join(RUNS_DIR, r.id, checkpointRel(step)),
           sha256: sha256File(path.join(staging, checkpointRel(step), SAELENS_WEIGHTS)).sha256,
         }));
         row.weightsSha256 = sha256File(path.join(staging, '.final', SAELENS_WEIGHTS)).sha256;
@@ -261,7 +292,7 @@ export async function trainRuns(store: StudyStore, data: StudyData, runs: readon
   return outcome;
 }
 
-/** Study metadata in every cfg.json of a run (FORMATS.md: husai adds a study and run id). */
+/** Study metadata in every cfg.json of a run (docs/FORMATS.md: husai adds a study and run id). */
 function runMeta(study: string, r: ResolvedRun): Record<string, unknown> {
   return { study, run: r.id, config_hash: r.configHash, run_config: r.identity as unknown as Record<string, unknown> };
 }
@@ -271,12 +302,35 @@ export function runThreads(r: ResolvedRun, engineThreads: number): number {
   return r.identity.batchSize * r.identity.sae.dIn * r.identity.sae.dSae < SMALL_STEP_WORK ? 1 : engineThreads;
 }
 
-function baseRow(r: ResolvedRun, env: ReturnType<typeof computeEnvironment>, shard: Shard | null, startedAt: string): RunRow {
+function baseRow(
+  r: ResolvedRun,
+  env: ReturnType<typeof computeEnvironment>,
+  shard: Shard | null,
+  startedAt: string,
+): RunRow {
   return {
-    id: r.id, cell: r.cellId, configHash: r.configHash, config: JSON.stringify(r.identity), params: JSON.stringify(r.params),
-    status: 'done', error: null, dir: path.posix.join(RUNS_DIR, r.id), weightsSha256: null, final: null, firing: null, evalRows: null,
-    seconds: 0, startedAt, finishedAt: new Date().toISOString(), engine: env.engine, threads: runThreads(r, env.threads), host: os.hostname(),
+    id: r.id,
+    cell: r.cellId,
+    configHash: r.configHash,
+    config: JSON.stringify(r.identity),
+    params: JSON.stringify(r.params),
+    status: 'done',
+    error: null,
+    dir: path.posix.join(RUNS_DIR, r.id),
+    weightsSha256: null,
+    final: null,
+    firing: null,
+    evalRows: null,
+    seconds: 0,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    engine: env.engine,
+    threads: runThreads(r, env.threads),
+    host: os.hostname(),
     shard: shard && shard.count > 1 ? `${shard.index}/${shard.count}` : null,
-    husaiVersion: HUSAI_VERSION, numericsVersion: NUMERICS_VERSION, gitCommit: gitCommit(), blas: env.blas,
+    husaiVersion: HUSAI_VERSION,
+    numericsVersion: NUMERICS_VERSION,
+    gitCommit: gitCommit(),
+    blas: env.blas,
   };
 }

@@ -2,7 +2,7 @@
  * SAE directories of a study run (store.ts "Commit protocol"): the trainer's raw-unit SAEs written as
  * SAELens directories (sae/save.ts), checkpoints under checkpoints/step-<n>/, assembled in a staging
  * directory and renamed into place in one step.
- * Also the firing frequency of each latent on the evaluation sample (SCIENCE.md §4 "Frequency"),
+ * Also the firing frequency of each latent on the evaluation sample (docs/SCIENCE.md §4 "Frequency"),
  * computed here from the in-memory SAE because the SAELens files do not hold training-only state.
  *
  * Letters: N evaluation rows, B rows per forward, D d_in, M d_sae.

@@ -116,7 +116,8 @@ export function selfCheck(store: StudyStore, planned: ReadonlyMap<string, string
   if (restored > 0 && store.getMeta('train_wall_seconds') === null) {
     out.warnings.push(
       `study.sqlite was rebuilt from the run folders: ${restored} run(s) with their curves and checkpoints restored; ` +
-        "the analyses are recomputed; the training wall time becomes the sum of the runs' times; failed runs (no folder) are retried",
+        "the analyses are recomputed; the training wall time becomes the sum of the runs' times; failed runs (no " +
+        'folder) are retried',
     );
   }
   return out;

@@ -1,5 +1,5 @@
 /**
- * The study spec: one YAML file that says what to train and what to measure (DESIGN.md, "study/:
+ * The study spec: one YAML file that says what to train and what to measure (docs/ARCHITECTURE.md, "study/:
  * spec (YAML + schema)"). Parsed with `yaml`'s parseDocument (keeping node ranges) and validated by
  * a zod schema; every error names the file, the LINE, the field path, what was found and what was
  * expected — also for errors found later, while runs are resolved (`SpecSource.fail`).
@@ -20,7 +20,17 @@
  */
 import { z } from 'zod';
 import {
-  type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type Scalar, visit,
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Node as YamlNode,
+  type Pair,
+  type Scalar,
+  visit,
 } from 'yaml';
 import { DataError } from '../core/errors.js';
 import { readRegularFile } from '../formats/io.js';
@@ -29,7 +39,19 @@ import { HOOKS } from '../models/modarith/extract.js';
 import { ARCH_NAMES, PARAM_NAMES, listShape, paramShape, valueOrListShape } from './params.js';
 
 /** Every analysis a study can run (results.ts fields they fill). */
-export const ANALYSES = ['stability', 'untrained_null', 'ground_truth', 'features', 'frequency', 'cosine_histogram', 'atom_map', 'steps', 'sweeps', 'arch_comparison', 'fourier'] as const;
+export const ANALYSES = [
+  'stability',
+  'untrained_null',
+  'ground_truth',
+  'features',
+  'frequency',
+  'cosine_histogram',
+  'atom_map',
+  'steps',
+  'sweeps',
+  'arch_comparison',
+  'fourier',
+] as const;
 export type AnalysisName = (typeof ANALYSES)[number];
 
 const syntheticData = z.strictObject({
@@ -60,57 +82,87 @@ const modarithData = z.strictObject({
   position: z.enum(['a', 'b', 'eq', 'all']).default('eq'),
 });
 
-const archParams = z.strictObject(Object.fromEntries(ARCH_NAMES.map((a) => [a, z.strictObject(valueOrListShape()).optional()])));
+const archParams = z.strictObject(
+  Object.fromEntries(ARCH_NAMES.map((a) => [a, z.strictObject(valueOrListShape()).optional()])),
+);
 
-export const specSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a name of letters, digits, ".", "_" or "-" (it names the output directory)'),
-  question: z.string().min(1),
-  description: z.string().optional(),
-  data: z.discriminatedUnion('kind', [syntheticData, fileData, modarithData]),
-  width_ratio_of: z.enum(['features', 'd']).optional(),
-  defaults: z.strictObject(paramShape()).default({}),
-  grid: z.strictObject(listShape()).default({}),
-  zip: z.array(z.strictObject(listShape())).default([]),
-  arch_params: archParams.default({}),
-  analyses: z.array(z.enum(ANALYSES)).default([...ANALYSES]),
-  null_draws: z.number().int().min(10).default(10),
-  tau: z.number().gt(0).max(1).default(0.7),
-  checkpoints: z.array(z.number().int().min(0)).default([0]),
-  eval_rows: z.number().int().min(1).default(8192),
-  analysis_seed: z.number().int().default(0),
-  runs_per_pass: z.number().int().min(1).default(8),
-}).superRefine((spec, ctx) => {
-  const seen = new Map<string, string>();
-  const claim = (name: string, where: (string | number)[]): void => {
-    const prev = seen.get(name);
-    if (prev !== undefined) ctx.addIssue({ code: 'custom', path: where, message: `a parameter swept in only one place (${name} is already swept in ${prev})` });
-    else seen.set(name, where.join('.'));
-  };
-  for (const name of Object.keys(spec.grid)) claim(name, ['grid', name]);
-  spec.zip.forEach((group, g) => {
-    const names = Object.keys(group) as Array<keyof typeof group>;
-    if (names.length === 0) ctx.addIssue({ code: 'custom', path: ['zip', g], message: 'at least one parameter list' });
-    const len = names.length > 0 ? (group[names[0]] as unknown[]).length : 0;
-    for (const name of names) {
-      claim(name, ['zip', g, name]);
-      const n = (group[name] as unknown[]).length;
-      if (n !== len) ctx.addIssue({ code: 'custom', path: ['zip', g, name], message: `a list as long as zip[${g}].${String(names[0])} (${len} values), since zipped lists vary together; found ${n} values` });
-    }
-  });
-  const layers: Array<[string[], Record<string, unknown>]> = [[['defaults'], spec.defaults], [['sweep'], { ...spec.grid, ...Object.assign({}, ...spec.zip) }]];
-  for (const [a, p] of Object.entries(spec.arch_params)) if (p) layers.push([['arch_params', a], p]);
-  for (const [where, layer] of layers) {
-    if ('width' in layer && 'width_ratio' in layer) {
-      const path = where[0] === 'sweep' ? (seen.get('width_ratio') ?? 'grid').split('.') : [...where, 'width_ratio'];
-      ctx.addIssue({ code: 'custom', path, message: 'either width or width_ratio in one place, not both' });
-    }
-    if (where[0] === 'arch_params') {
-      for (const bad of ['arch', 'seed', 'data_seed']) {
-        if (bad in layer) ctx.addIssue({ code: 'custom', path: [...where, bad], message: `no ${bad} here (arch_params holds per-architecture training values; sweep ${bad} in grid)` });
+export const specSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+        'a name of letters, digits, ".", "_" or "-" (it names the output directory)',
+      ),
+    question: z.string().min(1),
+    description: z.string().optional(),
+    data: z.discriminatedUnion('kind', [syntheticData, fileData, modarithData]),
+    width_ratio_of: z.enum(['features', 'd']).optional(),
+    defaults: z.strictObject(paramShape()).default({}),
+    grid: z.strictObject(listShape()).default({}),
+    zip: z.array(z.strictObject(listShape())).default([]),
+    arch_params: archParams.default({}),
+    analyses: z.array(z.enum(ANALYSES)).default([...ANALYSES]),
+    null_draws: z.number().int().min(10).default(10),
+    tau: z.number().gt(0).max(1).default(0.7),
+    checkpoints: z.array(z.number().int().min(0)).default([0]),
+    eval_rows: z.number().int().min(1).default(8192),
+    analysis_seed: z.number().int().default(0),
+    runs_per_pass: z.number().int().min(1).default(8),
+  })
+  .superRefine((spec, ctx) => {
+    const seen = new Map<string, string>();
+    const claim = (name: string, where: (string | number)[]): void => {
+      const prev = seen.get(name);
+      if (prev !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: where,
+          message: `a parameter swept in only one place (${name} is already swept in ${prev})`,
+        });
+      else seen.set(name, where.join('.'));
+    };
+    for (const name of Object.keys(spec.grid)) claim(name, ['grid', name]);
+    spec.zip.forEach((group, g) => {
+      const names = Object.keys(group) as Array<keyof typeof group>;
+      if (names.length === 0)
+        ctx.addIssue({ code: 'custom', path: ['zip', g], message: 'at least one parameter list' });
+      const len = names.length > 0 ? (group[names[0]] as unknown[]).length : 0;
+      for (const name of names) {
+        claim(name, ['zip', g, name]);
+        const n = (group[name] as unknown[]).length;
+        if (n !== len)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['zip', g, name],
+            message:
+              `a list as long as zip[${g}].${String(names[0])} (${len} values), since zipped lists vary ` +
+              `together; found ${n} values`,
+          });
+      }
+    });
+    const layers: Array<[string[], Record<string, unknown>]> = [
+      [['defaults'], spec.defaults],
+      [['sweep'], { ...spec.grid, ...Object.assign({}, ...spec.zip) }],
+    ];
+    for (const [a, p] of Object.entries(spec.arch_params)) if (p) layers.push([['arch_params', a], p]);
+    for (const [where, layer] of layers) {
+      if ('width' in layer && 'width_ratio' in layer) {
+        const path = where[0] === 'sweep' ? (seen.get('width_ratio') ?? 'grid').split('.') : [...where, 'width_ratio'];
+        ctx.addIssue({ code: 'custom', path, message: 'either width or width_ratio in one place, not both' });
+      }
+      if (where[0] === 'arch_params') {
+        for (const bad of ['arch', 'seed', 'data_seed']) {
+          if (bad in layer)
+            ctx.addIssue({
+              code: 'custom',
+              path: [...where, bad],
+              message: `no ${bad} here (arch_params holds per-architecture training values; sweep ${bad} in grid)`,
+            });
+        }
       }
     }
-  }
-});
+  });
 
 export type StudySpec = z.output<typeof specSchema>;
 
@@ -125,7 +177,9 @@ interface SpecIssue {
   expected: string;
 }
 
-/** A spec that does not parse or validate; the message lists every issue as `file:line: field: found …, expected …`. */
+/**
+ * A spec that does not parse or validate; the message lists every issue as `file:line: field: found …, expected …`.
+ */
 export class SpecError extends DataError {
   readonly line: number;
   constructor(readonly issues: SpecIssue[]) {
@@ -133,7 +187,10 @@ export class SpecError extends DataError {
     super(`${first.file}:${first.line}`, first.field, first.found, first.expected);
     this.line = first.line;
     if (issues.length > 1) {
-      this.message += `\n${issues.slice(1).map((i) => `${i.file}:${i.line}: ${i.field}: found ${i.found}, expected ${i.expected}`).join('\n')}`;
+      this.message += `\n${issues
+        .slice(1)
+        .map((i) => `${i.file}:${i.line}: ${i.field}: found ${i.found}, expected ${i.expected}`)
+        .join('\n')}`;
     }
   }
 }
@@ -148,7 +205,12 @@ export class SpecSource {
   ) {}
 
   /** 1-based line and column of the YAML node at `path` (the deepest existing ancestor when missing). */
-  locate(path: ReadonlyArray<string | number>): { line: number; column: number; node: YamlNode | null; exists: boolean } {
+  locate(path: ReadonlyArray<string | number>): {
+    line: number;
+    column: number;
+    node: YamlNode | null;
+    exists: boolean;
+  } {
     let node: unknown = this.doc.contents;
     let at: [number, number] | null = rangeOf(node);
     let exists = true;
@@ -170,13 +232,25 @@ export class SpecSource {
       }
     }
     const pos = this.lines.linePos(at ? at[0] : 0);
-    return { line: pos.line, column: pos.col, node: exists && node && typeof node === 'object' ? (node as YamlNode) : null, exists };
+    return {
+      line: pos.line,
+      column: pos.col,
+      node: exists && node && typeof node === 'object' ? (node as YamlNode) : null,
+      exists,
+    };
   }
 
   /** A SpecIssue at `path` (found: the YAML source there unless given). */
   issue(path: ReadonlyArray<string | number>, expected: string, found?: string): SpecIssue {
     const loc = this.locate(path);
-    return { file: this.file, line: loc.line, column: loc.column, field: fieldName(path), found: found ?? describeNode(loc.node, loc.exists, this.text), expected };
+    return {
+      file: this.file,
+      line: loc.line,
+      column: loc.column,
+      field: fieldName(path),
+      found: found ?? describeNode(loc.node, loc.exists, this.text),
+      expected,
+    };
   }
 
   /** Throws a SpecError at `path`. */
@@ -204,10 +278,19 @@ export function parseSpec(text: string, file = 'spec.yaml'): ParsedSpec {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const source = new SpecSource(file, text, doc, lines);
   if (doc.errors.length > 0) {
-    throw new SpecError(doc.errors.map((e) => {
-      const pos = lines.linePos(e.pos[0]);
-      return { file, line: pos.line, column: pos.col, field: '(yaml)', found: `a YAML syntax error (${e.code})`, expected: `valid YAML: ${e.message.split('\n')[0]}` };
-    }));
+    throw new SpecError(
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return {
+          file,
+          line: pos.line,
+          column: pos.col,
+          field: '(yaml)',
+          found: `a YAML syntax error (${e.code})`,
+          expected: `valid YAML: ${e.message.split('\n')[0]}`,
+        };
+      }),
+    );
   }
   let raw: unknown;
   try {
@@ -218,12 +301,23 @@ export function parseSpec(text: string, file = 'spec.yaml'): ParsedSpec {
     let at: [number, number] | null = null;
     visit(doc, { Alias: (_k, node) => ((at = node.range ? [node.range[0], node.range[1]] : null), visit.BREAK) });
     const pos = lines.linePos(at ? (at as [number, number])[0] : 0);
-    throw new SpecError([{
-      file, line: pos.line, column: pos.col, field: '(yaml)', found: `aliases that expand too far (${err.message})`,
-      expected: `at most ${MAX_ALIAS_COUNT} alias expansions: write the lists out`,
-    }]);
+    throw new SpecError([
+      {
+        file,
+        line: pos.line,
+        column: pos.col,
+        field: '(yaml)',
+        found: `aliases that expand too far (${err.message})`,
+        expected: `at most ${MAX_ALIAS_COUNT} alias expansions: write the lists out`,
+      },
+    ]);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) source.fail([], 'a YAML mapping with name, question, data, …', raw === null ? 'an empty document' : `a ${Array.isArray(raw) ? 'list' : typeof raw}`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    source.fail(
+      [],
+      'a YAML mapping with name, question, data, …',
+      raw === null ? 'an empty document' : `a ${Array.isArray(raw) ? 'list' : typeof raw}`,
+    );
   const parsed = specSchema.safeParse(raw);
   if (!parsed.success) throw new SpecError(parsed.error.issues.flatMap((i) => zodIssues(source, i)));
   return { spec: parsed.data, source };
@@ -237,7 +331,11 @@ function zodIssues(src: SpecSource, issue: z.core.$ZodIssue): SpecIssue[] {
       return issue.keys.map((key) => {
         const known = knownKeysAt(path, src);
         const near = closest(key, known);
-        return src.issue([...path, key], `one of ${known.join(', ')}${near ? ` (did you mean ${near}?)` : ''}`, `an unknown key ${JSON.stringify(key)}`);
+        return src.issue(
+          [...path, key],
+          `one of ${known.join(', ')}${near ? ` (did you mean ${near}?)` : ''}`,
+          `an unknown key ${JSON.stringify(key)}`,
+        );
       });
     case 'invalid_type':
       return [src.issue(path, `${article(issue.expected)}`)];
@@ -245,19 +343,29 @@ function zodIssues(src: SpecSource, issue: z.core.$ZodIssue): SpecIssue[] {
       return [src.issue(path, `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`)];
     case 'too_small':
     case 'too_big': {
-      const op = issue.code === 'too_small' ? (issue.inclusive ? '≥' : '>') : (issue.inclusive ? '≤' : '<');
+      const op = issue.code === 'too_small' ? (issue.inclusive ? '≥' : '>') : issue.inclusive ? '≤' : '<';
       const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
-      const what = issue.origin === 'array' ? `a list with ${op} ${bound} item(s)` : issue.origin === 'string' ? `a string of length ${op} ${bound}` : `a number ${op} ${bound}`;
+      const what =
+        issue.origin === 'array'
+          ? `a list with ${op} ${bound} item(s)`
+          : issue.origin === 'string'
+            ? `a string of length ${op} ${bound}`
+            : `a number ${op} ${bound}`;
       return [src.issue(path, what)];
     }
     case 'invalid_union': {
       const disc = issue as unknown as { discriminator?: string; options?: unknown[] };
-      if (disc.discriminator && disc.options) return [src.issue(path, `one of ${disc.options.map((o) => JSON.stringify(o)).join(', ')}`)];
-      const alts = issue.errors.map((errs) => errs.map((e) => describeExpected(e)).join(' and ')).filter((s) => s.length > 0);
+      if (disc.discriminator && disc.options)
+        return [src.issue(path, `one of ${disc.options.map((o) => JSON.stringify(o)).join(', ')}`)];
+      const alts = issue.errors
+        .map((errs) => errs.map((e) => describeExpected(e)).join(' and '))
+        .filter((s) => s.length > 0);
       return [src.issue(path, alts.length > 0 ? alts.join(', or ') : issue.message)];
     }
     case 'invalid_format':
-      return [src.issue(path, issue.message.startsWith('Invalid') ? `a string matching ${issue.format}` : issue.message)];
+      return [
+        src.issue(path, issue.message.startsWith('Invalid') ? `a string matching ${issue.format}` : issue.message),
+      ];
     default:
       return [src.issue(path, issue.message)];
   }
@@ -279,7 +387,15 @@ function describeExpected(e: z.core.$ZodIssue): string {
 }
 
 function article(expected: string): string {
-  const words: Record<string, string> = { int: 'an integer', number: 'a number', string: 'a string', array: 'a list', object: 'a mapping', boolean: 'true or false', null: 'null' };
+  const words: Record<string, string> = {
+    int: 'an integer',
+    number: 'a number',
+    string: 'a string',
+    array: 'a list',
+    object: 'a mapping',
+    boolean: 'true or false',
+    null: 'null',
+  };
   return words[expected] ?? expected;
 }
 
@@ -295,7 +411,24 @@ function knownKeysAt(path: ReadonlyArray<string | number>, src: SpecSource): str
   return [...PARAM_NAMES];
 }
 
-const TOP_KEYS = ['name', 'question', 'description', 'data', 'width_ratio_of', 'defaults', 'grid', 'zip', 'arch_params', 'analyses', 'null_draws', 'tau', 'checkpoints', 'eval_rows', 'analysis_seed', 'runs_per_pass'];
+const TOP_KEYS = [
+  'name',
+  'question',
+  'description',
+  'data',
+  'width_ratio_of',
+  'defaults',
+  'grid',
+  'zip',
+  'arch_params',
+  'analyses',
+  'null_draws',
+  'tau',
+  'checkpoints',
+  'eval_rows',
+  'analysis_seed',
+  'runs_per_pass',
+];
 
 /** The known key nearest to `key` by edit distance, when it is close (≤ 2 edits or a prefix). */
 function closest(key: string, known: string[]): string | null {

@@ -1,5 +1,5 @@
 /**
- * The study store (DESIGN.md, "study store (runs, metrics, provenance)"): one directory per study.
+ * The study store (docs/ARCHITECTURE.md, "study store (runs, metrics, provenance)"): one directory per study.
  *
  *   DIR/spec.yaml           the spec exactly as given
  *   DIR/study.sqlite        better-sqlite3, WAL: tables meta, runs, curves, checkpoints, analyses
@@ -104,10 +104,29 @@ CREATE TABLE IF NOT EXISTS analyses (name TEXT PRIMARY KEY, json TEXT NOT NULL, 
 const LATER_COLUMNS = ['husai_version TEXT', 'numerics_version INTEGER', 'git_commit TEXT', 'blas TEXT'];
 
 interface RunDbRow {
-  id: string; cell: string; config_hash: string; config: string; params: string; status: 'done' | 'failed'; error: string | null;
-  dir: string; weights_sha256: string | null; final: string | null; firing: Buffer | null; eval_rows: number | null; seconds: number;
-  started_at: string; finished_at: string; engine: string; threads: number; host: string; shard: string | null;
-  husai_version: string | null; numerics_version: number | null; git_commit: string | null; blas: string | null;
+  id: string;
+  cell: string;
+  config_hash: string;
+  config: string;
+  params: string;
+  status: 'done' | 'failed';
+  error: string | null;
+  dir: string;
+  weights_sha256: string | null;
+  final: string | null;
+  firing: Buffer | null;
+  eval_rows: number | null;
+  seconds: number;
+  started_at: string;
+  finished_at: string;
+  engine: string;
+  threads: number;
+  host: string;
+  shard: string | null;
+  husai_version: string | null;
+  numerics_version: number | null;
+  git_commit: string | null;
+  blas: string | null;
 }
 
 export class StudyStore {
@@ -136,7 +155,8 @@ export class StudyStore {
 
   /** Opens an existing store; a DataError naming the directory when there is none. */
   static openExisting(dir: string): StudyStore {
-    if (!fs.existsSync(path.join(dir, DB_FILE))) throw new DataError(dir, DB_FILE, 'no study database', 'a study directory written by `husai study`');
+    if (!fs.existsSync(path.join(dir, DB_FILE)))
+      throw new DataError(dir, DB_FILE, 'no study database', 'a study directory written by `husai study`');
     return new StudyStore(path.resolve(dir));
   }
 
@@ -155,11 +175,17 @@ export class StudyStore {
 
   setMeta(key: string, value: string): void {
     if (!this.db.inTransaction) faultPoint('commit', `meta ${key}`);
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.db
+      .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(key, value);
   }
 
   allMeta(): Record<string, string> {
-    return Object.fromEntries((this.db.prepare('SELECT key, value FROM meta ORDER BY key').all() as Array<{ key: string; value: string }>).map((r) => [r.key, r.value]));
+    return Object.fromEntries(
+      (this.db.prepare('SELECT key, value FROM meta ORDER BY key').all() as Array<{ key: string; value: string }>).map(
+        (r) => [r.key, r.value],
+      ),
+    );
   }
 
   /** Every run row, ordered by id. */
@@ -185,11 +211,13 @@ export class StudyStore {
 
   /** Commits a finished run, its curve and its checkpoints in one transaction. */
   commitRun(row: RunRow, curve: StepMetrics[], checkpoints: CheckpointRow[]): void {
-    const insRun = this.db.prepare(`INSERT OR REPLACE INTO runs (id, cell, config_hash, config, params, status, error, dir, weights_sha256, final, firing,
+    const insRun = this.db
+      .prepare(`INSERT OR REPLACE INTO runs (id, cell, config_hash, config, params, status, error, dir, weights_sha256, final, firing,
       eval_rows, seconds, started_at, finished_at, engine, threads, host, shard, husai_version, numerics_version, git_commit, blas)
       VALUES (@id, @cell, @config_hash, @config, @params, @status, @error, @dir, @weights_sha256, @final, @firing, @eval_rows, @seconds,
       @started_at, @finished_at, @engine, @threads, @host, @shard, @husai_version, @numerics_version, @git_commit, @blas)`);
-    const insCurve = this.db.prepare(`INSERT OR REPLACE INTO curves (run_id, step, tokens, lr, loss, mse, aux, sparsity, explained_variance, l0,
+    const insCurve = this.db
+      .prepare(`INSERT OR REPLACE INTO curves (run_id, step, tokens, lr, loss, mse, aux, sparsity, explained_variance, l0,
       dead_fraction, dense_fraction, grad_norm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const insCk = this.db.prepare('INSERT OR REPLACE INTO checkpoints (run_id, step, dir, sha256) VALUES (?, ?, ?, ?)');
     const fin = (v: number): number | null => (Number.isFinite(v) ? v : null);
@@ -198,30 +226,60 @@ export class StudyStore {
       this.db.prepare('DELETE FROM runs WHERE id = ?').run(row.id);
       insRun.run(toDb(row));
       for (const m of curve) {
-        insCurve.run(row.id, m.step, m.tokens, fin(m.lr), fin(m.loss), fin(m.mse), fin(m.aux), fin(m.sparsity), fin(m.explainedVariance), fin(m.l0),
-          fin(m.deadFraction), fin(m.denseFraction), fin(m.gradNorm));
+        insCurve.run(
+          row.id,
+          m.step,
+          m.tokens,
+          fin(m.lr),
+          fin(m.loss),
+          fin(m.mse),
+          fin(m.aux),
+          fin(m.sparsity),
+          fin(m.explainedVariance),
+          fin(m.l0),
+          fin(m.deadFraction),
+          fin(m.denseFraction),
+          fin(m.gradNorm),
+        );
       }
       for (const c of checkpoints) insCk.run(c.runId, c.step, c.dir, c.sha256);
     })();
   }
 
   curve(runId: string): StepMetrics[] {
-    const rows = this.db.prepare('SELECT * FROM curves WHERE run_id = ? ORDER BY step').all(runId) as Array<Record<string, number | null>>;
+    const rows = this.db.prepare('SELECT * FROM curves WHERE run_id = ? ORDER BY step').all(runId) as Array<
+      Record<string, number | null>
+    >;
     const n = (v: number | null): number => (v === null ? NaN : v);
     return rows.map((r) => ({
-      step: n(r.step), tokens: n(r.tokens), lr: n(r.lr), loss: n(r.loss), mse: n(r.mse), aux: n(r.aux), sparsity: n(r.sparsity),
-      explainedVariance: n(r.explained_variance), l0: n(r.l0), deadFraction: n(r.dead_fraction), denseFraction: n(r.dense_fraction), gradNorm: n(r.grad_norm),
+      step: n(r.step),
+      tokens: n(r.tokens),
+      lr: n(r.lr),
+      loss: n(r.loss),
+      mse: n(r.mse),
+      aux: n(r.aux),
+      sparsity: n(r.sparsity),
+      explainedVariance: n(r.explained_variance),
+      l0: n(r.l0),
+      deadFraction: n(r.dead_fraction),
+      denseFraction: n(r.dense_fraction),
+      gradNorm: n(r.grad_norm),
     }));
   }
 
   checkpoints(runId: string): CheckpointRow[] {
-    return (this.db.prepare('SELECT run_id, step, dir, sha256 FROM checkpoints WHERE run_id = ? ORDER BY step').all(runId) as Array<{ run_id: string; step: number; dir: string; sha256: string }>)
-      .map((r) => ({ runId: r.run_id, step: r.step, dir: r.dir, sha256: r.sha256 }));
+    return (
+      this.db
+        .prepare('SELECT run_id, step, dir, sha256 FROM checkpoints WHERE run_id = ? ORDER BY step')
+        .all(runId) as Array<{ run_id: string; step: number; dir: string; sha256: string }>
+    ).map((r) => ({ runId: r.run_id, step: r.step, dir: r.dir, sha256: r.sha256 }));
   }
 
   putAnalysis(name: string, json: string): void {
     if (!this.db.inTransaction) faultPoint('commit', `analysis ${name}`);
-    this.db.prepare('INSERT OR REPLACE INTO analyses (name, json, created_at) VALUES (?, ?, ?)').run(name, json, new Date().toISOString());
+    this.db
+      .prepare('INSERT OR REPLACE INTO analyses (name, json, created_at) VALUES (?, ?, ?)')
+      .run(name, json, new Date().toISOString());
   }
 
   analysis(name: string): string | null {
@@ -262,12 +320,21 @@ export function assertStudyFolder(dir: string): void {
   const runs = path.join(dir, RUNS_DIR);
   if (names.includes(RUNS_DIR)) {
     if (!fs.statSync(runs).isDirectory()) foreign.push(RUNS_DIR);
-    else foreign.push(...fs.readdirSync(runs).filter((n) => !RUN_NAMES.test(n)).map((n) => path.join(RUNS_DIR, n)));
+    else
+      foreign.push(
+        ...fs
+          .readdirSync(runs)
+          .filter((n) => !RUN_NAMES.test(n))
+          .map((n) => path.join(RUNS_DIR, n)),
+      );
   }
   if (foreign.length > 0) {
     const list = `${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}`;
-    throw new ConfigError(`${dir} is not empty and not a husai study (it holds ${list}); `
-      + 'husai writes a study only into a new or empty folder or one it made, and touched nothing', 'choose another --out');
+    throw new ConfigError(
+      `${dir} is not empty and not a husai study (it holds ${list}); ` +
+        'husai writes a study only into a new or empty folder or one it made, and touched nothing',
+      'choose another --out',
+    );
   }
 }
 
@@ -298,10 +365,29 @@ function openDb(file: string): Database.Database {
 
 function toDb(r: RunRow): RunDbRow {
   return {
-    id: r.id, cell: r.cell, config_hash: r.configHash, config: r.config, params: r.params, status: r.status, error: r.error, dir: r.dir,
-    weights_sha256: r.weightsSha256, final: r.final, firing: r.firing ? Buffer.from(r.firing.buffer, r.firing.byteOffset, r.firing.byteLength) : null,
-    eval_rows: r.evalRows, seconds: r.seconds, started_at: r.startedAt, finished_at: r.finishedAt, engine: r.engine, threads: r.threads, host: r.host, shard: r.shard,
-    husai_version: r.husaiVersion, numerics_version: r.numericsVersion, git_commit: r.gitCommit, blas: r.blas,
+    id: r.id,
+    cell: r.cell,
+    config_hash: r.configHash,
+    config: r.config,
+    params: r.params,
+    status: r.status,
+    error: r.error,
+    dir: r.dir,
+    weights_sha256: r.weightsSha256,
+    final: r.final,
+    firing: r.firing ? Buffer.from(r.firing.buffer, r.firing.byteOffset, r.firing.byteLength) : null,
+    eval_rows: r.evalRows,
+    seconds: r.seconds,
+    started_at: r.startedAt,
+    finished_at: r.finishedAt,
+    engine: r.engine,
+    threads: r.threads,
+    host: r.host,
+    shard: r.shard,
+    husai_version: r.husaiVersion,
+    numerics_version: r.numericsVersion,
+    git_commit: r.gitCommit,
+    blas: r.blas,
   };
 }
 
@@ -313,10 +399,28 @@ function fromDb(r: RunDbRow): RunRow {
     firing = new Float32Array(copy.buffer);
   }
   return {
-    id: r.id, cell: r.cell, configHash: r.config_hash, config: r.config, params: r.params, status: r.status, error: r.error, dir: r.dir,
-    weightsSha256: r.weights_sha256, final: r.final, firing, evalRows: r.eval_rows, seconds: r.seconds, startedAt: r.started_at,
-    finishedAt: r.finished_at, engine: r.engine, threads: r.threads, host: r.host, shard: r.shard,
-    husaiVersion: r.husai_version ?? null, numericsVersion: r.numerics_version ?? null, gitCommit: r.git_commit ?? null,
+    id: r.id,
+    cell: r.cell,
+    configHash: r.config_hash,
+    config: r.config,
+    params: r.params,
+    status: r.status,
+    error: r.error,
+    dir: r.dir,
+    weightsSha256: r.weights_sha256,
+    final: r.final,
+    firing,
+    evalRows: r.eval_rows,
+    seconds: r.seconds,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    engine: r.engine,
+    threads: r.threads,
+    host: r.host,
+    shard: r.shard,
+    husaiVersion: r.husai_version ?? null,
+    numericsVersion: r.numerics_version ?? null,
+    gitCommit: r.git_commit ?? null,
     blas: r.blas ?? null,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * A study end to end (DESIGN.md "The flow": SAE training → checkpoints → stability analysis →
+ * A study end to end (docs/ARCHITECTURE.md "The flow": SAE training → checkpoints → stability analysis →
  * study store → report): spec → planned runs → training into the store (runner.ts) → analyses
  * (analysis/) → DIR/results.json + manifest → report (merge.ts joins shard directories and finishes
  * the study from them the same way). The report is written by a caller-supplied function, so
@@ -19,9 +19,25 @@ import { stableJson } from '../sae/checkpoint/saelens.js';
 import { analyseStudy } from './analysis/index.js';
 import { type AnalysisData, type DataIdentity, type DataPlan, analysisData, loadStudyData, planData } from './data.js';
 import { type ResolvedRun, expandSpec, sha256 } from './expand.js';
-import { MANIFEST_FILE, checkMixed, computeEnvironment, currentProvenance, manifestInputs, writeManifest } from './provenance.js';
+import {
+  MANIFEST_FILE,
+  checkMixed,
+  computeEnvironment,
+  currentProvenance,
+  manifestInputs,
+  writeManifest,
+} from './provenance.js';
 import type { StudyResults } from './results.js';
-import { type RunnerHooks, type Shard, type StudyProgress, type TrainOutcome, reconcile, runThreads, shardRuns, trainRuns } from './runner.js';
+import {
+  type RunnerHooks,
+  type Shard,
+  type StudyProgress,
+  type TrainOutcome,
+  reconcile,
+  runThreads,
+  shardRuns,
+  trainRuns,
+} from './runner.js';
 import { acquireLock } from './lock.js';
 import { type ParsedSpec, type StudySpec, loadSpec, parseSpec } from './spec.js';
 import { DB_FILE, STORE_FORMAT, StudyStore, assertStudyFolder } from './store.js';
@@ -30,7 +46,10 @@ export const RESULTS_FILE = 'results.json';
 export const SPEC_COPY = 'spec.yaml';
 
 /** Writes the report for a finished study; returns the report's path. */
-export type ReportWriter = (studyDir: string, results: StudyResults) => Promise<string | null | void> | string | null | void;
+export type ReportWriter = (
+  studyDir: string,
+  results: StudyResults,
+) => Promise<string | null | void> | string | null | void;
 
 interface StudyPlan {
   parsed: ParsedSpec;
@@ -50,7 +69,11 @@ export function planStudy(
   const specDir = opts.specDir ?? path.dirname(path.resolve(specFile));
   const data = planData(parsed.spec, specDir, parsed.source, opts.identity);
   const runs = expandSpec(parsed.spec, parsed.source, {
-    data: data.identity, d: data.d, rows: data.rows, features: data.features, maxRuns: opts.maxRuns,
+    data: data.identity,
+    d: data.d,
+    rows: data.rows,
+    features: data.features,
+    maxRuns: opts.maxRuns,
   });
   return { parsed, specFile, specDir, data, runs, specHash: specHash(parsed.spec, data.identity) };
 }
@@ -136,15 +159,36 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
   const { spec, source } = plan.parsed;
   const dir = path.resolve(opts.cwd ?? process.cwd(), opts.out ?? path.join('runs', spec.name));
   const shard = opts.shard ?? null;
-  for (const [name, s] of [['shard', shard], ['worker', opts.worker ?? null]] as const) {
-    if (s && !(Number.isInteger(s.count) && s.count >= 1 && Number.isInteger(s.index) && s.index >= 0 && s.index < s.count)) {
+  for (const [name, s] of [
+    ['shard', shard],
+    ['worker', opts.worker ?? null],
+  ] as const) {
+    if (
+      s &&
+      !(Number.isInteger(s.count) && s.count >= 1 && Number.isInteger(s.index) && s.index >= 0 && s.index < s.count)
+    ) {
       throw new ConfigError(`${name} ${s.index}/${s.count}: expected I/N with 0 ≤ I < N`);
     }
   }
   const mine = shardRuns(plan.runs, shard);
   const labels = new Map(plan.runs.map((r) => [r.id, runLabel(r)]));
-  const trainOpts = { studyName: spec.name, runsPerPass: spec.runs_per_pass, evalRows: spec.eval_rows, shard, labels, hooks: opts.hooks, planned: plan.runs };
-  type Trained = { trained: string[]; skipped: string[]; failed: string[]; cleaned: string[]; warnings: string[]; seconds: number };
+  const trainOpts = {
+    studyName: spec.name,
+    runsPerPass: spec.runs_per_pass,
+    evalRows: spec.eval_rows,
+    shard,
+    labels,
+    hooks: opts.hooks,
+    planned: plan.runs,
+  };
+  type Trained = {
+    trained: string[];
+    skipped: string[];
+    failed: string[];
+    cleaned: string[];
+    warnings: string[];
+    seconds: number;
+  };
   const outcome = (store: StudyStore, t: Trained, fin: Finished | null): StudyOutcome => {
     const rows = store.runs();
     const done = new Set(rows.map((r) => r.id));
@@ -154,17 +198,36 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
     return {
       done: minePresent.filter((r) => r.status === 'done').length,
       firstError: failedRow ? firstErrorOf(failedRow.id, failedRow.error) : null,
-      dir, specHash: plan.specHash, runsTotal: plan.runs.length, runsHere: mine.length, trained: t.trained, skipped: t.skipped, failed: t.failed,
-      missing: plan.runs.filter((r) => !done.has(r.id)).length, merged: [], cleaned: t.cleaned, warnings: t.warnings, results: fin?.results ?? null,
-      resultsPath: fin ? path.join(dir, RESULTS_FILE) : null, reportPath: fin?.reportPath ?? null,
-      timings: { trainSeconds: t.seconds, analysisSeconds: fin?.analysisSeconds ?? 0, reportSeconds: fin?.reportSeconds ?? 0, totalSeconds: (performance.now() - t0) / 1000 },
+      dir,
+      specHash: plan.specHash,
+      runsTotal: plan.runs.length,
+      runsHere: mine.length,
+      trained: t.trained,
+      skipped: t.skipped,
+      failed: t.failed,
+      missing: plan.runs.filter((r) => !done.has(r.id)).length,
+      merged: [],
+      cleaned: t.cleaned,
+      warnings: t.warnings,
+      results: fin?.results ?? null,
+      resultsPath: fin ? path.join(dir, RESULTS_FILE) : null,
+      reportPath: fin?.reportPath ?? null,
+      timings: {
+        trainSeconds: t.seconds,
+        analysisSeconds: fin?.analysisSeconds ?? 0,
+        reportSeconds: fin?.reportSeconds ?? 0,
+        totalSeconds: (performance.now() - t0) / 1000,
+      },
     };
   };
 
   if (opts.worker) {
     const store = StudyStore.openExisting(dir);
     try {
-      if (store.getMeta('spec_hash') !== plan.specHash) throw new ConfigError(`${dir}: spec hash ${store.getMeta('spec_hash')?.slice(0, 12)} is not ${plan.specHash.slice(0, 12)} of ${specFile}`);
+      if (store.getMeta('spec_hash') !== plan.specHash)
+        throw new ConfigError(
+          `${dir}: spec hash ${store.getMeta('spec_hash')?.slice(0, 12)} is not ${plan.specHash.slice(0, 12)} of ${specFile}`,
+        );
       const data = loadStudyData(spec, plan.specDir, source);
       const t = await trainRuns(store, data, shardRuns(mine, opts.worker), { ...trainOpts, skipReconcile: true });
       return outcome(store, t, null);
@@ -207,13 +270,19 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
       if (failedWorker) throw failedWorker.reason;
       const rows = new Map(store.runs().map((r) => [r.id, r]));
       t = {
-        trained: todo.filter((r) => rows.get(r.id)?.status === 'done').map((r) => r.id), failed: todo.filter((r) => rows.get(r.id)?.status === 'failed').map((r) => r.id),
+        trained: todo.filter((r) => rows.get(r.id)?.status === 'done').map((r) => r.id),
+        failed: todo.filter((r) => rows.get(r.id)?.status === 'failed').map((r) => r.id),
         skipped: mine.filter((r) => finished.has(r.id)).map((r) => r.id),
-        cleaned: check.cleaned, warnings: check.warnings,
+        cleaned: check.cleaned,
+        warnings: check.warnings,
         seconds: (performance.now() - t1) / 1000,
       };
       const missing = todo.filter((r) => !rows.has(r.id));
-      if (missing.length > 0) throw new ConfigError(`${missing.length} run(s) of ${dir} were not trained by the worker processes (e.g. ${missing[0].id})`, 'run the same command again to resume');
+      if (missing.length > 0)
+        throw new ConfigError(
+          `${missing.length} run(s) of ${dir} were not trained by the worker processes (e.g. ${missing[0].id})`,
+          'run the same command again to resume',
+        );
     } else {
       const data = loadStudyData(spec, plan.specDir, source);
       gt = data.gt;
@@ -226,7 +295,10 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
     const analyse = opts.analyse ?? !(shard && shard.count > 1);
     let fin: Finished | null = null;
     if (analyse) {
-      const data: AnalysisData = gt !== null || (spec.data.kind === 'file' && !spec.data.ground_truth) ? { ...plan.data, gt, fourier: null, summary: null } : analysisData(spec, plan.specDir, plan.data.identity, source);
+      const data: AnalysisData =
+        gt !== null || (spec.data.kind === 'file' && !spec.data.ground_truth)
+          ? { ...plan.data, gt, fourier: null, summary: null }
+          : analysisData(spec, plan.specDir, plan.data.identity, source);
       fin = await finishStudy(store, plan, data, opts.hooks, opts.report ?? null);
       writeManifest(store, inputs);
     }
@@ -276,8 +348,10 @@ export function openStudyStore(dir: string, plan: StudyPlan, identity: DataIdent
     if (foreign.length > 0) {
       const name = store.getMeta('name') ?? '?';
       store.close();
-      throw new ConfigError(`${dir} holds study "${name}" (spec hash ${old.slice(0, 12)}) with ${foreign.length} run(s) that ${plan.specFile} (spec hash ${plan.specHash.slice(0, 12)}) does not have, e.g. ${foreign[0].id}`,
-        'use a new --out directory for a changed study, or resume with the spec that made this one');
+      throw new ConfigError(
+        `${dir} holds study "${name}" (spec hash ${old.slice(0, 12)}) with ${foreign.length} run(s) that ${plan.specFile} (spec hash ${plan.specHash.slice(0, 12)}) does not have, e.g. ${foreign[0].id}`,
+        'use a new --out directory for a changed study, or resume with the spec that made this one',
+      );
     }
   }
   store.transaction(() => {
@@ -316,18 +390,43 @@ interface Finished {
 }
 
 /** Analyses, writes results.json and the analyses table, then the report. */
-export async function finishStudy(store: StudyStore, plan: StudyPlan, data: AnalysisData, hooks: RunnerHooks | undefined, report: ReportWriter | null): Promise<Finished> {
+export async function finishStudy(
+  store: StudyStore,
+  plan: StudyPlan,
+  data: AnalysisData,
+  hooks: RunnerHooks | undefined,
+  report: ReportWriter | null,
+): Promise<Finished> {
   const t0 = performance.now();
   const env = computeEnvironment();
   const progress = (phase: StudyProgress['phase'], fraction: number, message: string | null): void => {
     const elapsed = (performance.now() - t0) / 1000;
-    hooks?.onProgress?.({ phase, runsTotal: plan.runs.length, runsDone: plan.runs.length, runsSkipped: 0, runsFailed: 0, fraction, elapsedSeconds: elapsed,
-      etaSeconds: fraction > 0 ? (elapsed * (1 - fraction)) / fraction : null, active: [], message });
+    hooks?.onProgress?.({
+      phase,
+      runsTotal: plan.runs.length,
+      runsDone: plan.runs.length,
+      runsSkipped: 0,
+      runsFailed: 0,
+      fraction,
+      elapsedSeconds: elapsed,
+      etaSeconds: fraction > 0 ? (elapsed * (1 - fraction)) / fraction : null,
+      active: [],
+      message,
+    });
   };
   progress('analyse', 0, 'analysing');
   const results = analyseStudy({
-    store, spec: plan.parsed.spec, specText: plan.parsed.source.text, data, runs: plan.runs,
-    engine: { name: store.getMeta('engine') ?? env.engine, blasCore: store.getMeta('blas_core') ?? env.blasCore, threads: Number((store.getMeta('threads') ?? String(env.threads)).split(',')[0]), node: process.version },
+    store,
+    spec: plan.parsed.spec,
+    specText: plan.parsed.source.text,
+    data,
+    runs: plan.runs,
+    engine: {
+      name: store.getMeta('engine') ?? env.engine,
+      blasCore: store.getMeta('blas_core') ?? env.blasCore,
+      threads: Number((store.getMeta('threads') ?? String(env.threads)).split(',')[0]),
+      node: process.version,
+    },
     onCell: (done, total) => progress('analyse', done / total, null),
   });
   const analysisSeconds = (performance.now() - t0) / 1000;
@@ -373,5 +472,3 @@ export function parseShard(text: string): Shard {
   if (shard.count < 1 || shard.index >= shard.count) throw new ConfigError(`--shard ${text}: expected 0 ≤ I < N`);
   return shard;
 }
-
-;

@@ -6,7 +6,15 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import {
-  collectArg, limitHelp, parseAutoOrPositiveIntArg, parseDimsArg, parseFloatArg, parseIndexListArg, parseIntArg, parseIntListArg, parsePositiveIntArg,
+  collectArg,
+  limitHelp,
+  parseAutoOrPositiveIntArg,
+  parseDimsArg,
+  parseFloatArg,
+  parseIndexListArg,
+  parseIntArg,
+  parseIntListArg,
+  parsePositiveIntArg,
 } from '../../src/cli/args.js';
 import { snakeKey, snakeKeys } from '../../src/cli/json.js';
 
@@ -39,7 +47,8 @@ describe('number parsers', () => {
   it('parseFloatArg(s) accepts decimals and exponents, rejects NaN, Infinity and words', () => {
     expect(parseFloatArg('0.7')).toBe(0.7);
     expect(parseFloatArg('1e-3')).toBe(0.001);
-    for (const bad of ['NaN', 'Infinity', 'x', '']) expect(errorOf(() => parseFloatArg(bad))).toBe(`'${bad}' is not a number`);
+    for (const bad of ['NaN', 'Infinity', 'x', ''])
+      expect(errorOf(() => parseFloatArg(bad))).toBe(`'${bad}' is not a number`);
   });
 
   it('parseAutoOrPositiveIntArg(s): auto or an integer ≥ 1', () => {
@@ -90,7 +99,17 @@ describe('snake_case JSON keys', () => {
   });
 
   it('snakeKeys(v) recurses into objects and arrays, turns typed arrays into arrays, keeps values', () => {
-    const v = { trainedRuns: 2, perSae: [{ firingRate: 0.5, name: 'keepThisValue' }], power: new Float32Array([1, 2]), nested: { aB: { cD: null } } };
-    expect(snakeKeys(v)).toEqual({ trained_runs: 2, per_sae: [{ firing_rate: 0.5, name: 'keepThisValue' }], power: [1, 2], nested: { a_b: { c_d: null } } });
+    const v = {
+      trainedRuns: 2,
+      perSae: [{ firingRate: 0.5, name: 'keepThisValue' }],
+      power: new Float32Array([1, 2]),
+      nested: { aB: { cD: null } },
+    };
+    expect(snakeKeys(v)).toEqual({
+      trained_runs: 2,
+      per_sae: [{ firing_rate: 0.5, name: 'keepThisValue' }],
+      power: [1, 2],
+      nested: { a_b: { c_d: null } },
+    });
   });
 });

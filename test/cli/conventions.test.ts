@@ -22,16 +22,41 @@ const WRITERS = ['synth', 'train', 'extract', 'cards', 'universality', 'study', 
 
 /** Options whose value is a string (a path, a name, a choice, a pattern), so no number parser is expected. */
 const STRING_OPTIONS = new Set([
-  '--out', '--data', '--arch', '--tensor', '--kind', '--sae', '--acts', '--ground-truth', '--hookpoint', '--fourier', '--source',
-  '--layer', '--images', '--split', '--pool', '--text', '--a', '--a-acts', '--b', '--b-acts', '--matrix', '--model', '--hook',
-  '--position', '--task', '--shard', '--worker',
+  '--out',
+  '--data',
+  '--arch',
+  '--tensor',
+  '--kind',
+  '--sae',
+  '--acts',
+  '--ground-truth',
+  '--hookpoint',
+  '--fourier',
+  '--source',
+  '--layer',
+  '--images',
+  '--split',
+  '--pool',
+  '--text',
+  '--a',
+  '--a-acts',
+  '--b',
+  '--b-acts',
+  '--matrix',
+  '--model',
+  '--hook',
+  '--position',
+  '--task',
+  '--shard',
+  '--worker',
 ]);
 
 /** Names replaced by one convention: --limit for "first n rows", --out for output folders. */
 const FORBIDDEN = ['--n', '--rows', '--max-rows', '--report', '--output', '--out-dir', '--dir'];
 
 /** The shared parsers, with the generated `husai train` parameter parsers (made by buildProgram). */
-const parsers = (): Set<unknown> => new Set<unknown>([...Object.values(sharedParsers), ...sharedParsers.paramArgParsers()]);
+const parsers = (): Set<unknown> =>
+  new Set<unknown>([...Object.values(sharedParsers), ...sharedParsers.paramArgParsers()]);
 
 interface Walked {
   name: string;
@@ -54,17 +79,32 @@ const parserOf = (o: Option): unknown => (o as unknown as { parseArg?: unknown }
 describe('husai command tree', () => {
   it('walk(buildProgram()) finds every command, groups and subcommands included', () => {
     const names = commands.map((c) => c.name);
-    for (const n of ['info', 'synth', 'train', 'compare', 'study', 'study merge', 'bench gemm', 'modarith extract', 'cards', 'report']) expect(names).toContain(n);
+    for (const n of [
+      'info',
+      'synth',
+      'train',
+      'compare',
+      'study',
+      'study merge',
+      'bench gemm',
+      'modarith extract',
+      'cards',
+      'report',
+    ])
+      expect(names).toContain(n);
   });
 
   it.each(commands.map((c) => [c.name, c] as const))('%s has a description', (_, c) => {
     expect(c.cmd.description().trim().length).toBeGreaterThan(10);
   });
 
-  it.each(commands.filter((c) => c.runnable).map((c) => [c.name, c] as const))('%s has --json unless listed in NO_JSON', (name, c) => {
-    const has = c.cmd.options.some((o) => o.long === '--json');
-    expect(has, NO_JSON[name] ?? `${name} produces results but has no --json`).toBe(NO_JSON[name] === undefined);
-  });
+  it.each(commands.filter((c) => c.runnable).map((c) => [c.name, c] as const))(
+    '%s has --json unless listed in NO_JSON',
+    (name, c) => {
+      const has = c.cmd.options.some((o) => o.long === '--json');
+      expect(has, NO_JSON[name] ?? `${name} produces results but has no --json`).toBe(NO_JSON[name] === undefined);
+    },
+  );
 
   it('NO_JSON and WRITERS name existing runnable commands', () => {
     const runnable = new Set(commands.filter((c) => c.runnable).map((c) => c.name));
@@ -77,27 +117,40 @@ describe('husai command tree', () => {
     expect(out && takesValue(out)).toBe(true);
   });
 
-  it.each(commands.map((c) => [c.name, c] as const))('%s: option names are kebab-case, none of --n/--rows/--report/…', (_, c) => {
-    for (const o of c.cmd.options) {
-      expect(o.long, o.flags).toMatch(/^--[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
-      expect(FORBIDDEN, o.flags).not.toContain(o.long);
-    }
-  });
+  it.each(commands.map((c) => [c.name, c] as const))(
+    '%s: option names are kebab-case, none of --n/--rows/--report/…',
+    (_, c) => {
+      for (const o of c.cmd.options) {
+        expect(o.long, o.flags).toMatch(/^--[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
+        expect(FORBIDDEN, o.flags).not.toContain(o.long);
+      }
+    },
+  );
 
   it.each(commands.map((c) => [c.name, c] as const))('%s: an option that writes a file or folder is --out', (_, c) => {
     for (const o of c.cmd.options.filter(takesValue)) {
-      if (/\b(write|writes|output)\b/i.test(o.description)) expect(o.long, `${o.flags}: ${o.description}`).toBe('--out');
+      if (/\b(write|writes|output)\b/i.test(o.description))
+        expect(o.long, `${o.flags}: ${o.description}`).toBe('--out');
     }
   });
 
-  it.each(commands.map((c) => [c.name, c] as const))('%s: every option value goes through a shared parser (cli/args.ts) or is a listed string', (_, c) => {
-    for (const o of c.cmd.options.filter(takesValue)) {
-      const parser = parserOf(o);
-      if (parser !== undefined) expect(parsers().has(parser), `${o.flags} uses a parser that is not in cli/args.ts`).toBe(true);
-      else expect(STRING_OPTIONS.has(o.long!), `${o.flags} has no parser: a number needs one of cli/args.ts, a string goes into STRING_OPTIONS`).toBe(true);
-      if (typeof o.defaultValue === 'number') expect(parser, `${o.flags} has a numeric default but no parser`).toBeDefined();
-    }
-  });
+  it.each(commands.map((c) => [c.name, c] as const))(
+    '%s: every option value goes through a shared parser (cli/args.ts) or is a listed string',
+    (_, c) => {
+      for (const o of c.cmd.options.filter(takesValue)) {
+        const parser = parserOf(o);
+        if (parser !== undefined)
+          expect(parsers().has(parser), `${o.flags} uses a parser that is not in cli/args.ts`).toBe(true);
+        else
+          expect(
+            STRING_OPTIONS.has(o.long!),
+            `${o.flags} has no parser: a number needs one of cli/args.ts, a string goes into STRING_OPTIONS`,
+          ).toBe(true);
+        if (typeof o.defaultValue === 'number')
+          expect(parser, `${o.flags} has a numeric default but no parser`).toBeDefined();
+      }
+    },
+  );
 
   it.each(commands.map((c) => [c.name, c] as const))('%s: --limit reads "use only the first n …"', (_, c) => {
     for (const o of c.cmd.options.filter((x) => x.long === '--limit')) {
@@ -114,7 +167,11 @@ let tmp: string;
 
 beforeAll(() => {
   // bin/husai.js runs dist/cli/main.js: compile src/ as `npm run build` does, so this tests this tree.
-  const tsc = spawnSync(process.execPath, [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: repo, encoding: 'utf8' });
+  const tsc = spawnSync(
+    process.execPath,
+    [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: repo, encoding: 'utf8' },
+  );
   if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed:\n${tsc.stdout}${tsc.stderr}`);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'husai-cli-'));
 }, 300_000);
@@ -124,7 +181,11 @@ afterAll(() => {
 });
 
 function husai(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [path.join(repo, 'bin', 'husai.js'), ...args], { cwd: tmp, encoding: 'utf8', env: { ...process.env, HUSAI_THREADS: '1' } });
+  const r = spawnSync(process.execPath, [path.join(repo, 'bin', 'husai.js'), ...args], {
+    cwd: tmp,
+    encoding: 'utf8',
+    env: { ...process.env, HUSAI_THREADS: '1' },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -152,11 +213,47 @@ describe('husai … --json through bin/husai.js', () => {
   });
 
   it('husai synth … --json, train … --json, compare A B --json, compare A --ground-truth --json: snake_case documents', () => {
-    const syn = jsonOf(husai('synth', '--kind', 'exact-k', '--samples', '512', '--d', '8', '--features', '12', '--k', '2', '--out', 'syn', '--json'));
+    const syn = jsonOf(
+      husai(
+        'synth',
+        '--kind',
+        'exact-k',
+        '--samples',
+        '512',
+        '--d',
+        '8',
+        '--features',
+        '12',
+        '--k',
+        '2',
+        '--out',
+        'syn',
+        '--json',
+      ),
+    );
     expect(syn.acts_shape).toEqual([512, 8]);
     expect(fs.existsSync(path.join(tmp, 'syn', 'acts.npy'))).toBe(true);
 
-    const tr = jsonOf(husai('train', '--data', 'syn', '--arch', 'topk', '--width', '16', '--k', '2', '--steps', '40', '--seeds', '0,1', '--out', 'sae', '--json'));
+    const tr = jsonOf(
+      husai(
+        'train',
+        '--data',
+        'syn',
+        '--arch',
+        'topk',
+        '--width',
+        '16',
+        '--k',
+        '2',
+        '--steps',
+        '40',
+        '--seeds',
+        '0,1',
+        '--out',
+        'sae',
+        '--json',
+      ),
+    );
     expect((tr.runs as Array<{ seed: number }>).map((r) => r.seed)).toEqual([0, 1]);
 
     const pair = jsonOf(husai('compare', 'sae/seed-0', 'sae/seed-1', '--null-draws', '10', '--json'));
@@ -168,7 +265,12 @@ describe('husai … --json through bin/husai.js', () => {
 
 describe('bad values through bin/husai.js', () => {
   it.each([
-    [['train', '--data', 'x', '--arch', 'topk', '--width', '8', '--seeds', '1,x', '--out', 'o'], '--seeds', "'1,x'", "'x' is not an integer"],
+    [
+      ['train', '--data', 'x', '--arch', 'topk', '--width', '8', '--seeds', '1,x', '--out', 'o'],
+      '--seeds',
+      "'1,x'",
+      "'x' is not an integer",
+    ],
     [['synth', '--d', 'abc', '--out', 'o'], '--d', "'abc'", "'abc' is not an integer"],
     [['compare', 'a', 'b', '--tau', 'high'], '--tau', "'high'", "'high' is not a number"],
     [['bench', 'assign', '--size', '0'], '--size', "'0'", "'0' is not a positive integer"],

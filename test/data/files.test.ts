@@ -74,7 +74,9 @@ describe('openActivations', () => {
     const file = openActivations(big, { shuffleBuffer: n });
     const mem = memorySource({ data: labelled(n, 3), rows: n, cols: 3 });
     for (const seed of [0, 7]) {
-      expect((await collect(file, 33, { seed, epoch: 2 })).labels).toEqual((await collect(mem, 33, { seed, epoch: 2 })).labels);
+      expect((await collect(file, 33, { seed, epoch: 2 })).labels).toEqual(
+        (await collect(mem, 33, { seed, epoch: 2 })).labels,
+      );
     }
   });
 
@@ -94,13 +96,18 @@ describe('openActivations', () => {
 
   it('openActivations(safetensors with two 2-D tensors) lists them; {tensor} picks one; an unknown name lists them', () => {
     const f = path.join(tmp, 'two.safetensors');
-    writeSafetensors(f, { a: { shape: [2, 2], data: new Float32Array(4) }, b: { shape: [3, 2], data: new Float32Array(6) } });
+    writeSafetensors(f, {
+      a: { shape: [2, 2], data: new Float32Array(4) },
+      b: { shape: [3, 2], data: new Float32Array(6) },
+    });
     const e = catchData(() => openActivations(f));
     expect(e.field).toBe('tensor');
     expect(e.found).toBe('2 2-D tensors (tensors: a [2×2] F32, b [3×2] F32)');
     expect(e.hint).toContain('--tensor');
     expect(openActivations(f, { tensor: 'b' }).length).toBe(3);
-    expect(() => openActivations(f, { tensor: 'c' })).toThrow(/tensor "c": found no such tensor \(tensors: a \[2×2\] F32, b \[3×2\] F32\)/);
+    expect(() => openActivations(f, { tensor: 'c' })).toThrow(
+      /tensor "c": found no such tensor \(tensors: a \[2×2\] F32, b \[3×2\] F32\)/,
+    );
   });
 
   it('openActivations(folder) reads shards of both kinds in natural name order, every row once, and exposes meta.json', async () => {
@@ -112,7 +119,11 @@ describe('openActivations', () => {
     fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ source: 'test', layer: 3, hook: 'resid_post' }));
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
     const src = openActivations(dir, { shuffleBuffer: 50, chunkRows: 20 });
-    expect(src.shards.map((s) => path.basename(s.path))).toEqual(['shard_1.safetensors', 'shard_2.npy', 'shard_10.npy']);
+    expect(src.shards.map((s) => path.basename(s.path))).toEqual([
+      'shard_1.safetensors',
+      'shard_2.npy',
+      'shard_10.npy',
+    ]);
     expect([src.d, src.length]).toEqual([4, 310]);
     expect(src.meta).toEqual({ source: 'test', layer: 3, hook: 'resid_post' });
     const { labels } = await collect(src, 64, { seed: 11 });
@@ -127,7 +138,10 @@ describe('openActivations', () => {
     npyShard(path.join(dir, 'unused.npy'), 0, 3, 2);
     fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ shards: ['b.npy', 'a.npy'] }));
     const src = openActivations(dir);
-    expect(src.shards.map((s) => [path.basename(s.path), s.rows])).toEqual([['b.npy', 5], ['a.npy', 7]]);
+    expect(src.shards.map((s) => [path.basename(s.path), s.rows])).toEqual([
+      ['b.npy', 5],
+      ['a.npy', 7],
+    ]);
   });
 
   it('openActivations(folder with a shard of another d) names that shard, its d and the expected d', () => {
@@ -191,6 +205,12 @@ describe('openActivations', () => {
   });
 
   it('naturalCompare orders digit runs numerically', () => {
-    expect(['s10.npy', 's2.npy', 's1.npy', 's01.npy', 'a.npy'].sort(naturalCompare)).toEqual(['a.npy', 's1.npy', 's01.npy', 's2.npy', 's10.npy']);
+    expect(['s10.npy', 's2.npy', 's1.npy', 's01.npy', 'a.npy'].sort(naturalCompare)).toEqual([
+      'a.npy',
+      's1.npy',
+      's01.npy',
+      's2.npy',
+      's10.npy',
+    ]);
   });
 });

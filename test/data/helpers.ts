@@ -3,7 +3,11 @@ import { expect } from 'vitest';
 import type { ActivationSource, BatchOptions } from '../../src/data/source.js';
 
 /** Column 0 of every row yielded, in order, plus the batch sizes. */
-export async function collect(src: ActivationSource, batchSize: number, opts: BatchOptions): Promise<{ labels: number[]; sizes: number[]; rows: Float32Array[] }> {
+export async function collect(
+  src: ActivationSource,
+  batchSize: number,
+  opts: BatchOptions,
+): Promise<{ labels: number[]; sizes: number[]; rows: Float32Array[] }> {
   const labels: number[] = [];
   const sizes: number[] = [];
   const rows: Float32Array[] = [];

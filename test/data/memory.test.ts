@@ -15,7 +15,9 @@ describe('memorySource', () => {
     expect([...labels].sort((a, b) => a - b)).toEqual(range(n));
     expect(sizes).toEqual([...Array(10).fill(100), 3]);
     const want = labelled(n, 5);
-    rows.forEach((row, i) => expect(Array.from(row)).toEqual(Array.from(want.subarray(labels[i] * 5, labels[i] * 5 + 5))));
+    rows.forEach((row, i) =>
+      expect(Array.from(row)).toEqual(Array.from(want.subarray(labels[i] * 5, labels[i] * 5 + 5))),
+    );
   });
 
   it('batches(100, {seed, keepLast: false}) drops the short final batch', async () => {
@@ -31,7 +33,9 @@ describe('memorySource', () => {
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
     expect(a).not.toEqual(e);
-    expect((await collect(src, 64, { seed: 5 })).labels).toEqual((await collect(src, 64, { seed: 5, epoch: 0 })).labels);
+    expect((await collect(src, 64, { seed: 5 })).labels).toEqual(
+      (await collect(src, 64, { seed: 5, epoch: 0 })).labels,
+    );
   });
 
   it('batches order does not depend on the batch size', async () => {

@@ -85,7 +85,10 @@ describe('ShardRows', () => {
       for (let count = 1; start + count <= TOTAL; count++) {
         const out = new Float32Array(count * D).fill(NaN);
         rows.read(start, count, out);
-        for (let t = 0; t < count; t++) expect(out.subarray(t * D, (t + 1) * D), `row ${start + t} of read(${start}, ${count})`).toEqual(direct[start + t]);
+        for (let t = 0; t < count; t++)
+          expect(out.subarray(t * D, (t + 1) * D), `row ${start + t} of read(${start}, ${count})`).toEqual(
+            direct[start + t],
+          );
       }
     }
     rows.close();
@@ -93,7 +96,13 @@ describe('ShardRows', () => {
 
   it('gather(idx, out) equals the direct rows for unsorted, repeated and boundary-crossing index lists', () => {
     const rows = new ShardRows(findShards(dir));
-    const lists = [[16, 0, 5, 4, 5, 6, 12, 13], [3, 4, 5, 6, 7], [6, 6, 6], [16, 15, 14, 13, 12], Array.from({ length: TOTAL }, (_, i) => i)];
+    const lists = [
+      [16, 0, 5, 4, 5, 6, 12, 13],
+      [3, 4, 5, 6, 7],
+      [6, 6, 6],
+      [16, 15, 14, 13, 12],
+      Array.from({ length: TOTAL }, (_, i) => i),
+    ];
     for (const idx of lists) {
       const out = new Float32Array(idx.length * D).fill(NaN);
       rows.gather(Uint32Array.from(idx), out);
@@ -106,8 +115,11 @@ describe('ShardRows', () => {
     const rows = new ShardRows(findShards(dir));
     const out = new Float32Array(4 * D);
     for (const [fn, bad] of [
-      [() => rows.read(TOTAL, 1, out), TOTAL], [() => rows.read(15, 4, out), 18], [() => rows.read(-1, 2, out), -1],
-      [() => rows.gather([0, TOTAL + 3], out), TOTAL + 3], [() => rows.read(1.5, 1, out), 1.5],
+      [() => rows.read(TOTAL, 1, out), TOTAL],
+      [() => rows.read(15, 4, out), 18],
+      [() => rows.read(-1, 2, out), -1],
+      [() => rows.gather([0, TOTAL + 3], out), TOTAL + 3],
+      [() => rows.read(1.5, 1, out), 1.5],
     ] as Array<[() => void, number]>) {
       const err = catchData(fn);
       expect(err.field).toBe('row index');

@@ -58,16 +58,24 @@ function expectFrequencies(cnt: Float64Array, p: Float64Array, n: number): void 
   expect(Math.abs(z2 / m - 1)).toBeLessThan(5 * Math.sqrt(2 / m));
 }
 
-const bytes = (d: SyntheticData<object>): Buffer[] => [d.acts.data, d.gt.data, d.codes.idxK, d.codes.valK, d.codes.rowPtr].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+const bytes = (d: SyntheticData<object>): Buffer[] =>
+  [d.acts.data, d.gt.data, d.codes.idxK, d.codes.valK, d.codes.rowPtr].map((a) =>
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+  );
 
 describe('normalQuantile', () => {
-  const golden = JSON.parse(fs.readFileSync(new URL('../golden/formats/ndtri.json', import.meta.url), 'utf8')) as { p: number[]; ndtri: number[] };
+  const golden = JSON.parse(fs.readFileSync(new URL('../golden/formats/ndtri.json', import.meta.url), 'utf8')) as {
+    p: number[];
+    ndtri: number[];
+  };
 
   it('normalQuantile(p) matches scipy.special.ndtri to ~1e-15 relative (test/golden/formats/ndtri.json)', () => {
     golden.p.forEach((p, i) => {
       const want = golden.ndtri[i];
       const got = normalQuantile(p);
-      expect(Math.abs(got - want), `p = ${p}: ${got} vs ${want}`).toBeLessThanOrEqual(4e-15 * Math.max(1, Math.abs(want)));
+      expect(Math.abs(got - want), `p = ${p}: ${got} vs ${want}`).toBeLessThanOrEqual(
+        4e-15 * Math.max(1, Math.abs(want)),
+      );
     });
   });
 
@@ -151,7 +159,8 @@ describe('generateSynthetic("exact-k", …)', () => {
 
   it('k = features uses every feature in every sample', () => {
     const all = generateSynthetic('exact-k', { n: 10, d: 4, features: 6, k: 6, seed: 0 });
-    for (let i = 0; i < 10; i++) expect([...all.codes.idxK.subarray(i * 6, i * 6 + 6)].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    for (let i = 0; i < 10; i++)
+      expect([...all.codes.idxK.subarray(i * 6, i * 6 + 6)].sort()).toEqual([0, 1, 2, 3, 4, 5]);
   });
 });
 
@@ -159,7 +168,7 @@ describe('generateSynthetic("correlated", …)', () => {
   const n = 40_000;
   const d = generateSynthetic('correlated', { n, seed: 5 });
 
-  it('defaults follow SCIENCE.md §5: F = 512, d = 256, mean active 5, decay 0.99', () => {
+  it('defaults follow docs/SCIENCE.md §5: F = 512, d = 256, mean active 5, decay 0.99', () => {
     expect(d.config).toMatchObject({ kind: 'correlated', features: 512, d: 256, k: 5, decay: 0.99 });
     expect([d.acts.rows, d.acts.cols, d.gt.rows]).toEqual([n, 256, 512]);
     expectUnitRows(d);
@@ -196,7 +205,8 @@ describe('generateSynthetic("correlated", …)', () => {
       const top = 20;
       const fires = new Uint8Array(rows * top);
       const { rowPtr, idxK } = data.codes;
-      for (let r = 0; r < rows; r++) for (let p = rowPtr[r]; p < rowPtr[r + 1]; p++) if (idxK[p] < top) fires[r * top + idxK[p]] = 1;
+      for (let r = 0; r < rows; r++)
+        for (let p = rowPtr[r]; p < rowPtr[r + 1]; p++) if (idxK[p] < top) fires[r * top + idxK[p]] = 1;
       let score = 0;
       let pairs = 0;
       for (let i = 0; i < top; i++) {
@@ -241,7 +251,8 @@ describe('GaussianCopula', () => {
     expectFrequencies(cnt, p, n);
     // The pair with the strongest latent correlation co-fires far more than 0.3² = 0.09 of the time.
     let best = [0, 1];
-    for (let i = 0; i < 30; i++) for (let j = i + 1; j < 30; j++) if (cop.correlation(i, j) > cop.correlation(best[0], best[1])) best = [i, j];
+    for (let i = 0; i < 30; i++)
+      for (let j = i + 1; j < 30; j++) if (cop.correlation(i, j) > cop.correlation(best[0], best[1])) best = [i, j];
     expect(cop.correlation(best[0], best[1])).toBeGreaterThan(0.7);
     let both = 0;
     for (let r = 0; r < n; r++) both += fires[r * 30 + best[0]] & fires[r * 30 + best[1]];
@@ -258,7 +269,15 @@ describe('GaussianCopula', () => {
 
 describe('generateSynthetic("synthbench", …)', () => {
   const n = 60_000;
-  const d = generateSynthetic('synthbench', { n, seed: 2, features: 256, d: 64, k: 6, parents: 8, childrenPerParent: 3 });
+  const d = generateSynthetic('synthbench', {
+    n,
+    seed: 2,
+    features: 256,
+    d: 64,
+    k: 6,
+    parents: 8,
+    childrenPerParent: 3,
+  });
   const { rowPtr, idxK } = d.codes;
 
   it('children fire only with their parent, and at most one child per parent per sample', () => {
@@ -294,9 +313,26 @@ describe('generateSynthetic("synthbench", …)', () => {
   });
 
   it('zipfExponent changes the decay; children whose Zipf mass exceeds the parent are scaled to fit', () => {
-    const s = generateSynthetic('synthbench', { n: 10, seed: 0, features: 64, d: 8, k: 1, zipfExponent: 2, parents: 0 });
+    const s = generateSynthetic('synthbench', {
+      n: 10,
+      seed: 0,
+      features: 64,
+      d: 8,
+      k: 1,
+      zipfExponent: 2,
+      parents: 0,
+    });
     expect(s.firingProb[3] / s.firingProb[1]).toBeCloseTo(4 / 16, 12);
-    const flat = generateSynthetic('synthbench', { n: 10, seed: 0, features: 64, d: 8, k: 4, zipfExponent: 0.1, parents: 2, childrenPerParent: 5 });
+    const flat = generateSynthetic('synthbench', {
+      n: 10,
+      seed: 0,
+      features: 64,
+      d: 8,
+      k: 4,
+      zipfExponent: 0.1,
+      parents: 2,
+      childrenPerParent: 5,
+    });
     for (const j of [0, 1]) {
       let sum = 0;
       for (let m = 0; m < 5; m++) sum += flat.firingProb[2 + j * 5 + m];
@@ -309,10 +345,28 @@ describe('generateSynthetic("synthbench", …)', () => {
     const mean = v.reduce((a, b) => a + b, 0) / v.length;
     expect(Math.abs(mean - 1)).toBeLessThan(0.005);
     expectUnitRows(d);
-    const clean = generateSynthetic('synthbench', { n: 500, seed: 2, features: 256, d: 64, k: 6, parents: 8, childrenPerParent: 3, noise: 0 });
+    const clean = generateSynthetic('synthbench', {
+      n: 500,
+      seed: 2,
+      features: 256,
+      d: 64,
+      k: 6,
+      parents: 8,
+      childrenPerParent: 3,
+      noise: 0,
+    });
     expectActsMatchCodes(clean, [0, 499]);
     // Same seed with noise: same codes, and the residual has sd ≈ 0.01.
-    const noisy = generateSynthetic('synthbench', { n: 500, seed: 2, features: 256, d: 64, k: 6, parents: 8, childrenPerParent: 3, noise: 0.01 });
+    const noisy = generateSynthetic('synthbench', {
+      n: 500,
+      seed: 2,
+      features: 256,
+      d: 64,
+      k: 6,
+      parents: 8,
+      childrenPerParent: 3,
+      noise: 0.01,
+    });
     expect(Array.from(noisy.codes.idxK)).toEqual(Array.from(clean.codes.idxK));
     let ss = 0;
     for (let i = 0; i < clean.acts.data.length; i++) ss += (noisy.acts.data[i] - clean.acts.data[i]) ** 2;
@@ -336,7 +390,11 @@ describe('generateSynthetic(kind, options) validation', () => {
     ['correlated', { n: 10, seed: 0, features: 4, k: 5 }, /correlated: k = 5 exceeds features = 4/],
     ['correlated', { n: 10, seed: 0, rho: 1 }, /correlated: rho = 1: expected a number in \[0, 1\)/],
     ['correlated', { n: 10, seed: 0, decay: 0 }, /correlated: decay = 0/],
-    ['synthbench', { n: 10, seed: 0, features: 20, parents: 5, childrenPerParent: 4 }, /parents × \(childrenPerParent \+ 1\) = 5 × 5 = 25 exceeds features = 20/],
+    [
+      'synthbench',
+      { n: 10, seed: 0, features: 20, parents: 5, childrenPerParent: 4 },
+      /parents × \(childrenPerParent \+ 1\) = 5 × 5 = 25 exceeds features = 20/,
+    ],
     ['synthbench', { n: 10, seed: 0, features: 20, k: 11, pMax: 0.5 }, /k = 11 exceeds pMax × features = 10/],
     ['synthbench', { n: 10, seed: 0, noise: -1 }, /synthbench: noise = -1/],
   ];
@@ -349,7 +407,9 @@ describe('generateSynthetic(kind, options) validation', () => {
 
   it('generateSynthetic("nope") lists the kinds', () => {
     expect(SYNTHETIC_KINDS).toEqual(['exact-k', 'correlated', 'synthbench']);
-    expect(() => generateSynthetic('nope' as 'exact-k', { n: 1, seed: 0 })).toThrow(/synthetic kind "nope": expected one of exact-k, correlated, synthbench/);
+    expect(() => generateSynthetic('nope' as 'exact-k', { n: 1, seed: 0 })).toThrow(
+      /synthetic kind "nope": expected one of exact-k, correlated, synthbench/,
+    );
   });
 
   it('syntheticSource(data) is an ActivationSource named by the full config', async () => {

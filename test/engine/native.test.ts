@@ -60,20 +60,31 @@ function bytes(a: ArrayBufferView): Uint8Array {
 }
 
 /** Byte-identical arrays (distinguishes −0 from +0 and compares NaNs by bits). */
-function expectSameBytes(what: string, got: Float32Array | Int32Array | Float64Array, want: Float32Array | Int32Array | Float64Array): void {
+function expectSameBytes(
+  what: string,
+  got: Float32Array | Int32Array | Float64Array,
+  want: Float32Array | Int32Array | Float64Array,
+): void {
   expect(got.length, `${what}: length`).toBe(want.length);
   const gb = bytes(got);
   const wb = bytes(want);
   for (let i = 0; i < gb.length; i++) {
     if (gb[i] !== wb[i]) {
       const e = Math.floor(i / want.BYTES_PER_ELEMENT);
-      throw new Error(`${what}: element ${e} differs: native ${Object.is(got[e], -0) ? '-0' : got[e]}, reference ${Object.is(want[e], -0) ? '-0' : want[e]}`);
+      throw new Error(
+        `${what}: element ${e} differs: native ${Object.is(got[e], -0) ? '-0' : got[e]}, reference ${Object.is(want[e], -0) ? '-0' : want[e]}`,
+      );
     }
   }
 }
 
 /** |got − want| ≤ tol[i] elementwise (NaN must match NaN). */
-function expectWithin(what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: ArrayLike<number> | number): void {
+function expectWithin(
+  what: string,
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  tol: ArrayLike<number> | number,
+): void {
   expect(got.length, `${what}: length`).toBe(want.length);
   for (let i = 0; i < want.length; i++) {
     const g = got[i];
@@ -123,7 +134,8 @@ function awkward(rng: Rng, n: number, nanRate = 0.05): Float32Array {
     else if (u < nanRate + 0.05) a[i] = -0;
     else if (u < nanRate + 0.1) a[i] = 0;
     else if (u < nanRate + 0.12) a[i] = rng.uniform() < 0.5 ? Infinity : -Infinity;
-    else if (u < 0.6) a[i] = rng.int(5) - 2; // small integers: many ties
+    else if (u < 0.6)
+      a[i] = rng.int(5) - 2; // small integers: many ties
     else a[i] = rng.normal();
   }
   return a;
@@ -176,7 +188,23 @@ function nativeSuite(): void {
 
     it('a shape mismatch throws an error naming the shapes', () => {
       expect(() => nat().addRowVec(new Float32Array(11), 3, 4, new Float32Array(4), 1)).toThrow(/\[3×4\]/);
-      expect(() => nat().gemm(false, false, 3, 5, 4, 1, new Float32Array(11), 4, new Float32Array(20), 5, 0, new Float32Array(15), 5)).toThrow(/\[3×4\]/);
+      expect(() =>
+        nat().gemm(
+          false,
+          false,
+          3,
+          5,
+          4,
+          1,
+          new Float32Array(11),
+          4,
+          new Float32Array(20),
+          5,
+          0,
+          new Float32Array(15),
+          5,
+        ),
+      ).toThrow(/\[3×4\]/);
     });
   });
 
@@ -184,9 +212,23 @@ function nativeSuite(): void {
     it('all four transpose combinations, odd shapes, alpha/beta ≠ 0/1, strides > columns, offset views', () => {
       const rng = Rng.from(101, 'gemm');
       const shapes: Array<[number, number, number]> = [
-        [1, 1, 1], [1, 7, 33], [7, 1, 33], [33, 129, 7], [129, 33, 64], [64, 64, 1], [17, 5, 300], [5, 1100, 20], [70, 90, 520],
+        [1, 1, 1],
+        [1, 7, 33],
+        [7, 1, 33],
+        [33, 129, 7],
+        [129, 33, 64],
+        [64, 64, 1],
+        [17, 5, 300],
+        [5, 1100, 20],
+        [70, 90, 520],
       ];
-      const coefs: Array<[number, number]> = [[1, 0], [0.7, 0], [-1.3, 0.5], [1, 1], [2.5, -2]];
+      const coefs: Array<[number, number]> = [
+        [1, 0],
+        [0.7, 0],
+        [-1.3, 0.5],
+        [1, 1],
+        [2.5, -2],
+      ];
       let caseNo = 0;
       for (const [m, n, k] of shapes) {
         for (const tA of [false, true]) {
@@ -222,7 +264,11 @@ function nativeSuite(): void {
                 const at = i * ldc + j;
                 got.push(C.view[at]);
                 want.push(cRef[at]);
-                tol.push(2 * (k + 2) * U * Math.abs(alpha) * S[at] + (beta === 0 ? 0 : 4 * U * Math.abs(beta * cData[at])) + 1e-30);
+                tol.push(
+                  2 * (k + 2) * U * Math.abs(alpha) * S[at] +
+                    (beta === 0 ? 0 : 4 * U * Math.abs(beta * cData[at])) +
+                    1e-30,
+                );
               }
             }
             expectWithin(label, got, want, tol);
@@ -278,7 +324,11 @@ function nativeSuite(): void {
       const rng = Rng.from(202);
       for (const rows of [1, 7, 33, 129, 1000]) {
         for (const cols of [1, 7, 33, 129, 600]) {
-          for (const [alpha, beta] of [[1, 0], [0.5, 1], [-2, 0.3]] as const) {
+          for (const [alpha, beta] of [
+            [1, 0],
+            [0.5, 1],
+            [-2, 0.3],
+          ] as const) {
             const x = randn(rng, rows * cols);
             const out = randn(rng, cols);
             if (beta === 0) out.fill(NaN);
@@ -303,7 +353,12 @@ function nativeSuite(): void {
           const normsRef = new Float32Array(rows);
           nat().rowNorms(placed(x, 3).view, rows, cols, norms);
           ref.rowNorms(x, rows, cols, normsRef);
-          expectWithin(`rowNorms ${rows}×${cols}`, norms, normsRef, Array.from(normsRef, (v) => 2 * U * v));
+          expectWithin(
+            `rowNorms ${rows}×${cols}`,
+            norms,
+            normsRef,
+            Array.from(normsRef, (v) => 2 * U * v),
+          );
 
           const X = placed(x, 6);
           const want = x.slice();
@@ -311,8 +366,18 @@ function nativeSuite(): void {
           const wantN = new Float32Array(rows);
           nat().normalizeRows(X.view, rows, cols, N.view);
           ref.normalizeRows(want, rows, cols, wantN);
-          expectWithin(`normalizeRows ${rows}×${cols}`, X.view, want, Array.from(want, (v) => 4 * U * Math.abs(v)));
-          expectWithin(`normalizeRows norms ${rows}×${cols}`, N.view, wantN, Array.from(wantN, (v) => 2 * U * v));
+          expectWithin(
+            `normalizeRows ${rows}×${cols}`,
+            X.view,
+            want,
+            Array.from(want, (v) => 4 * U * Math.abs(v)),
+          );
+          expectWithin(
+            `normalizeRows norms ${rows}×${cols}`,
+            N.view,
+            wantN,
+            Array.from(wantN, (v) => 2 * U * v),
+          );
           expectUntouched(X.buf, 6, x.length);
           expectUntouched(N.buf, 1, rows);
 
@@ -320,7 +385,12 @@ function nativeSuite(): void {
           const wantY = x.slice();
           nat().normalizeRows(Y, rows, cols, null);
           ref.normalizeRows(wantY, rows, cols, null);
-          expectWithin(`normalizeRows (no norms) ${rows}×${cols}`, Y, wantY, Array.from(wantY, (v) => 4 * U * Math.abs(v)));
+          expectWithin(
+            `normalizeRows (no norms) ${rows}×${cols}`,
+            Y,
+            wantY,
+            Array.from(wantY, (v) => 4 * U * Math.abs(v)),
+          );
         }
       }
     });
@@ -589,7 +659,13 @@ function nativeSuite(): void {
     it('sparseDecode (beta = 0 ignores NaN in out; beta ≠ 0) and its two gradients', () => {
       const rng = Rng.from(403);
       for (const rows of SIZES) {
-        for (const [m, d] of [[1, 1], [7, 33], [33, 7], [129, 64], [300, 129]] as const) {
+        for (const [m, d] of [
+          [1, 1],
+          [7, 33],
+          [33, 7],
+          [129, 64],
+          [300, 129],
+        ] as const) {
           for (const k of new Set([1, Math.min(4, m), Math.min(7, m), Math.min(33, m)])) {
             const label = `rows=${rows} m=${m} d=${d} k=${k}`;
             const vals = randn(rng, rows * k);
@@ -604,11 +680,24 @@ function nativeSuite(): void {
               if (beta === 0) out0.fill(NaN);
               const O = placed(out0, 3);
               const want = out0.slice();
-              nat().sparseDecode(placed(vals, 1).view, placedI32(idx, 2).view, rows, k, placed(w, 4).view, m, d, O.view, beta);
+              nat().sparseDecode(
+                placed(vals, 1).view,
+                placedI32(idx, 2).view,
+                rows,
+                k,
+                placed(w, 4).view,
+                m,
+                d,
+                O.view,
+                beta,
+              );
               ref.sparseDecode(vals, idx, rows, k, w, m, d, want, beta);
               const S = new Float32Array(rows * d);
               ref.sparseDecode(Sv, idx, rows, k, Sw, m, d, S, 0);
-              const tol = Array.from(S, (s, i) => 2 * (k + 2) * U * s + (beta === 0 ? 0 : 4 * U * Math.abs(beta * out0[i])) + 1e-30);
+              const tol = Array.from(
+                S,
+                (s, i) => 2 * (k + 2) * U * s + (beta === 0 ? 0 : 4 * U * Math.abs(beta * out0[i])) + 1e-30,
+              );
               expectWithin(`sparseDecode ${label} β=${beta}`, O.view, want, tol);
               expectUntouched(O.buf, 3, rows * d);
             }
@@ -616,22 +705,50 @@ function nativeSuite(): void {
             const gOut = randn(rng, rows * d);
             const GV = placed(new Float32Array(rows * k), 2);
             const wantGV = new Float32Array(rows * k);
-            nat().sparseDecodeGradVals(placed(gOut, 1).view, placedI32(idx, 3).view, rows, k, placed(w, 2).view, m, d, GV.view);
+            nat().sparseDecodeGradVals(
+              placed(gOut, 1).view,
+              placedI32(idx, 3).view,
+              rows,
+              k,
+              placed(w, 2).view,
+              m,
+              d,
+              GV.view,
+            );
             ref.sparseDecodeGradVals(gOut, idx, rows, k, w, m, d, wantGV);
             const SV = new Float32Array(rows * k);
             ref.sparseDecodeGradVals(abs(gOut), idx, rows, k, Sw, m, d, SV);
-            expectWithin(`sparseDecodeGradVals ${label}`, GV.view, wantGV, Array.from(SV, (s) => 2 * (d + 2) * U * s + 1e-30));
+            expectWithin(
+              `sparseDecodeGradVals ${label}`,
+              GV.view,
+              wantGV,
+              Array.from(SV, (s) => 2 * (d + 2) * U * s + 1e-30),
+            );
             expectUntouched(GV.buf, 2, rows * k);
 
             const gW0 = randn(rng, m * d);
             const GW = placed(gW0, 5);
             const wantGW = gW0.slice();
-            nat().sparseDecodeGradW(placed(vals, 2).view, placedI32(idx, 1).view, rows, k, placed(gOut, 3).view, m, d, GW.view);
+            nat().sparseDecodeGradW(
+              placed(vals, 2).view,
+              placedI32(idx, 1).view,
+              rows,
+              k,
+              placed(gOut, 3).view,
+              m,
+              d,
+              GW.view,
+            );
             ref.sparseDecodeGradW(vals, idx, rows, k, gOut, m, d, wantGW);
             const SW = abs(gW0);
             ref.sparseDecodeGradW(Sv, idx, rows, k, abs(gOut), m, d, SW);
             const terms = rows * k + 2;
-            expectWithin(`sparseDecodeGradW ${label}`, GW.view, wantGW, Array.from(SW, (s) => 2 * terms * U * s + 1e-30));
+            expectWithin(
+              `sparseDecodeGradW ${label}`,
+              GW.view,
+              wantGW,
+              Array.from(SW, (s) => 2 * terms * U * s + 1e-30),
+            );
             expectUntouched(GW.buf, 5, m * d);
           }
         }
@@ -703,7 +820,12 @@ function nativeSuite(): void {
         ref.sparseDecodeGradW(vals, idx, rows, k, gOut, m, d, want);
         const S = abs(gW0);
         ref.sparseDecodeGradW(abs(vals), idx, rows, k, abs(gOut), m, d, S);
-        expectWithin('sparseDecodeGradW large', one[0] as Float32Array, want, Array.from(S, (s) => 2 * (rows + 2) * U * s));
+        expectWithin(
+          'sparseDecodeGradW large',
+          one[0] as Float32Array,
+          want,
+          Array.from(S, (s) => 2 * (rows + 2) * U * s),
+        );
       } finally {
         nat().setThreads(before);
       }

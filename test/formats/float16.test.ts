@@ -1,6 +1,13 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bf16ArrayToF32, bf16ToF32, f16ArrayToF32, f16ToF32, f32ArrayToF16, f32ToF16 } from '../../src/formats/float16.js';
+import {
+  bf16ArrayToF32,
+  bf16ToF32,
+  f16ArrayToF32,
+  f16ToF32,
+  f32ArrayToF16,
+  f32ToF16,
+} from '../../src/formats/float16.js';
 
 // Golden values from numpy (test/golden/formats/make_golden.py → float16.json).
 const golden = JSON.parse(fs.readFileSync(new URL('../golden/formats/float16.json', import.meta.url), 'utf8')) as {

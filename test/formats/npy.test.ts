@@ -45,15 +45,29 @@ describe('npy', () => {
   });
 
   it('readNpy(f8_v1.npy) narrows float64 and returns (does not print) a warning', () => {
-    expect(readNpy(G('f8_v1.npy')).warnings).toEqual([expect.stringMatching(/f8_v1\.npy: float64 data narrowed to float32/)]);
+    expect(readNpy(G('f8_v1.npy')).warnings).toEqual([
+      expect.stringMatching(/f8_v1\.npy: float64 data narrowed to float32/),
+    ]);
     expect(readNpy(G('f4_v1.npy')).warnings).toEqual([]);
   });
 
   it('readNpy(f2_v1.npy) converts float16 including subnormals and -0', () => {
     const a = readNpy(G('f2_v1.npy'));
     expect(a.shape).toEqual([3, 3]);
-    const want = [1, -2.5, 65504, 6.103515625e-5, 5.960464477539063e-8, -0, 0.333251953125, 1000, Math.fround(-2.980232238769531e-7)];
-    a.data.forEach((v, i) => expect(Object.is(v, want[i]) || Math.abs(v - want[i]) < 1e-10, `index ${i}: ${v} vs ${want[i]}`).toBe(true));
+    const want = [
+      1,
+      -2.5,
+      65504,
+      6.103515625e-5,
+      5.960464477539063e-8,
+      -0,
+      0.333251953125,
+      1000,
+      Math.fround(-2.980232238769531e-7),
+    ];
+    a.data.forEach((v, i) =>
+      expect(Object.is(v, want[i]) || Math.abs(v - want[i]) < 1e-10, `index ${i}: ${v} vs ${want[i]}`).toBe(true),
+    );
     expect(Object.is(a.data[5], -0)).toBe(true);
   });
 
@@ -128,7 +142,12 @@ describe('npy', () => {
   });
 
   it('writeNpy → readNpy round-trips random data of several shapes, atomically (no temp left)', () => {
-    for (const [r, c] of [[0, 4], [1, 1], [7, 13], [300, 65]]) {
+    for (const [r, c] of [
+      [0, 4],
+      [1, 1],
+      [7, 13],
+      [300, 65],
+    ]) {
       const data = Float32Array.from({ length: r * c }, (_, i) => Math.sin(i * 1.7) * 1e3);
       const p = path.join(tmp, `rt-${r}x${c}.npy`);
       writeNpy(p, { data, rows: r, cols: c });
@@ -141,7 +160,9 @@ describe('npy', () => {
   });
 
   it('writeNpy(path, data of the wrong length) throws a ShapeError', () => {
-    expect(() => writeNpy(path.join(tmp, 'bad.npy'), { data: new Float32Array(5), shape: [2, 3] })).toThrow(/5 values cannot be shaped \[2×3\]/);
+    expect(() => writeNpy(path.join(tmp, 'bad.npy'), { data: new Float32Array(5), shape: [2, 3] })).toThrow(
+      /5 values cannot be shaped \[2×3\]/,
+    );
   });
 
   it('openNpyRows(path).readRows(start, count, out) reads exactly the requested rows for f4, f2 and f8', () => {

@@ -4,13 +4,21 @@ import { ShapeError } from '../../src/core/errors.js';
 import { crc32, encodePng, pngDataUri } from '../../src/formats/png.js';
 
 /** Splits a PNG into chunks, checking the signature and every CRC; inflates IDAT and removes filter bytes (type 0 only). */
-function decode(png: Uint8Array): { width: number; height: number; bitDepth: number; colourType: number; interlace: number; types: string[]; pixels: Uint8Array } {
+function decode(png: Uint8Array): {
+  width: number;
+  height: number;
+  bitDepth: number;
+  colourType: number;
+  interlace: number;
+  types: string[];
+  pixels: Uint8Array;
+} {
   const buf = Buffer.from(png);
   expect([...buf.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const types: string[] = [];
   const idat: Buffer[] = [];
   let ihdr: Buffer | null = null;
-  for (let at = 8; at < buf.length; ) {
+  for (let at = 8; at < buf.length;) {
     const len = buf.readUInt32BE(at);
     const type = buf.toString('latin1', at + 4, at + 8);
     const data = buf.subarray(at + 8, at + 8 + len);
@@ -50,7 +58,12 @@ describe('encodePng(pixels, width, height, channels)', () => {
     const px = Uint8Array.from({ length: w * h * channels }, (_, i) => (i * 37 + 11) % 256);
     const d = decode(encodePng(px, w, h, channels));
     expect(d.types).toEqual(['IHDR', 'IDAT', 'IEND']);
-    expect({ width: d.width, height: d.height, bitDepth: d.bitDepth, interlace: d.interlace }).toEqual({ width: 5, height: 3, bitDepth: 8, interlace: 0 });
+    expect({ width: d.width, height: d.height, bitDepth: d.bitDepth, interlace: d.interlace }).toEqual({
+      width: 5,
+      height: 3,
+      bitDepth: 8,
+      interlace: 0,
+    });
     expect(d.colourType).toBe({ 1: 0, 3: 2, 4: 6 }[channels]);
     expect([...d.pixels]).toEqual([...px]);
   });
@@ -73,6 +86,8 @@ describe('pngDataUri(pixels, width, height, channels)', () => {
     const px = Uint8Array.of(0, 64, 128, 255);
     const uri = pngDataUri(px, 2, 2, 1);
     expect(uri.startsWith('data:image/png;base64,')).toBe(true);
-    expect(Buffer.from(uri.slice('data:image/png;base64,'.length), 'base64')).toEqual(Buffer.from(encodePng(px, 2, 2, 1)));
+    expect(Buffer.from(uri.slice('data:image/png;base64,'.length), 'base64')).toEqual(
+      Buffer.from(encodePng(px, 2, 2, 1)),
+    );
   });
 });

@@ -4,14 +4,23 @@ import { PyLiteralError, parsePyLiteral } from '../../src/formats/pyliteral.js';
 describe('parsePyLiteral', () => {
   it("parsePyLiteral(numpy's header dict) gives a Map with tuple shape", () => {
     const v = parsePyLiteral("{'descr': '<f4', 'fortran_order': False, 'shape': (5, 3), }          \n");
-    expect(v).toEqual(new Map<string, unknown>([['descr', '<f4'], ['fortran_order', false], ['shape', [5, 3]]]));
+    expect(v).toEqual(
+      new Map<string, unknown>([
+        ['descr', '<f4'],
+        ['fortran_order', false],
+        ['shape', [5, 3]],
+      ]),
+    );
   });
 
   it('parsePyLiteral handles (), (n,), (x) = x, lists, None, floats, negative and long ints, escapes, u/b prefixes', () => {
     expect(parsePyLiteral('()')).toEqual([]);
     expect(parsePyLiteral('(7,)')).toEqual([7]);
     expect(parsePyLiteral('(7)')).toBe(7);
-    expect(parsePyLiteral("[('a', '<f4'), ('b', '<i8', (2,))]")).toEqual([['a', '<f4'], ['b', '<i8', [2]]]);
+    expect(parsePyLiteral("[('a', '<f4'), ('b', '<i8', (2,))]")).toEqual([
+      ['a', '<f4'],
+      ['b', '<i8', [2]],
+    ]);
     expect(parsePyLiteral('None')).toBeNull();
     expect(parsePyLiteral('-1.5e3')).toBe(-1500);
     expect(parsePyLiteral('12L')).toBe(12);

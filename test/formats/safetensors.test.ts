@@ -4,7 +4,13 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../../src/core/errors.js';
 import { findDuplicateKey } from '../../src/formats/json-duplicates.js';
-import { openSafetensors, readSafetensors, readSafetensorsHeader, tensorWithShape, writeSafetensors } from '../../src/formats/safetensors.js';
+import {
+  openSafetensors,
+  readSafetensors,
+  readSafetensorsHeader,
+  tensorWithShape,
+  writeSafetensors,
+} from '../../src/formats/safetensors.js';
 
 // Fixtures written by hand from the spec in test/golden/formats/make_golden.py.
 const G = (name: string): string => new URL(`../golden/formats/${name}`, import.meta.url).pathname;
@@ -68,23 +74,34 @@ describe('safetensors', () => {
   it('tensorWithShape(file, tensors, name, shape) loads by name and shape together', () => {
     const { tensors } = readSafetensors(G('mixed.safetensors'));
     expect(tensorWithShape('mixed', tensors, 'acts', [2, null]).shape).toEqual([2, 3]);
-    expect(() => tensorWithShape('mixed', tensors, 'acts', [3, 2])).toThrow('mixed: tensor "acts" shape: found [2×3], expected [3×2]');
+    expect(() => tensorWithShape('mixed', tensors, 'acts', [3, 2])).toThrow(
+      'mixed: tensor "acts" shape: found [2×3], expected [3×2]',
+    );
     expect(() => tensorWithShape('mixed', tensors, 'acts', [6])).toThrow('found [2×3], expected [6]');
-    expect(() => tensorWithShape('mixed', tensors, 'W_dec', [null, 3])).toThrow('mixed: tensor "W_dec": found no such tensor (tensors: acts [2×3], brain [2×2], half [4], wide [2]), expected a tensor of shape [*×3]');
+    expect(() => tensorWithShape('mixed', tensors, 'W_dec', [null, 3])).toThrow(
+      'mixed: tensor "W_dec": found no such tensor (tensors: acts [2×3], brain [2×2], half [4], wide [2]), expected a tensor of shape [*×3]',
+    );
   });
 
   it('writeSafetensors(path, tensors, metadata) is byte-identical to the spec-following Python writer', () => {
     const p = path.join(tmp, 'w.safetensors');
     writeSafetensors(
       p,
-      { W: { shape: [2, 3], data: new Float32Array([1, -2, 3.5, 0.25, 1e-3, -7]) }, b: { shape: [3], data: new Float32Array([0.5, -1, 2]) } },
+      {
+        W: { shape: [2, 3], data: new Float32Array([1, -2, 3.5, 0.25, 1e-3, -7]) },
+        b: { shape: [3], data: new Float32Array([0.5, -1, 2]) },
+      },
       { seed: '7', arch: 'topk' },
     );
     expect(Buffer.compare(fs.readFileSync(p), fs.readFileSync(G('f32_only.safetensors')))).toBe(0);
   });
 
   it('writeSafetensors: same input in any insertion order → identical bytes; read back equal; header padded to 8', () => {
-    const t1 = { z: { shape: [3, 5], data: Float32Array.from({ length: 15 }, (_, i) => i / 7) }, a: { shape: [0], data: new Float32Array(0) }, é: { shape: [], data: new Float32Array([42]) } };
+    const t1 = {
+      z: { shape: [3, 5], data: Float32Array.from({ length: 15 }, (_, i) => i / 7) },
+      a: { shape: [0], data: new Float32Array(0) },
+      é: { shape: [], data: new Float32Array([42]) },
+    };
     const t2 = { é: t1['é'], a: t1.a, z: t1.z };
     const p1 = path.join(tmp, 'o1.safetensors');
     const p2 = path.join(tmp, 'o2.safetensors');
@@ -104,19 +121,29 @@ describe('safetensors', () => {
   it('writeSafetensors keeps byte order for integer-like names and round-trips a tensor named "__proto__"', () => {
     const p = path.join(tmp, 'names.safetensors');
     const one = (v: number) => ({ shape: [1], data: new Float32Array([v]) });
-    writeSafetensors(p, { '10': one(10), '2': one(2), __proto__x: one(3), ['__proto__']: one(4) } as Record<string, { shape: number[]; data: Float32Array }>);
+    writeSafetensors(p, { '10': one(10), '2': one(2), __proto__x: one(3), ['__proto__']: one(4) } as Record<
+      string,
+      { shape: number[]; data: Float32Array }
+    >);
     const h = readSafetensorsHeader(p);
     expect([...h.tensors.keys()]).toEqual(['10', '2', '__proto__', '__proto__x'].sort());
     expect(readSafetensors(p).tensors.get('__proto__')!.data[0]).toBe(4);
   });
 
   it('writeSafetensors(path, tensor with data ≠ shape) throws naming the tensor', () => {
-    expect(() => writeSafetensors(path.join(tmp, 'x.safetensors'), { W: { shape: [2, 2], data: new Float32Array(3) } })).toThrow(/tensor W: 3 values cannot be shaped \[2×2\]/);
+    expect(() =>
+      writeSafetensors(path.join(tmp, 'x.safetensors'), { W: { shape: [2, 2], data: new Float32Array(3) } }),
+    ).toThrow(/tensor W: 3 values cannot be shaped \[2×2\]/);
   });
 
   const corrupt: Array<[string, string, RegExp, RegExp]> = [
     ['bad_truncated.safetensors', 'tensor "wide" data_offsets', /^\[40, 56\]$/, /≤ 51 \(the data section's length\)/],
-    ['bad_header_len.safetensors', 'header length', /10000 bytes \(file has 7 after the length field\)/, /fits in the file/],
+    [
+      'bad_header_len.safetensors',
+      'header length',
+      /10000 bytes \(file has 7 after the length field\)/,
+      /fits in the file/,
+    ],
     ['bad_overlap.safetensors', 'tensor "y" data_offsets', /\[4, 12\] overlapping "x" \[0, 8\]/, /disjoint/],
     ['bad_size.safetensors', 'tensor "x" byte length', /^20 bytes$/, /24 bytes for shape \[2×3\] of F32/],
     ['bad_duplicate.safetensors', 'tensor "x"', /twice/, /unique names/],

@@ -71,7 +71,12 @@ function fakeSource(kind: 'vision' | 'text'): ExtractionSource {
         return { xND: { data, rows: n, cols: 3 }, rows: cols };
       }
       const data = new Float32Array(n * 2);
-      const cols = { doc: new Int32Array(n), position: new Int32Array(n), offset: new Int32Array(n), token: new Int32Array(n) };
+      const cols = {
+        doc: new Int32Array(n),
+        position: new Int32Array(n),
+        offset: new Int32Array(n),
+        token: new Int32Array(n),
+      };
       for (let i = 0; i < n; i++) {
         const r = start + i;
         data[i * 2] = X0_TEXT[r];
@@ -87,13 +92,28 @@ function fakeSource(kind: 'vision' | 'text'): ExtractionSource {
     async sidecars(): Promise<Record<string, Uint8Array>> {
       if (kind === 'vision') {
         const px = new Uint8Array(IMG.n * IMG.h * IMG.w);
-        for (let i = 0; i < IMG.n; i++) for (let y = 0; y < IMG.h; y++) for (let x = 0; x < IMG.w; x++) px[(i * IMG.h + y) * IMG.w + x] = pixel(i, y, x);
-        const info = { format: 'husai-images', version: 1, file: 'images.u8', dtype: 'uint8', shape: [IMG.n, IMG.h, IMG.w, 1], classes: ['zero', 'one'], labels: [0, 1, 0], layer_grid: [IMG.grid, IMG.grid] };
+        for (let i = 0; i < IMG.n; i++)
+          for (let y = 0; y < IMG.h; y++)
+            for (let x = 0; x < IMG.w; x++) px[(i * IMG.h + y) * IMG.w + x] = pixel(i, y, x);
+        const info = {
+          format: 'husai-images',
+          version: 1,
+          file: 'images.u8',
+          dtype: 'uint8',
+          shape: [IMG.n, IMG.h, IMG.w, 1],
+          classes: ['zero', 'one'],
+          labels: [0, 1, 0],
+          layer_grid: [IMG.grid, IMG.grid],
+        };
         return { 'images.u8': px, 'images.json': new TextEncoder().encode(JSON.stringify(info)) };
       }
       let id = 100;
       const docs = DOCS.map((d, doc) => ({ doc, title: d.title, ids: d.pieces.map(() => id++), pieces: d.pieces }));
-      return { 'tokens.json': new TextEncoder().encode(JSON.stringify({ format: 'husai-tokens/1', tokenizer: 'fake', text: 'fake', bos: true, bos_id: 0, docs })) };
+      return {
+        'tokens.json': new TextEncoder().encode(
+          JSON.stringify({ format: 'husai-tokens/1', tokenizer: 'fake', text: 'fake', bos: true, bos_id: 0, docs }),
+        ),
+      };
     },
     async close() {},
   };
@@ -108,8 +128,15 @@ function writeSae(out: string, d: number): void {
   const wDec = new Float32Array(M * d);
   for (let j = 0; j < Math.min(d, 3); j++) wDec[j * d + j] = 1;
   writeSaeLens(out, {
-    architecture: 'standard', dIn: d, dSae: M,
-    tensors: { W_enc: { shape: [d, M], data: wEnc }, W_dec: { shape: [M, d], data: wDec }, b_enc: { shape: [M], data: new Float32Array(M) }, b_dec: { shape: [d], data: new Float32Array(d) } },
+    architecture: 'standard',
+    dIn: d,
+    dSae: M,
+    tensors: {
+      W_enc: { shape: [d, M], data: wEnc },
+      W_dec: { shape: [M, d], data: wDec },
+      b_enc: { shape: [M], data: new Float32Array(M) },
+      b_dec: { shape: [d], data: new Float32Array(d) },
+    },
   });
 }
 
@@ -118,8 +145,11 @@ const act = (x: number[], j: number): number => Math.max(0, j === 3 ? -x[0] : (x
 
 /** The slow twin: every (activation, row) of latent j, sorted as cards sort them. */
 function bruteTop(rowsX: number[][], j: number, k: number): Array<{ row: number; activation: number }> {
-  return rowsX.map((x, row) => ({ row, activation: act(x, j) })).filter((e) => e.activation > 0)
-    .sort((a, b) => b.activation - a.activation || a.row - b.row).slice(0, k);
+  return rowsX
+    .map((x, row) => ({ row, activation: act(x, j) }))
+    .filter((e) => e.activation > 0)
+    .sort((a, b) => b.activation - a.activation || a.row - b.row)
+    .slice(0, k);
 }
 
 beforeAll(async () => {
@@ -139,14 +169,29 @@ beforeAll(async () => {
     data[i * 2 + 1] = i === 7 ? 1 : 0;
   }
   writeNpy(modarith, { data, rows: 25, cols: 2 });
-  fs.writeFileSync(`${modarith}.meta.json`, JSON.stringify({
-    format: 'husai-modarith-activations', hook: 'resid_post', layer: 0, position: '=', p: 5, task: 'add', model_dir: '/m', model_sha256: 'x', rows: 25, d: 2,
-    a: Array.from({ length: 25 }, (_, i) => Math.floor(i / 5)), b: Array.from({ length: 25 }, (_, i) => i % 5), positions: new Array(25).fill(2),
-  }));
+  fs.writeFileSync(
+    `${modarith}.meta.json`,
+    JSON.stringify({
+      format: 'husai-modarith-activations',
+      hook: 'resid_post',
+      layer: 0,
+      position: '=',
+      p: 5,
+      task: 'add',
+      model_dir: '/m',
+      model_sha256: 'x',
+      rows: 25,
+      d: 2,
+      a: Array.from({ length: 25 }, (_, i) => Math.floor(i / 5)),
+      b: Array.from({ length: 25 }, (_, i) => i % 5),
+      positions: new Array(25).fill(2),
+    }),
+  );
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const cards = (sae: string, acts: string, o: FeatureCardsOptions = {}): FeatureCards => featureCards(sae, acts, { engine, ...o });
+const cards = (sae: string, acts: string, o: FeatureCardsOptions = {}): FeatureCards =>
+  featureCards(sae, acts, { engine, ...o });
 
 /** Decodes an RGB PNG data URI written by formats/png.ts (filter 0 only). */
 function decodePng(uri: string): { width: number; height: number; rgb: Uint8Array } {
@@ -159,7 +204,8 @@ function decodePng(uri: string): { width: number; height: number; rgb: Uint8Arra
   expect(buf.toString('latin1', 37, 41)).toBe('IDAT');
   const raw = zlib.inflateSync(buf.subarray(41, 41 + idatLen));
   const rgb = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) rgb.set(raw.subarray(y * (width * 3 + 1) + 1, (y + 1) * (width * 3 + 1)), y * width * 3);
+  for (let y = 0; y < height; y++)
+    rgb.set(raw.subarray(y * (width * 3 + 1) + 1, (y + 1) * (width * 3 + 1)), y * width * 3);
   return { width, height, rgb };
 }
 
@@ -172,7 +218,12 @@ describe('featureCards(saeDir, shardFolder) on a vision extraction', () => {
     expect(fc.kind).toBe('vision');
     expect(fc.acts).toMatchObject({ rows: 48, rowsScanned: 48, d: 3 });
     // fires: latent 1 on rows 1..47 (47), latent 0 where 7r mod 5 ∈ {2,3,4} (29), latent 3 where it is 0 (10), latent 2 once.
-    expect(fc.cards.map((c) => [c.latent, c.fires])).toEqual([[1, 47], [0, 29], [3, 10], [2, 1]]);
+    expect(fc.cards.map((c) => [c.latent, c.fires])).toEqual([
+      [1, 47],
+      [0, 29],
+      [3, 10],
+      [2, 1],
+    ]);
     expect(fc.live).toBe(4);
     for (const c of fc.cards) {
       const all = rowsX.map((x) => act(x, c.latent)).filter((v) => v > 0);
@@ -185,7 +236,14 @@ describe('featureCards(saeDir, shardFolder) on a vision extraction', () => {
 
   it('orders ties by the lower row: latent 0 top 6 = rows 2, 7, 12, 17, 22, 27 (all 3)', () => {
     const c = cards(sae3, vision, { latents: [0], examples: 6 }).cards[0];
-    expect(c.examples.map((e) => [e.row, e.activation])).toEqual([[2, 3], [7, 3], [12, 3], [17, 3], [22, 3], [27, 3]]);
+    expect(c.examples.map((e) => [e.row, e.activation])).toEqual([
+      [2, 3],
+      [7, 3],
+      [12, 3],
+      [17, 3],
+      [22, 3],
+      [27, 3],
+    ]);
   });
 
   it('attaches the row columns and an image patch: the window ±1 cell around (y, x), upscaled, the region outlined', () => {
@@ -202,7 +260,14 @@ describe('featureCards(saeDir, shardFolder) on a vision extraction', () => {
     expect(at(0, 0)).toEqual([pixel(0, 0, 0), pixel(0, 0, 0), pixel(0, 0, 0)]);
     expect(at(95, 80)).toEqual(new Array(3).fill(pixel(0, 5, 5)));
     expect(at(40, 40)).toEqual(new Array(3).fill(pixel(0, 2, 2))); // inside the outline
-    for (const [y, x] of [[32, 40], [33, 40], [63, 40], [40, 32], [40, 63]]) expect(at(y, x)).toEqual([255, 48, 48]);
+    for (const [y, x] of [
+      [32, 40],
+      [33, 40],
+      [63, 40],
+      [40, 32],
+      [40, 63],
+    ])
+      expect(at(y, x)).toEqual([255, 48, 48]);
     expect(at(34, 40)).toEqual(new Array(3).fill(pixel(0, 2, 2)));
     expect(at(31, 40)).toEqual(new Array(3).fill(pixel(0, 1, 2))); // just outside
   });
@@ -230,24 +295,36 @@ describe('featureCards(saeDir, shardFolder) on a vision extraction', () => {
   it('topLatents caps the number of cards; a dead latent asked for by name gets an empty card', () => {
     expect(cards(sae3, vision, { topLatents: 2 }).cards.map((c) => c.latent)).toEqual([1, 0]);
     const fc = cards(sae3, vision, { latents: [2, 3], maxRows: 5 });
-    expect(fc.cards.map((c) => [c.latent, c.fires, c.maxActivation, c.examples.length])).toEqual([[2, 0, 0, 0], [3, 1, 1, 1]]);
+    expect(fc.cards.map((c) => [c.latent, c.fires, c.maxActivation, c.examples.length])).toEqual([
+      [2, 0, 0, 0],
+      [3, 1, 1, 1],
+    ]);
     expect(fc.live).toBe(3); // latents 0, 1 and 3 fire on rows 0..4
   });
 });
 
 describe('featureCards(saeDir, shardFolder) on a text extraction', () => {
-  it('gives each example its token in a ±context window of its own document, with the latent\'s activation per token', () => {
+  it("gives each example its token in a ±context window of its own document, with the latent's activation per token", () => {
     const fc = cards(sae2, text, { latents: [0], context: 3, examples: 3 });
     expect(fc.kind).toBe('text');
     const [a, b, c] = fc.cards[0].examples;
     expect([a.row, a.activation, b.row, b.activation, c.row, c.activation]).toEqual([5, 4, 10, 3.5, 13, 3]);
     expect(a.fields).toEqual({ doc: 0, position: 6, offset: 5, token: 105 });
     expect(a.context).toEqual({
-      doc: 0, title: 'first <doc>', tokens: [' sat', ' on', ' the', ' <b>&', ' mat', '.', '\n'], ids: [102, 103, 104, 105, 106, 107, 108], active: 3,
+      doc: 0,
+      title: 'first <doc>',
+      tokens: [' sat', ' on', ' the', ' <b>&', ' mat', '.', '\n'],
+      ids: [102, 103, 104, 105, 106, 107, 108],
+      active: 3,
       acts: [0, 1, 0, 4, 2, 0, 0],
     });
     // Row 10 opens doc 1: the context stops at the document start (row 9 is doc 0's last token).
-    expect(b.context).toMatchObject({ doc: 1, tokens: ['Dogs', ' bark', ' at', ' night'], active: 0, acts: [3.5, 0.25, 0, 3] });
+    expect(b.context).toMatchObject({
+      doc: 1,
+      tokens: ['Dogs', ' bark', ' at', ' night'],
+      active: 0,
+      acts: [3.5, 0.25, 0, 3],
+    });
   });
 
   it('marks context tokens beyond maxRows as not scanned (null)', () => {
@@ -267,7 +344,13 @@ describe('featureCards(saeDir, file.npy) with a modular-arithmetic FILE.meta.jso
     const fc = cards(sae2, modarith, { latents: [0], examples: 5 });
     expect(fc.kind).toBe('modarith');
     expect(fc.acts.config).toMatchObject({ hook: 'resid_post', p: 5 });
-    expect(fc.cards[0].examples.map((e) => [e.row, e.activation, e.fields.a, e.fields.b])).toEqual([[4, 4, 0, 4], [8, 4, 1, 3], [12, 4, 2, 2], [16, 4, 3, 1], [20, 4, 4, 0]]);
+    expect(fc.cards[0].examples.map((e) => [e.row, e.activation, e.fields.a, e.fields.b])).toEqual([
+      [4, 4, 0, 4],
+      [8, 4, 1, 3],
+      [12, 4, 2, 2],
+      [16, 4, 3, 1],
+      [20, 4, 4, 0],
+    ]);
     expect(fc.cards[0].fires).toBe(20);
   });
 
@@ -289,7 +372,7 @@ describe('featureCards errors', () => {
     expect(() => cards(sae3, bare)).toThrow(`${path.join(bare, 'meta.json')}: meta.json: found missing`);
   });
 
-  it('refuses an SAE whose d_in is not the activations\' width, naming both', () => {
+  it("refuses an SAE whose d_in is not the activations' width, naming both", () => {
     const err = (() => {
       try {
         cards(sae2, vision);
@@ -341,7 +424,22 @@ describe('renderCards(featureCards) and husai cards', () => {
     const log = vi.spyOn(console, 'log').mockImplementation((s: string) => void lines.push(s));
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
-      await program.parseAsync(['cards', '--sae', sae3, '--acts', vision, '--latents', '2,0', '--examples', '3', '--out', path.join(dir, 'cli')], { from: 'user' });
+      await program.parseAsync(
+        [
+          'cards',
+          '--sae',
+          sae3,
+          '--acts',
+          vision,
+          '--latents',
+          '2,0',
+          '--examples',
+          '3',
+          '--out',
+          path.join(dir, 'cli'),
+        ],
+        { from: 'user' },
+      );
     } finally {
       log.mockRestore();
       err.mockRestore();
@@ -356,9 +454,11 @@ describe('renderCards(featureCards) and husai cards', () => {
 });
 
 describe('a study on a husai extract folder', () => {
-  it('attaches the first cell\'s seed-0 cards to results.json and the report page', async () => {
+  it("attaches the first cell's seed-0 cards to results.json and the report page", async () => {
     const spec = path.join(dir, 'study.yaml');
-    fs.writeFileSync(spec, `name: cards
+    fs.writeFileSync(
+      spec,
+      `name: cards
 question: do studies on extraction folders carry feature cards?
 data: { kind: file, path: vision }
 defaults: { arch: relu, l1: 0.01, steps: 20, batch_size: 16 }
@@ -366,7 +466,8 @@ grid: { width: [4], seed: [0, 1] }
 analyses: [stability]
 null_draws: 10
 eval_rows: 48
-`);
+`,
+    );
     const out = path.join(dir, 'study');
     await runStudy(spec, { out, report: null });
     const r = readResults(out);

@@ -1,6 +1,6 @@
 /**
  * `husai compare` end to end on SAEs in two layouts (SAELens v6 and sparsify), against values
- * computed independently by test/golden/compare/make_compare.py (numpy + scipy, SCIENCE.md §3).
+ * computed independently by test/golden/compare/make_compare.py (numpy + scipy, docs/SCIENCE.md §3).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,7 +23,15 @@ describe('comparePair(SAELens dir, sparsify dir)', () => {
   const out = comparePair(a, b, { nullDraws: 10, seed: 0 });
 
   it('matches the numpy/scipy definitions to 1e-4', () => {
-    for (const key of ['mmcs_ab', 'mmcs_ba', 'mean_max_abs_sym', 'pwmcc', 'pwmcc_abs', 'enc_pwmcc', 'shared_fraction']) {
+    for (const key of [
+      'mmcs_ab',
+      'mmcs_ba',
+      'mean_max_abs_sym',
+      'pwmcc',
+      'pwmcc_abs',
+      'enc_pwmcc',
+      'shared_fraction',
+    ]) {
       expect(Math.abs((out as unknown as Record<string, number>)[key] - EXPECTED.pair[key]), key).toBeLessThan(1e-4);
     }
     expect([out.n_a, out.n_b, out.d]).toEqual([EXPECTED.pair.n_a, EXPECTED.pair.n_b, EXPECTED.pair.d]);
@@ -53,7 +61,9 @@ describe('compareGroundTruth(SAE, gt)', () => {
     const gt = readNpy(path.join(DIR, 'gt.npy'));
     const out = compareGroundTruth(a, matFrom(gt.data, gt.shape[0], gt.shape[1]), 'gt.npy', { nullDraws: 10 });
     for (const key of ['gt_mcc', 'gt_mmcs', 'gt_recovered_09', 'gt_recovered_07']) {
-      expect(Math.abs((out as unknown as Record<string, number>)[key] - EXPECTED.ground_truth[key]), key).toBeLessThan(1e-4);
+      expect(Math.abs((out as unknown as Record<string, number>)[key] - EXPECTED.ground_truth[key]), key).toBeLessThan(
+        1e-4,
+      );
     }
     expect([out.n_gt, out.n_sae]).toEqual([EXPECTED.ground_truth.n_gt, EXPECTED.ground_truth.n_sae]);
     expect(out.null_gt_mcc_mean).toBeLessThan(out.gt_mcc);
@@ -61,7 +71,9 @@ describe('compareGroundTruth(SAE, gt)', () => {
 
   it('rejects ground truth of the wrong width, naming both shapes', () => {
     expect(() => compareGroundTruth(a, matFrom(new Float32Array(24 * 8), 24, 8), 'bad.npy')).toThrow(ShapeError);
-    expect(() => compareGroundTruth(a, matFrom(new Float32Array(24 * 8), 24, 8), 'bad.npy')).toThrow(/\[24×8\].*d_in = 16/);
+    expect(() => compareGroundTruth(a, matFrom(new Float32Array(24 * 8), 24, 8), 'bad.npy')).toThrow(
+      /\[24×8\].*d_in = 16/,
+    );
   });
 });
 

@@ -87,14 +87,18 @@ function handSae(name: string, atomsKD: Mat): SaeWeights {
   const wEnc = new Float32Array(D * M);
   for (let m = 0; m < M; m++) for (let d = 0; d < D; d++) wEnc[d * M + m] = atomsKD.data[m * D + d];
   return {
-    architecture: 'standard', dIn: D, dSae: M,
+    architecture: 'standard',
+    dIn: D,
+    dSae: M,
     tensors: {
       W_enc: { shape: [D, M], data: wEnc },
       b_enc: { shape: [M], data: new Float32Array(M).fill(-THETA) },
       W_dec: { shape: [M, D], data: new Float32Array(atomsKD.data) },
       b_dec: { shape: [D], data: new Float32Array(D) },
     },
-    cfg: {}, source: { format: 'saelens-v6', path: name }, warnings: [],
+    cfg: {},
+    source: { format: 'saelens-v6', path: name },
+    warnings: [],
   };
 }
 
@@ -162,7 +166,11 @@ describe('compareAcrossModels(a, b, opts) on synthetic ground truth', () => {
   it('B with a random dictionary on the same inputs: correlation and SVCCA fall well below the matched case', () => {
     // Random directions still see the same sources, and each A latent's best random partner leans
     // towards its feature, so both stay above chance; the matched SAE is far above them.
-    const r = compareAcrossModels(A(), { sae: handSae('random', unitRows(gaussian(K, DB, Rng.from(5, 'random-dictionary')))), acts: actsB }, OPTS);
+    const r = compareAcrossModels(
+      A(),
+      { sae: handSae('random', unitRows(gaussian(K, DB, Rng.from(5, 'random-dictionary')))), acts: actsB },
+      OPTS,
+    );
     expect(r.mean_corr).toBeLessThan(matched.mean_corr - 0.25);
     expect(r.paired.n_unique_b).toBeLessThan(K);
     expect(r.paired.svcca).toBeLessThan(matched.paired.svcca - 0.2);
@@ -205,7 +213,8 @@ describe('compareAcrossModels(a, b, opts) on synthetic ground truth', () => {
     const r2 = compareAcrossModels(A(), B(), { ...opts, seed: 7 });
     const r3 = compareAcrossModels(A(), B(), { ...opts, seed: 8 });
     for (const k of ['corr_null_mean', 'corr_null_sd'] as const) expect(r2[k]).toBe(r1[k]);
-    for (const k of ['svcca_null_mean', 'svcca_null_sd', 'rsa_null_mean', 'rsa_null_sd'] as const) expect(r2.paired[k]).toBe(r1.paired[k]);
+    for (const k of ['svcca_null_mean', 'svcca_null_sd', 'rsa_null_mean', 'rsa_null_sd'] as const)
+      expect(r2.paired[k]).toBe(r1.paired[k]);
     expect(r3.corr_null_mean).not.toBe(r1.corr_null_mean);
     expect(r3.paired.svcca_null_mean).not.toBe(r1.paired.svcca_null_mean);
     expect(r3.paired.rsa_null_mean).not.toBe(r1.paired.rsa_null_mean);
@@ -227,8 +236,10 @@ describe('compareAcrossModels(a, b, opts) on synthetic ground truth', () => {
     expect(msg).toMatch(/10 rows.*3000 rows/);
   });
 
-  it('activations whose width is not the SAE\'s d_in: a DataError naming the file and the SAE', () => {
-    expect(() => compareAcrossModels(A(), { sae: handSae('B', gB), acts: actsA }, OPTS)).toThrow(/a\.npy: d \(columns\): found 12, expected 16, the d_in of the SAE at B/);
+  it("activations whose width is not the SAE's d_in: a DataError naming the file and the SAE", () => {
+    expect(() => compareAcrossModels(A(), { sae: handSae('B', gB), acts: actsA }, OPTS)).toThrow(
+      /a\.npy: d \(columns\): found 12, expected 16, the d_in of the SAE at B/,
+    );
   });
 
   it('bad options: ConfigError naming the option', () => {
@@ -253,7 +264,7 @@ describe('whiten(x) + meanCanonical(x, y, perm): SVCCA with a cheap permutation 
     }
   });
 
-  it('a permutation of y\'s rows = svcca(x, y[perm]); the n < P Gram path agrees with the covariance path', () => {
+  it("a permutation of y's rows = svcca(x, y[perm]); the n < P Gram path agrees with the covariance path", () => {
     const perm = Rng.from(9).permutation(200);
     const yp = { data: new Float32Array(200 * 7), rows: 200, cols: 7 };
     for (let r = 0; r < 200; r++) yp.data.set(y.data.subarray(perm[r] * 7, (perm[r] + 1) * 7), r * 7);
@@ -303,7 +314,16 @@ describe('universalityMatrix(entries, opts), readMatrixSpec(file) and the report
 
   it('readMatrixSpec resolves paths against the spec file and names the bad field', () => {
     const spec = path.join(dir, 'spec.json');
-    fs.writeFileSync(spec, JSON.stringify({ draws: 20, saes: [{ name: 'x', sae: 'sae-x', acts: 'a.npy' }, { name: 'y', sae: '/abs/sae-y', acts: 'b.npy' }] }));
+    fs.writeFileSync(
+      spec,
+      JSON.stringify({
+        draws: 20,
+        saes: [
+          { name: 'x', sae: 'sae-x', acts: 'a.npy' },
+          { name: 'y', sae: '/abs/sae-y', acts: 'b.npy' },
+        ],
+      }),
+    );
     const s = readMatrixSpec(spec);
     expect(s.options).toEqual({ draws: 20 });
     expect(s.entries[0]).toEqual({ name: 'x', sae: path.join(dir, 'sae-x'), acts: actsA });
@@ -321,7 +341,12 @@ describe('universalityMatrix(entries, opts), readMatrixSpec(file) and the report
 
   it('the shipped studies/universality-models.json and universality-ratio.yaml are valid specs', () => {
     const s = readMatrixSpec(new URL('../../studies/universality-models.json', import.meta.url).pathname);
-    expect(s.entries.map((x) => path.basename(x.acts))).toEqual(['mnv2-out_relu', 'incv3-mixed10', 'mnv2-block_15_add', 'mnv2-out_relu']);
+    expect(s.entries.map((x) => path.basename(x.acts))).toEqual([
+      'mnv2-out_relu',
+      'incv3-mixed10',
+      'mnv2-block_15_add',
+      'mnv2-out_relu',
+    ]);
     const { spec } = loadSpec(new URL('../../studies/universality-ratio.yaml', import.meta.url).pathname);
     expect(spec.grid.width_ratio).toEqual([1, 2, 4, 8, 16, 32]);
     expect(spec.width_ratio_of).toBe('d');

@@ -66,7 +66,8 @@ describe('node scripts/check-cycles.mjs DIR', () => {
 
   it('check-cycles(imports only in comments and strings, a diamond, a package import) passes', () => {
     const r = check({
-      'a.ts': "// import { b } from './b.js';\nimport fs from 'node:fs';\nimport { c } from './c.js';\nimport { d } from './d.js';\nexport const a = [c, d, fs];\n",
+      'a.ts':
+        "// import { b } from './b.js';\nimport fs from 'node:fs';\nimport { c } from './c.js';\nimport { d } from './d.js';\nexport const a = [c, d, fs];\n",
       'b.ts': "/* import { a } from './a.js'; */\nexport const s = \"import { a } from './a.js'\";\n",
       'c.ts': "import { e } from './e.js';\nexport const c = e;\n",
       'd.ts': "import { e } from './e.js';\nexport const d = e;\n",

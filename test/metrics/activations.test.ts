@@ -116,7 +116,11 @@ describe('ActivationSimilarityAccumulator.update(actsA [B×mA], actsB [B×mB]) s
     const xs = x.map((v) => v + 1000);
     const ys = y.map((v) => v + 1000);
     const base = activationSimilarity({ data: x, rows: T, cols: 4 }, { data: y, rows: T, cols: 3 }, { batchRows: 7 });
-    const shifted = activationSimilarity({ data: xs, rows: T, cols: 4 }, { data: ys, rows: T, cols: 3 }, { batchRows: 7 });
+    const shifted = activationSimilarity(
+      { data: xs, rows: T, cols: 4 },
+      { data: ys, rows: T, cols: 3 },
+      { batchRows: 7 },
+    );
     // float32 storage of x + 1000 itself rounds to ~6e-5, which bounds agreement.
     expect(Math.abs(base.cka - shifted.cka)).toBeLessThan(1e-4);
     expect(maxDiff(base.pearson.ab.value, shifted.pearson.ab.value)).toBeLessThan(1e-4);
@@ -124,9 +128,15 @@ describe('ActivationSimilarityAccumulator.update(actsA [B×mA], actsB [B×mB]) s
 
   it('finish() does not consume the accumulator: more batches may follow', () => {
     const acc = new ActivationSimilarityAccumulator(G.mA, G.mB);
-    acc.update({ data: actsA.data.subarray(0, 20 * G.mA), rows: 20, cols: G.mA }, { data: actsB.data.subarray(0, 20 * G.mB), rows: 20, cols: G.mB });
+    acc.update(
+      { data: actsA.data.subarray(0, 20 * G.mA), rows: 20, cols: G.mA },
+      { data: actsB.data.subarray(0, 20 * G.mB), rows: 20, cols: G.mB },
+    );
     acc.finish();
-    acc.update({ data: actsA.data.subarray(20 * G.mA), rows: 20, cols: G.mA }, { data: actsB.data.subarray(20 * G.mB), rows: 20, cols: G.mB });
+    acc.update(
+      { data: actsA.data.subarray(20 * G.mA), rows: 20, cols: G.mA },
+      { data: actsB.data.subarray(20 * G.mB), rows: 20, cols: G.mB },
+    );
     expect(Math.abs(acc.finish().cka - G.cka)).toBeLessThan(TOL);
   });
 
@@ -150,8 +160,15 @@ describe('ActivationSimilarityAccumulator.update(actsA [B×mA], actsB [B×mB]) s
 
   it('update throws ShapeError on mismatched batches and DataError on NaN; finish needs ≥ 2 tokens', () => {
     const acc = new ActivationSimilarityAccumulator(2, 2);
-    expect(() => acc.update({ data: new Float32Array(4), rows: 2, cols: 2 }, { data: new Float32Array(6), rows: 3, cols: 2 })).toThrow(ShapeError);
-    expect(() => acc.update({ data: new Float32Array([1, NaN]), rows: 1, cols: 2 }, { data: new Float32Array(2), rows: 1, cols: 2 })).toThrow(DataError);
+    expect(() =>
+      acc.update({ data: new Float32Array(4), rows: 2, cols: 2 }, { data: new Float32Array(6), rows: 3, cols: 2 }),
+    ).toThrow(ShapeError);
+    expect(() =>
+      acc.update(
+        { data: new Float32Array([1, NaN]), rows: 1, cols: 2 },
+        { data: new Float32Array(2), rows: 1, cols: 2 },
+      ),
+    ).toThrow(DataError);
     expect(() => acc.finish()).toThrow(ConfigError);
     expect(() => new ActivationSimilarityAccumulator(0, 3)).toThrow(ConfigError);
   });

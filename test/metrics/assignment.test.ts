@@ -116,7 +116,9 @@ describe('linearSumAssignment', () => {
   });
 
   it('linearSumAssignment(±Infinity entry) throws a DataError', () => {
-    expect(() => linearSumAssignment({ data: Float64Array.from([1, -Infinity]), rows: 1, cols: 2 })).toThrow(/-Infinity/);
+    expect(() => linearSumAssignment({ data: Float64Array.from([1, -Infinity]), rows: 1, cols: 2 })).toThrow(
+      /-Infinity/,
+    );
     expect(() => linearSumAssignment({ data: Float64Array.from([Infinity, 1]), rows: 2, cols: 1 })).toThrow(DataError);
   });
 

@@ -50,7 +50,9 @@ describe('cosine', () => {
     const m = gaussian(4, 3, 2);
     m.data[2 * 3 + 1] = NaN;
     expect(() => unitAtoms(m, 'decoder atoms of seed 3')).toThrow(DataError);
-    expect(() => unitAtoms(m, 'decoder atoms of seed 3')).toThrow(/decoder atoms of seed 3: row 2, column 1 of \[4×3\]: found NaN/);
+    expect(() => unitAtoms(m, 'decoder atoms of seed 3')).toThrow(
+      /decoder atoms of seed 3: row 2, column 1 of \[4×3\]: found NaN/,
+    );
   });
 
   it('unitAtoms(zero row) keeps it zero, so its cosines are 0', () => {
@@ -90,8 +92,12 @@ describe('cosine', () => {
   });
 
   it('cosineMatrix(A [n×5], B [m×6]) throws a ShapeError naming both', () => {
-    expect(() => cosineMatrix(gaussian(2, 5, 1), gaussian(2, 6, 1), { nameA: 'seed 0', nameB: 'seed 1' })).toThrow(ShapeError);
-    expect(() => cosineMatrix(gaussian(2, 5, 1), gaussian(2, 6, 1), { nameA: 'seed 0', nameB: 'seed 1' })).toThrow(/seed 0 \[2×5\] and seed 1 \[2×6\]/);
+    expect(() => cosineMatrix(gaussian(2, 5, 1), gaussian(2, 6, 1), { nameA: 'seed 0', nameB: 'seed 1' })).toThrow(
+      ShapeError,
+    );
+    expect(() => cosineMatrix(gaussian(2, 5, 1), gaussian(2, 6, 1), { nameA: 'seed 0', nameB: 'seed 1' })).toThrow(
+      /seed 0 \[2×5\] and seed 1 \[2×6\]/,
+    );
   });
 
   for (const blockRows of [1, 3, 7, 64, 1024]) {

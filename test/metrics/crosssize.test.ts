@@ -36,16 +36,27 @@ function toMat(rows: Float64Array[]): Mat {
  * child whose direction moved (cos 1/√10 ≈ 0.32) but which fires exactly with it (masked ρ ≈ 1);
  * parent 5 has none; three large atoms are unrelated.
  */
-function constructed(): { small: Mat; large: Mat; acc: ActivationSimilarityAccumulator; kids: number[][]; actKid: number } {
+function constructed(): {
+  small: Mat;
+  large: Mat;
+  acc: ActivationSimilarityAccumulator;
+  kids: number[][];
+  actKid: number;
+} {
   const rng = Rng.from(77, 'crosssize');
   const parents = Array.from({ length: 6 }, () => randUnit(rng));
   const logical: Float64Array[] = [
-    tilt(parents[0], 0.6, rng), tilt(parents[0], 0.6, rng),
-    tilt(parents[1], 0.6, rng), tilt(parents[1], 0.6, rng),
-    tilt(parents[2], 0.6, rng), tilt(parents[2], 0.6, rng),
+    tilt(parents[0], 0.6, rng),
+    tilt(parents[0], 0.6, rng),
+    tilt(parents[1], 0.6, rng),
+    tilt(parents[1], 0.6, rng),
+    tilt(parents[2], 0.6, rng),
+    tilt(parents[2], 0.6, rng),
     tilt(parents[3], 0.1, rng),
     tilt(parents[4], 3, rng),
-    randUnit(rng), randUnit(rng), randUnit(rng),
+    randUnit(rng),
+    randUnit(rng),
+    randUnit(rng),
   ];
   const perm = [4, 9, 0, 7, 2, 10, 5, 1, 8, 3, 6]; // large index of logical atom t
   const largeRows: Float64Array[] = new Array(11);
@@ -71,7 +82,10 @@ function constructed(): { small: Mat; large: Mat; acc: ActivationSimilarityAccum
   const acc = new ActivationSimilarityAccumulator(6, 11, { within: false });
   for (let t0 = 0; t0 < T; t0 += 64) {
     const t1 = Math.min(T, t0 + 64);
-    acc.update({ data: aS.subarray(t0 * 6, t1 * 6), rows: t1 - t0, cols: 6 }, { data: aL.subarray(t0 * 11, t1 * 11), rows: t1 - t0, cols: 11 });
+    acc.update(
+      { data: aS.subarray(t0 * 6, t1 * 6), rows: t1 - t0, cols: 6 },
+      { data: aL.subarray(t0 * 11, t1 * 11), rows: t1 - t0, cols: 11 },
+    );
   }
   return { small: toMat(parents), large: toMat(largeRows), acc, kids, actKid };
 }
@@ -109,12 +123,15 @@ describe('crossSize(small, large, opts)', () => {
 
   it('children are ordered by decreasing cosine', () => {
     const r = crossSize(small, large, { tau: 0.05 });
-    for (const c of r.children) for (let t = 1; t < c.cos.length; t++) expect(c.cos[t]).toBeLessThanOrEqual(c.cos[t - 1]);
+    for (const c of r.children)
+      for (let t = 1; t < c.cos.length; t++) expect(c.cos[t]).toBeLessThanOrEqual(c.cos[t - 1]);
   });
 
   it('throws ConfigError for a bad tau and ShapeError for activations of the wrong widths', () => {
     expect(() => crossSize(small, large, { tau: 1.5 })).toThrow(ConfigError);
-    expect(() => crossSize(small, large, { activations: new ActivationSimilarityAccumulator(3, 11) })).toThrow(ShapeError);
+    expect(() => crossSize(small, large, { activations: new ActivationSimilarityAccumulator(3, 11) })).toThrow(
+      ShapeError,
+    );
     expect(() => crossSize(small, { data: new Float32Array(10), rows: 2, cols: 5 })).toThrow(ShapeError);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Fourier metrics of the modular-arithmetic testbed (src/metrics/fourier.ts, SCIENCE.md §5).
+ * Fourier metrics of the modular-arithmetic testbed (src/metrics/fourier.ts, docs/SCIENCE.md §5).
  * Golden numbers: test/golden/fourier/make_fourier.py (numpy.fft.fft / fft2 on the same float32
  * inputs, which the JSON carries). The grid transform runs float32 GEMMs on whichever engine is
  * active (HUSAI_ENGINE=reference included), so grid numbers are compared to 1e-5 of the latent's
@@ -13,20 +13,47 @@ import { Rng } from '../../src/core/rng.js';
 import { createEngine, getEngine } from '../../src/engine/index.js';
 import { linearSumAssignment } from '../../src/metrics/assignment.js';
 import {
-  fourierFeatureFraction, gridSpectrum, keyFrequencies, latentFourier, matchedFrequencyAgreement, tokenSpectrum,
+  fourierFeatureFraction,
+  gridSpectrum,
+  keyFrequencies,
+  latentFourier,
+  matchedFrequencyAgreement,
+  tokenSpectrum,
 } from '../../src/metrics/fourier.js';
 
 interface TokenCase {
-  p: number; d: number; w: number[]; fraction: number; power: number[]; total: number;
-  keys: number[]; shares: number[]; covered: number; top8: number;
+  p: number;
+  d: number;
+  w: number[];
+  fraction: number;
+  power: number[];
+  total: number;
+  keys: number[];
+  shares: number[];
+  covered: number;
+  top8: number;
 }
 interface GridCase {
-  p: number; l: number; keys: number[]; acts: number[]; power: number[]; total: number[];
-  keyShare: number[]; perKeyShare: number[]; dead: boolean[]; dominant: number[];
-  topU: number[]; topV: number[]; topSign: number[]; topShare: number[]; topTie: boolean[];
+  p: number;
+  l: number;
+  keys: number[];
+  acts: number[];
+  power: number[];
+  total: number[];
+  keyShare: number[];
+  perKeyShare: number[];
+  dead: boolean[];
+  dominant: number[];
+  topU: number[];
+  topV: number[];
+  topSign: number[];
+  topShare: number[];
+  topTie: boolean[];
 }
 const G = JSON.parse(readFileSync(new URL('../golden/fourier/fourier.json', import.meta.url), 'utf8')) as {
-  token: Record<string, TokenCase>; grid: Record<string, GridCase>; threshold: number;
+  token: Record<string, TokenCase>;
+  grid: Record<string, GridCase>;
+  threshold: number;
 };
 
 const close = (got: number, want: number, tol: number): void => {
@@ -40,7 +67,10 @@ function gridActs(p: number, fs: Array<(a: number, b: number) => number>): Mat {
   for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) fs.forEach((f, l) => (data[(a * p + b) * L + l] = f(a, b)));
   return { data, rows: p * p, cols: L };
 }
-const wave = (p: number, k: number, s = 1) => (a: number, b: number) => Math.cos((2 * Math.PI * k * (a + s * b)) / p);
+const wave =
+  (p: number, k: number, s = 1) =>
+  (a: number, b: number) =>
+    Math.cos((2 * Math.PI * k * (a + s * b)) / p);
 
 describe('tokenSpectrum(wPD, p) and keyFrequencies(power, opts) against numpy.fft.fft', () => {
   for (const [name, g] of Object.entries(G.token)) {
@@ -62,7 +92,11 @@ describe('tokenSpectrum(wPD, p) and keyFrequencies(power, opts) against numpy.ff
     const D = 16;
     const rng = Rng.from(7, 'fourier-test-embed');
     const w = new Float32Array(p * D);
-    for (const [k, amp] of [[3, 1], [10, 0.9], [17, 0.7]]) {
+    for (const [k, amp] of [
+      [3, 1],
+      [10, 0.9],
+      [17, 0.7],
+    ]) {
       for (let d = 0; d < D; d++) {
         const phase = 2 * Math.PI * rng.uniform();
         for (let a = 0; a < p; a++) w[a * D + d] += amp * Math.cos((2 * Math.PI * k * a) / p + phase);
@@ -74,7 +108,9 @@ describe('tokenSpectrum(wPD, p) and keyFrequencies(power, opts) against numpy.ff
     expect(kf.ranked).toEqual([3, 10, 17]);
     expect(kf.covered).toBeGreaterThan(0.99);
     // With the constant allowed, the offset 1 is the strongest "frequency".
-    expect(keyFrequencies(tokenSpectrum({ data: w, rows: p, cols: D }, p), { includeConstant: true }).ranked[0]).toBe(0);
+    expect(keyFrequencies(tokenSpectrum({ data: w, rows: p, cols: D }, p), { includeConstant: true }).ranked[0]).toBe(
+      0,
+    );
   });
 
   it('tokenSpectrum total = p·‖W‖² (Parseval); a zero spectrum has no keys', () => {
@@ -186,11 +222,17 @@ describe('latentFourier invariants', () => {
     const r = latentFourier(gridActs(p, [(a, b) => Math.max(wave(p, 7)(a, b), 0)]), p, [7]);
     close(r.keyShare[0], 0.125 / (0.25 - 1 / Math.PI ** 2), 0.02);
     expect(r.dominant[0]).toBe(7);
-    expect(latentFourier(gridActs(p, [(a, b) => Math.max(wave(p, 7)(a, b), 0)]), p, [7], { threshold: 0.9 }).dominant[0]).toBe(-1);
+    expect(
+      latentFourier(gridActs(p, [(a, b) => Math.max(wave(p, 7)(a, b), 0)]), p, [7], { threshold: 0.9 }).dominant[0],
+    ).toBe(-1);
   });
 
   it('fourierFeatureFraction(result, threshold) counts live latents at or above the threshold', () => {
-    const r = latentFourier(gridActs(p, [wave(p, 2), (a, b) => wave(p, 2)(a, b) + 0.8 * wave(p, 9)(a, b), () => 1]), p, [2]);
+    const r = latentFourier(
+      gridActs(p, [wave(p, 2), (a, b) => wave(p, 2)(a, b) + 0.8 * wave(p, 9)(a, b), () => 1]),
+      p,
+      [2],
+    );
     // Latent 1 keeps 1/(1 + 0.64) = 0.61 of its power in k = 2.
     close(r.keyShare[1], 1 / 1.64, 1e-5);
     expect(fourierFeatureFraction(r)).toEqual({ fraction: 0.5, count: 1, live: 2 });
@@ -230,7 +272,9 @@ describe('matchedFrequencyAgreement(domA, domB, pairs, opts)', () => {
     expect(r.null.n).toBe(500);
     // Same seed, same null; another seed, another draw.
     expect(matchedFrequencyAgreement(domA, domB, match, { draws: 500, seed: 1 }).null.values).toEqual(r.null.values);
-    expect(matchedFrequencyAgreement(domA, domB, match, { draws: 500, seed: 2 }).null.values).not.toEqual(r.null.values);
+    expect(matchedFrequencyAgreement(domA, domB, match, { draws: 500, seed: 2 }).null.values).not.toEqual(
+      r.null.values,
+    );
   });
 
   it('counts only pairs where both latents are Fourier features; none gives NaN', () => {
@@ -241,7 +285,12 @@ describe('matchedFrequencyAgreement(domA, domB, pairs, opts)', () => {
     expect(r).toMatchObject({ agreeing: 2, fourierPairs: 3, pairs: 5 });
     close(r.agreement, 2 / 3, 1e-12);
     // A constant-frequency set cannot beat its own null: every shuffle agrees too.
-    const flat = matchedFrequencyAgreement(Int32Array.from([4, 4]), Int32Array.from([4, 4]), { rowIdx: [0, 1], colIdx: [1, 0] }, { draws: 20 });
+    const flat = matchedFrequencyAgreement(
+      Int32Array.from([4, 4]),
+      Int32Array.from([4, 4]),
+      { rowIdx: [0, 1], colIdx: [1, 0] },
+      { draws: 20 },
+    );
     expect([flat.agreement, flat.pValue]).toEqual([1, 1]);
     const none = matchedFrequencyAgreement(Int32Array.from([-1]), Int32Array.from([2]), { rowIdx: [0], colIdx: [0] });
     expect(none.agreement).toBeNaN();

@@ -1,7 +1,7 @@
 /**
- * Random-dictionary nulls and the chance levels of SCIENCE.md §4. Expected values come from
+ * Random-dictionary nulls and the chance levels of docs/SCIENCE.md §4. Expected values come from
  * test/golden/metrics/chance.json (numpy/scipy, many draws); tolerances are 4 standard errors of
- * the difference between our mean and numpy's, plus ±0.005 where SCIENCE.md rounds to 2 decimals.
+ * the difference between our mean and numpy's, plus ±0.005 where docs/SCIENCE.md rounds to 2 decimals.
  * The two largest settings (2048 atoms) use a single draw: on the reference engine each takes a
  * few seconds.
  */
@@ -10,7 +10,13 @@ import { ConfigError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { meanMaxAbsSym, mmcs, pwmcc, pwmccAbs } from '../../src/metrics/pairwise.js';
 import {
-  againstNull, excess, randomAtoms, randomNull, ratio, summarizeNull, untrainedNull,
+  againstNull,
+  excess,
+  randomAtoms,
+  randomNull,
+  ratio,
+  summarizeNull,
+  untrainedNull,
 } from '../../src/metrics/nulls.js';
 import { golden } from './golden.js';
 
@@ -23,7 +29,7 @@ function tol4(key: string, draws: number): number {
   return 4 * Math.sqrt(g.sd ** 2 / draws + g.sd ** 2 / g.draws);
 }
 
-describe('chance levels (SCIENCE.md §4)', () => {
+describe('chance levels (docs/SCIENCE.md §4)', () => {
   it('meanMaxAbsSym of Gaussian "128 × 1024" is 1024 atoms in d = 128 (≈ 0.2985), not 128 atoms in d = 1024 (≈ 0.088)', () => {
     const rng = Rng.from(1, 'chance-sym');
     const v = meanMaxAbsSym(randomAtoms(1024, 128, rng.fork('A')), randomAtoms(1024, 128, rng.fork('B')));
@@ -98,7 +104,10 @@ describe('nulls', () => {
     };
     const nul = untrainedNull(factory, (a, b) => pwmcc(a, b).value, { draws: 10, seed: 100 });
     expect(seen).toEqual(Array.from({ length: 20 }, (_, k) => 100 + k));
-    expect(nul.values[3]).toBeCloseTo(pwmcc(randomAtoms(8, 5, Rng.from(106, 'init')), randomAtoms(8, 5, Rng.from(107, 'init'))).value, 12);
+    expect(nul.values[3]).toBeCloseTo(
+      pwmcc(randomAtoms(8, 5, Rng.from(106, 'init')), randomAtoms(8, 5, Rng.from(107, 'init'))).value,
+      12,
+    );
   });
 
   it('summarizeNull / excess / ratio / againstNull do the §4 arithmetic', () => {

@@ -9,17 +9,47 @@ import { golden, mat } from './golden.js';
 const TOL = 2e-6;
 
 interface PairCase {
-  name: string; d: number; nA: number; nB: number; A: number[]; B: number[];
-  mmcs_ab: number; mmcs_ba: number; meanMaxAbsSym: number; bestForA: number[]; bestForB: number[];
-  pwmcc: number; pwmcc_colForRow: number[]; pwmcc_abs: number;
+  name: string;
+  d: number;
+  nA: number;
+  nB: number;
+  A: number[];
+  B: number[];
+  mmcs_ab: number;
+  mmcs_ba: number;
+  meanMaxAbsSym: number;
+  bestForA: number[];
+  bestForB: number[];
+  pwmcc: number;
+  pwmcc_colForRow: number[];
+  pwmcc_abs: number;
 }
 interface SharedCase {
-  name: string; d: number; nA: number; nB: number; encA: number[]; decA: number[]; encB: number[]; decB: number[];
-  tau: number; taus: number[]; shared_fraction: number; partnerEnc: number[]; partnerDec: number[]; curve: number[];
+  name: string;
+  d: number;
+  nA: number;
+  nB: number;
+  encA: number[];
+  decA: number[];
+  encB: number[];
+  decB: number[];
+  tau: number;
+  taus: number[];
+  shared_fraction: number;
+  partnerEnc: number[];
+  partnerDec: number[];
+  curve: number[];
 }
 interface GtCase {
-  name: string; d: number; nG: number; nA: number; G: number[]; D: number[];
-  gt_mcc: number; gt_mmcs: number; gt_recovered: number[];
+  name: string;
+  d: number;
+  nG: number;
+  nA: number;
+  G: number[];
+  D: number[];
+  gt_mcc: number;
+  gt_mmcs: number;
+  gt_recovered: number[];
 }
 const G = golden<{ pairs: PairCase[]; shared: SharedCase[]; gt: GtCase[] }>('pairwise.json');
 
@@ -176,7 +206,9 @@ describe('pairwise: invariants', () => {
 
   it('sharedFraction({enc [m×d], dec [m′×d]}, …) throws a ShapeError naming the SAE', () => {
     const A = { enc: gaussian(6, 10, 1), dec: gaussian(5, 10, 2) };
-    expect(() => sharedFraction(A, A, { nameA: 'seed 2' })).toThrow(/seed 2: encoder atoms \[6×10\] and decoder atoms \[5×10\]/);
+    expect(() => sharedFraction(A, A, { nameA: 'seed 2' })).toThrow(
+      /seed 2: encoder atoms \[6×10\] and decoder atoms \[5×10\]/,
+    );
   });
 
   it('sharedFraction({ tau: 1.5 }) throws a ConfigError', () => {
@@ -190,7 +222,11 @@ describe('pairwise: invariants', () => {
     expect(r.gt_mcc).toBeCloseTo(1, 6);
     expect(r.gt_mmcs).toBeCloseTo(1, 6);
     expect(r.gt_recovered.map((x) => x.fraction)).toEqual([1, 1]);
-    const wider = gtMetrics(g, { data: Float32Array.from([...g.data, ...gaussian(4, 10, 12).data]), rows: 12, cols: 10 });
+    const wider = gtMetrics(g, {
+      data: Float32Array.from([...g.data, ...gaussian(4, 10, 12).data]),
+      rows: 12,
+      cols: 10,
+    });
     expect(wider.gt_mcc).toBeCloseTo(1, 6);
     expect(wider.match.rowIdx.length).toBe(8);
   });

@@ -71,7 +71,7 @@ describe('seedStability(atomsPerSeed, opts)', () => {
     expect(r.meanStability).toBeCloseTo((12 + 2 / 3) / 40, 12);
   });
 
-  it('uniqueCurve: fraction unique for S\' = 2, 3, 4 over all seed subsets is 82/120, 80/120, 26/40', () => {
+  it("uniqueCurve: fraction unique for S' = 2, 3, 4 over all seed subsets is 82/120, 80/120, 26/40", () => {
     // S' = 2: five pairs have 14 of 20 unique, {0, 2} has 12 of 20 (g matched) → 82/120.
     // S' = 3: {0,1,2} 19/30, {0,1,3} 21/30, {0,2,3} 19/30, {1,2,3} 21/30 → 80/120. S' = 4: 26/40.
     expect(r.uniqueCurve.seeds).toEqual([2, 3, 4]);
@@ -102,7 +102,10 @@ describe('seedStability(atomsPerSeed, opts)', () => {
     const i = where[1][0];
     for (let k = 0; k < D; k++) flipped[1].data[i * D + k] *= -1;
     const absMatch: MatchFn = (a, b) => {
-      const m = assignmentMatch(unitAtoms({ ...a, data: a.data.map(Math.abs) }), unitAtoms({ ...b, data: b.data.map(Math.abs) }));
+      const m = assignmentMatch(
+        unitAtoms({ ...a, data: a.data.map(Math.abs) }),
+        unitAtoms({ ...b, data: b.data.map(Math.abs) }),
+      );
       // Score the pair by |cos| of the real atoms.
       const cosForRow = new Float64Array(a.rows).fill(NaN);
       for (let p = 0; p < a.rows; p++) {
@@ -116,7 +119,9 @@ describe('seedStability(atomsPerSeed, opts)', () => {
     };
     const base = seedStability(atoms, { match: absMatch });
     const flip = seedStability(flipped, { match: absMatch });
-    expect(flip.consensus.map((c) => c.spread)).toEqual(base.consensus.map((c) => c.spread).map((x) => expect.closeTo(x, 6)));
+    expect(flip.consensus.map((c) => c.spread)).toEqual(
+      base.consensus.map((c) => c.spread).map((x) => expect.closeTo(x, 6)),
+    );
     expect(flip.histogram).toEqual(base.histogram);
   });
 
@@ -128,7 +133,7 @@ describe('seedStability(atomsPerSeed, opts)', () => {
     expect(same.consensus.length).toBe(10);
   });
 
-  it('sampled subsets (maxSubsets below C(S, S\')) are reproducible for a seed', () => {
+  it("sampled subsets (maxSubsets below C(S, S')) are reproducible for a seed", () => {
     const a = seedStability(atoms, { maxSubsets: 2, seed: 5 });
     const b = seedStability(atoms, { maxSubsets: 2, seed: 5 });
     expect(a.uniqueCurve).toEqual(b.uniqueCurve);

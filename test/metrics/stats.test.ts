@@ -2,8 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, DataError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import {
-  benjaminiHochberg, bootstrapPairsCI, bootstrapSeedsCI, cohensD, holm, mannWhitneyU, normalSf,
-  permutationPValue, permutationTest, quantileSorted, resampledPairMean,
+  benjaminiHochberg,
+  bootstrapPairsCI,
+  bootstrapSeedsCI,
+  cohensD,
+  holm,
+  mannWhitneyU,
+  normalSf,
+  permutationPValue,
+  permutationTest,
+  quantileSorted,
+  resampledPairMean,
 } from '../../src/metrics/stats.js';
 import { golden } from './golden.js';
 
@@ -47,7 +56,9 @@ describe('stats: golden values from scipy / numpy', () => {
   });
 
   it("quantileSorted(v, q) is numpy's linear quantile", () => {
-    G.quantile.qs.forEach((q, k) => expect(quantileSorted(G.quantile.values, q)).toBeCloseTo(G.quantile.quantiles[k], 14));
+    G.quantile.qs.forEach((q, k) =>
+      expect(quantileSorted(G.quantile.values, q)).toBeCloseTo(G.quantile.quantiles[k], 14),
+    );
   });
 });
 
@@ -63,7 +74,9 @@ describe('stats: bootstrap over seeds', () => {
 
   it('bootstrapPairsCI(upper triangle only) equals the full symmetric matrix', () => {
     const upper = pairM.map((row, a) => row.map((v, b) => (b > a ? v : NaN)));
-    expect(bootstrapPairsCI(upper, { resamples: 500, seed: 3 })).toEqual(bootstrapPairsCI(pairM, { resamples: 500, seed: 3 }));
+    expect(bootstrapPairsCI(upper, { resamples: 500, seed: 3 })).toEqual(
+      bootstrapPairsCI(pairM, { resamples: 500, seed: 3 }),
+    );
   });
 
   it('resampledPairMean(M, drawn seeds) counts pairs of distinct seeds with multiplicity and drops self-pairs', () => {
@@ -88,7 +101,13 @@ describe('stats: bootstrap over seeds', () => {
   });
 
   it('bootstrapPairsCI with 2 seeds skips single-seed resamples (about half of them)', () => {
-    const ci = bootstrapPairsCI([[NaN, 0.3], [0.3, NaN]], { resamples: 1000, seed: 2 });
+    const ci = bootstrapPairsCI(
+      [
+        [NaN, 0.3],
+        [0.3, NaN],
+      ],
+      { resamples: 1000, seed: 2 },
+    );
     expect(ci.skipped).toBeGreaterThan(400);
     expect(ci.skipped).toBeLessThan(600);
     expect(ci.lo).toBeCloseTo(0.3, 12);
@@ -102,7 +121,9 @@ describe('stats: bootstrap over seeds', () => {
     };
     const small = make(5);
     const large = make(40);
-    expect(bootstrapPairsCI(small, { resamples: 800, seed: 9 })).toEqual(bootstrapPairsCI(small, { resamples: 800, seed: 9 }));
+    expect(bootstrapPairsCI(small, { resamples: 800, seed: 9 })).toEqual(
+      bootstrapPairsCI(small, { resamples: 800, seed: 9 }),
+    );
     const w5 = bootstrapPairsCI(small, { resamples: 800 });
     const w40 = bootstrapPairsCI(large, { resamples: 800 });
     expect(w40.hi - w40.lo).toBeLessThan(w5.hi - w5.lo);

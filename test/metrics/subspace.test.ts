@@ -188,7 +188,8 @@ describe('rsaPairedAtoms(atomsA, atomsB, pairsA, pairsB, opts)', () => {
     // Rotation: multiply by an orthogonal matrix (from the SVD of a Gaussian).
     const q = orthonormalBasis(Float64Array.from(gaussian(d, d, rng).data), d, d).basisKD;
     const b = new Float32Array(n * d);
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) for (let t = 0; t < d; t++) b[i * d + j] += a.data[i * d + t] * q[t * d + j];
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < d; j++) for (let t = 0; t < d; t++) b[i * d + j] += a.data[i * d + t] * q[t * d + j];
     const idx = Array.from({ length: n }, (_, i) => i);
     const same = rsaPairedAtoms(a, { data: b, rows: n, cols: d }, idx, idx, { nullDraws: 199 });
     expect(same.rho).toBeGreaterThan(0.9999);

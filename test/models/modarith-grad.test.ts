@@ -178,11 +178,20 @@ describe('transformer backward', () => {
   ];
   for (const c of cases) {
     it(`matches finite differences for every tensor (${JSON.stringify(c)})`, () => {
-      const cfg = resolveConfig({ p: 7, n_layers: c.n_layers, d_model: 8, n_heads: 2, d_head: 4, d_mlp: 16, layernorm: c.layernorm });
+      const cfg = resolveConfig({
+        p: 7,
+        n_layers: c.n_layers,
+        d_model: 8,
+        n_heads: 2,
+        d_head: 4,
+        d_mlp: 16,
+        layernorm: c.layernorm,
+      });
       const params = initParams(cfg, 5);
       // Move biases and gains off their init so their gradients are exercised.
       const rng = Rng.from(5, 'perturb');
-      for (const [n, t] of Object.entries(params)) if (/\.(b_in|b_out|w|b)$/.test(n)) for (let i = 0; i < t.length; i++) t[i] += 0.3 * rng.normal();
+      for (const [n, t] of Object.entries(params))
+        if (/\.(b_in|b_out|w|b)$/.test(n)) for (let i = 0; i < t.length; i++) t[i] += 0.3 * rng.normal();
       const model = new Transformer(cfg, params, getEngine());
       const data = makeModArith(7, 'add', 0.5, 0);
       const { tokens, targets } = selectPairs(data, data.train.subarray(0, 10));
@@ -190,7 +199,9 @@ describe('transformer backward', () => {
       const fw = model.forward(tokens, c.lastOnly);
       const gLogits = new Float32Array(10 * 7);
       crossEntropy(fw.logitsNC, 10, 7, targets, gLogits);
-      const grads = Object.fromEntries(Object.entries(params).map(([n, t]) => [n, new Float32Array(t.length).fill(NaN)]));
+      const grads = Object.fromEntries(
+        Object.entries(params).map(([n, t]) => [n, new Float32Array(t.length).fill(NaN)]),
+      );
       model.backward(fw, gLogits, grads);
       for (const [name, t] of Object.entries(params)) {
         expect(grads[name].every(Number.isFinite), name).toBe(true);

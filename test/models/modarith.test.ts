@@ -68,7 +68,8 @@ describe('modular-arithmetic training', () => {
     const a = trainModArith(resolveConfig(small), e).params;
     const b = trainModArith(resolveConfig(small), e).params;
     const c = trainModArith(resolveConfig({ ...small, seed: 1 }), e).params;
-    for (const name of Object.keys(a)) expect(Buffer.from(a[name].buffer).equals(Buffer.from(b[name].buffer)), name).toBe(true);
+    for (const name of Object.keys(a))
+      expect(Buffer.from(a[name].buffer).equals(Buffer.from(b[name].buffer)), name).toBe(true);
     expect(Buffer.from(a['embed.W_E'].buffer).equals(Buffer.from(c['embed.W_E'].buffer))).toBe(false);
   });
 
@@ -119,7 +120,11 @@ describe('modular-arithmetic extraction', () => {
     saveModArith(dir, cfg, res.params, res.history, {}, { name: e.name, threads: 1 });
     const model = loadModArith(dir);
     const ref = new Transformer(cfg, res.params, e).forward(makeModArith(11, 'add', 0.3, 0).tokens, false);
-    for (const [hook, field, width] of [['resid_post', 'residPostQD', 16], ['mlp_post', 'mlpPostQM', 32], ['resid_pre', 'residPreQD', 16]] as const) {
+    for (const [hook, field, width] of [
+      ['resid_post', 'residPostQD', 16],
+      ['mlp_post', 'mlpPostQM', 32],
+      ['resid_pre', 'residPreQD', 16],
+    ] as const) {
       const eq = extractActivations(model, { hook, layer: 1, position: 'eq' }, e, 50);
       expect([eq.xND.rows, eq.xND.cols]).toEqual([121, width]);
       const t = ref.blocks[1][field];
@@ -129,7 +134,8 @@ describe('modular-arithmetic extraction', () => {
         // so the same row agrees to float32 rounding, not bit for bit.
         const got = eq.xND.data.subarray(i * width, (i + 1) * width);
         const want = t.subarray((i * 3 + 2) * width, (i * 3 + 3) * width);
-        for (let j = 0; j < width; j++) expect(Math.abs(got[j] - want[j])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[j])));
+        for (let j = 0; j < width; j++)
+          expect(Math.abs(got[j] - want[j])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[j])));
       }
     }
     const all = extractActivations(model, { hook: 'attn_out', layer: 0, position: 'all' }, e);
@@ -141,19 +147,29 @@ describe('modular-arithmetic extraction', () => {
     const meta = readActivationMeta(out)!;
     expect([meta.hook, meta.layer, meta.position, meta.p, meta.rows]).toEqual(['attn_out', 0, 'all', 11, 363]);
     expect(meta.b.slice(0, 6)).toEqual([0, 0, 0, 1, 1, 1]);
-    expect(() => extractActivations(model, { hook: 'resid_post', layer: 2, position: 'eq' }, e)).toThrow(/layers 0\.\.1/);
+    expect(() => extractActivations(model, { hook: 'resid_post', layer: 2, position: 'eq' }, e)).toThrow(
+      /layers 0\.\.1/,
+    );
   });
 
   it('first-layer table path matches a direct computation of W_E[t] + W_pos[s] at resid_pre', () => {
     const e = getEngine();
     const cfg = resolveConfig({ p: 7, d_model: 8, n_heads: 2, d_head: 4, d_mlp: 16, steps: 3 });
     const res = trainModArith(cfg, e);
-    const fw = new Transformer(cfg, res.params, e).forward(selectPairs(makeModArith(7, 'add', 0.3, 0), Int32Array.from([10])).tokens, false);
+    const fw = new Transformer(cfg, res.params, e).forward(
+      selectPairs(makeModArith(7, 'add', 0.3, 0), Int32Array.from([10])).tokens,
+      false,
+    );
     // pair 10: a = 1, b = 3.
     const wE = res.params['embed.W_E'];
     const wPos = res.params['pos_embed.W_pos'];
-    for (const [s, tok] of [[0, 1], [1, 3], [2, 7]]) {
-      for (let j = 0; j < 8; j++) expect(fw.blocks[0].residPreQD[s * 8 + j]).toBe(Math.fround(wE[tok * 8 + j] + wPos[s * 8 + j]));
+    for (const [s, tok] of [
+      [0, 1],
+      [1, 3],
+      [2, 7],
+    ]) {
+      for (let j = 0; j < 8; j++)
+        expect(fw.blocks[0].residPreQD[s * 8 + j]).toBe(Math.fround(wE[tok * 8 + j] + wPos[s * 8 + j]));
     }
   });
 });

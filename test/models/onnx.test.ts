@@ -31,7 +31,13 @@ const config = readLmConfig(path.join(FIXTURE, 'config.json'));
 /** Runs `tensor` of `bytes` on the fixture sequences as one right-padded batch → rows per sequence. */
 async function runTapped(bytes: Uint8Array, tensor: string, seqs: number[][]): Promise<Float32Array[]> {
   const tapped = exposeTensors(bytes, [tensor], { prune: true });
-  const runner = await LmRunner.create({ modelBytes: tapped, tensor, inputs: decodeModel(tapped).graph?.input ?? [], config, file: 'model.onnx' });
+  const runner = await LmRunner.create({
+    modelBytes: tapped,
+    tensor,
+    inputs: decodeModel(tapped).graph?.input ?? [],
+    config,
+    file: 'model.onnx',
+  });
   const B = seqs.length;
   const T = Math.max(...seqs.map((s) => s.length));
   const ids = new Int32Array(B * T);
@@ -44,10 +50,25 @@ async function runTapped(bytes: Uint8Array, tensor: string, seqs: number[][]): P
 /** Runs a whole model (no pruning) on one sequence and returns the named outputs. */
 async function runFull(bytes: Uint8Array, ids: number[], names: string[]): Promise<Record<string, Float32Array>> {
   const T = ids.length;
-  const i64 = (f: (i: number) => number): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from({ length: T }, (_, i) => BigInt(f(i))), [1, T]);
-  const feeds: Record<string, ort.Tensor> = { input_ids: i64((i) => ids[i]), attention_mask: i64(() => 1), position_ids: i64((i) => i) };
+  const i64 = (f: (i: number) => number): ort.Tensor =>
+    new ort.Tensor(
+      'int64',
+      BigInt64Array.from({ length: T }, (_, i) => BigInt(f(i))),
+      [1, T],
+    );
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: i64((i) => ids[i]),
+    attention_mask: i64(() => 1),
+    position_ids: i64((i) => i),
+  };
   for (let L = 0; L < config.nLayer; L++) {
-    for (const kv of ['key', 'value']) feeds[`past_key_values.${L}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, config.nHead, 0, D / config.nHead]);
+    for (const kv of ['key', 'value'])
+      feeds[`past_key_values.${L}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [
+        1,
+        config.nHead,
+        0,
+        D / config.nHead,
+      ]);
   }
   const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
   const out = await session.run(feeds, names);
@@ -118,7 +139,11 @@ describe('ONNX protobuf', () => {
 
 describe('exposeTensors', () => {
   const bytes = fs.readFileSync(MODEL);
-  const names = ['/transformer/h.0/Add_1_output_0', '/transformer/h.1/mlp/c_proj/Add_output_0', '/transformer/h.1/Add_1_output_0'];
+  const names = [
+    '/transformer/h.0/Add_1_output_0',
+    '/transformer/h.1/mlp/c_proj/Add_output_0',
+    '/transformer/h.1/Add_1_output_0',
+  ];
 
   it('exposeTensors(model, names) appends untyped ValueInfo outputs and keeps everything else', () => {
     const out = decodeModel(exposeTensors(bytes, names));
@@ -134,7 +159,13 @@ describe('exposeTensors', () => {
     expect(g.output?.map((o) => o.name)).toEqual(['/transformer/h.0/Add_1_output_0']);
     expect(g.node?.some((n) => n.name?.startsWith('/transformer/h.1/'))).toBe(false);
     expect(g.initializer?.map((t) => t.name)).not.toContain('onnx::MatMul_lm_head');
-    expect(g.input?.map((v) => v.name)).toEqual(['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key', 'past_key_values.0.value']);
+    expect(g.input?.map((v) => v.name)).toEqual([
+      'input_ids',
+      'attention_mask',
+      'position_ids',
+      'past_key_values.0.key',
+      'past_key_values.0.value',
+    ]);
   });
 
   it('tapping by surgery returns the same values as a model exported with the tensors declared as outputs', async () => {
@@ -152,7 +183,12 @@ describe('exposeTensors', () => {
 
   it('exposeTensors(model with value_info for the tensor) moves its declared type to the output', async () => {
     const model = decodeModel(bytes);
-    const typed = { name: names[0], type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_param: 'b' }, { dim_param: 't' }, { dim_value: 16 }] } } } };
+    const typed = {
+      name: names[0],
+      type: {
+        tensor_type: { elem_type: 1, shape: { dim: [{ dim_param: 'b' }, { dim_param: 't' }, { dim_value: 16 }] } },
+      },
+    };
     (model.graph as { value_info?: unknown[] }).value_info = [typed];
     const out = decodeModel(exposeTensors(encodeModel(model), [names[0]], { prune: true }));
     expect(out.graph?.output).toEqual([typed]);
@@ -225,7 +261,17 @@ describe('hidden states vs the numpy reference (expected.json)', () => {
   const hooks = gpt2Hooks(indexGraph(decodeModel(bytes).graph ?? {}), 2);
   const seqs = expected.sequences.map((s) => s.ids);
 
-  for (const hook of ['resid_pre.0', 'attn_out.0', 'resid_mid.0', 'mlp_out.0', 'resid_post.0', 'attn_out.1', 'resid_mid.1', 'mlp_out.1', 'resid_post.1']) {
+  for (const hook of [
+    'resid_pre.0',
+    'attn_out.0',
+    'resid_mid.0',
+    'mlp_out.0',
+    'resid_post.0',
+    'attn_out.1',
+    'resid_mid.1',
+    'mlp_out.1',
+    'resid_post.1',
+  ]) {
     it(`${hook} at every position of both sequences (one right-padded batch) within 1e-4`, async () => {
       const rows = await runTapped(bytes, hooks?.hooks.get(hook) as string, seqs);
       expected.sequences.forEach((s, b) => {
@@ -242,7 +288,9 @@ describe('hidden states vs the numpy reference (expected.json)', () => {
     expect(h?.method).toBe('names');
     for (const hook of ['resid_post.0', 'mlp_out.1', 'resid_post.1']) {
       const rows = await runTapped(fused, h?.hooks.get(hook) as string, seqs);
-      expected.sequences.forEach((s, b) => expect(maxAbsDiff(rows[b], s.hooks[hook].flat()), `${hook} seq ${b}`).toBeLessThan(1e-4));
+      expected.sequences.forEach((s, b) =>
+        expect(maxAbsDiff(rows[b], s.hooks[hook].flat()), `${hook} seq ${b}`).toBeLessThan(1e-4),
+      );
     }
   });
 
@@ -269,7 +317,9 @@ describe('model folder errors', () => {
   });
 
   it('openModel(folder with onnx/model_quantized.onnx only) takes that file', () => {
-    const dir = fixtureCopy('quantized-name', (d) => fs.renameSync(path.join(d, 'onnx/model.onnx'), path.join(d, 'onnx/model_quantized.onnx')));
+    const dir = fixtureCopy('quantized-name', (d) =>
+      fs.renameSync(path.join(d, 'onnx/model.onnx'), path.join(d, 'onnx/model_quantized.onnx')),
+    );
     expect(openModel(dir).folder.modelRel).toBe('onnx/model_quantized.onnx');
   });
 
@@ -282,7 +332,10 @@ describe('model folder errors', () => {
   it('openModel(folder whose tokenizer.json is not GPT-2) is a DataError saying what was found', () => {
     const dir = fixtureCopy('bad-tokenizer', (d) => {
       fs.rmSync(path.join(d, 'husai_tokenizer.json'));
-      fs.writeFileSync(path.join(d, 'tokenizer.json'), JSON.stringify({ model: { type: 'BPE', vocab: { a: 0, Ġthe: 1 } } }));
+      fs.writeFileSync(
+        path.join(d, 'tokenizer.json'),
+        JSON.stringify({ model: { type: 'BPE', vocab: { a: 0, Ġthe: 1 } } }),
+      );
     });
     const e = catchError(DataError, () => openModel(dir));
     expect(e.field).toBe('vocab');
@@ -302,32 +355,52 @@ describe('model folder errors', () => {
 
 describe('openOnnxSource', () => {
   it('openOnnxSource({layer: "resid_post.7"}) is a ConfigError listing the hooks and how to list raw tensors', async () => {
-    const e = await catchAsync(ConfigError, openOnnxSource({ modelDir: FIXTURE, layer: 'resid_post.7', text: 'moby-dick', limit: 10 }));
+    const e = await catchAsync(
+      ConfigError,
+      openOnnxSource({ modelDir: FIXTURE, layer: 'resid_post.7', text: 'moby-dick', limit: 10 }),
+    );
     expect(e.message).toMatch(/block 7 does not exist/);
     expect(e.message).toMatch(/resid_post\.0…1/);
     expect(e.message).toMatch(/--list-layers/);
   });
 
   it('openOnnxSource({layer: "blocks.3.hook"}) is a ConfigError listing the hooks', async () => {
-    const e = await catchAsync(ConfigError, openOnnxSource({ modelDir: FIXTURE, layer: 'blocks.3.hook', text: 'moby-dick', limit: 10 }));
+    const e = await catchAsync(
+      ConfigError,
+      openOnnxSource({ modelDir: FIXTURE, layer: 'blocks.3.hook', text: 'moby-dick', limit: 10 }),
+    );
     expect(e.message).toMatch(/resid_pre\.0…1, attn_out\.0…1, resid_mid\.0…1, mlp_out\.0…1, resid_post\.0…1/);
   });
 
   it('openOnnxSource({ctx: 65}) exceeds n_positions 64: ConfigError', async () => {
-    await expect(openOnnxSource({ modelDir: FIXTURE, layer: 'resid_post.0', text: 'sotu', limit: 10, ctx: 65 })).rejects.toThrow(/n_positions 64/);
+    await expect(
+      openOnnxSource({ modelDir: FIXTURE, layer: 'resid_post.0', text: 'sotu', limit: 10, ctx: 65 }),
+    ).rejects.toThrow(/n_positions 64/);
   });
 
   it('openOnnxSource({text: missing path}) is a ConfigError; a non-UTF-8 file is a DataError', async () => {
-    await expect(openOnnxSource({ modelDir: FIXTURE, layer: 'resid_post.0', text: path.join(tmp, 'nope.txt'), limit: 10 })).rejects.toThrow(ConfigError);
+    await expect(
+      openOnnxSource({ modelDir: FIXTURE, layer: 'resid_post.0', text: path.join(tmp, 'nope.txt'), limit: 10 }),
+    ).rejects.toThrow(ConfigError);
     const bad = path.join(tmp, 'latin1.txt');
     fs.writeFileSync(bad, Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x6e, 0x6f, 0x69, 0x72]));
-    const e = await catchAsync(DataError, openOnnxSource({ modelDir: FIXTURE, layer: 'resid_post.0', text: bad, limit: 10 }));
+    const e = await catchAsync(
+      DataError,
+      openOnnxSource({ modelDir: FIXTURE, layer: 'resid_post.0', text: bad, limit: 10 }),
+    );
     expect(e.file).toBe(bad);
     expect(e.field).toBe('encoding');
   });
 
   it('openOnnxSource(fixture, moby-dick, limit 300) gives 300 rows of width 16 with token metadata', async () => {
-    const src = await openOnnxSource({ modelDir: FIXTURE, layer: 'resid_post.1', text: 'moby-dick', limit: 300, ctx: 32, batch: 4 });
+    const src = await openOnnxSource({
+      modelDir: FIXTURE,
+      layer: 'resid_post.1',
+      text: 'moby-dick',
+      limit: 300,
+      ctx: 32,
+      batch: 4,
+    });
     expect(src.units).toBe(300);
     expect(src.d).toBe(16);
     expect(src.chunkUnits).toBe(4 * 31);
@@ -369,7 +442,9 @@ describe('openOnnxSource', () => {
     // Any split of the unit range gives the same rows, bit for bit.
     const a = await src.extract(0, 77);
     const b = await src.extract(77, 300);
-    expect(Buffer.from(new Float32Array([...a.xND.data, ...b.xND.data]).buffer).equals(Buffer.from(all.xND.data.buffer))).toBe(true);
+    expect(
+      Buffer.from(new Float32Array([...a.xND.data, ...b.xND.data]).buffer).equals(Buffer.from(all.xND.data.buffer)),
+    ).toBe(true);
     expect([...a.rows.offset, ...b.rows.offset]).toEqual([...all.rows.offset]);
 
     // Row r is the model run on its window: BOS, then the window's tokens (mod 300).
@@ -378,12 +453,19 @@ describe('openOnnxSource', () => {
     const start = all.rows.offset[r] - (all.rows.position[r] - 1);
     const window = [50256, ...side.docs[doc].ids.slice(start, all.rows.offset[r] + 1)].map((t) => t % 300);
     const [direct] = await runTapped(fs.readFileSync(MODEL), '/transformer/h.1/Add_1_output_0', [window]);
-    expect(maxAbsDiff(all.xND.data.subarray(r * 16, (r + 1) * 16), direct.subarray((window.length - 1) * 16))).toBeLessThan(1e-5);
+    expect(
+      maxAbsDiff(all.xND.data.subarray(r * 16, (r + 1) * 16), direct.subarray((window.length - 1) * 16)),
+    ).toBeLessThan(1e-5);
     await src.close();
   });
 
   it('openOnnxSource(raw tensor name) taps that tensor (the 64-wide GELU output)', async () => {
-    const src = await openOnnxSource({ modelDir: FIXTURE, layer: '/transformer/h.0/mlp/act/Mul_3_output_0', text: 'sotu', limit: 50 });
+    const src = await openOnnxSource({
+      modelDir: FIXTURE,
+      layer: '/transformer/h.0/mlp/act/Mul_3_output_0',
+      text: 'sotu',
+      limit: 50,
+    });
     expect(src.d).toBe(64);
     expect(src.config.hook).toBeNull();
     const rows = await src.extract(10, 50);

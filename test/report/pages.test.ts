@@ -30,15 +30,36 @@ function expectEscaped(html: string): void {
 
 function cardsInput(): FeatureCards {
   return {
-    format: 'husai-feature-cards/1', kind: 'text',
+    format: 'husai-feature-cards/1',
+    kind: 'text',
     sae: { path: `/runs/sae ${EVIL}`, architecture: 'topk', dIn: 4, dSae: 8, k: 2 },
     acts: { path: '/acts', rows: 10, rowsScanned: 10, d: 4, config: null },
-    selection: 'the 2 most frequently firing live latents', examplesPerLatent: 2, context: 1, patchCells: 1, live: 5,
+    selection: 'the 2 most frequently firing live latents',
+    examplesPerLatent: 2,
+    context: 1,
+    patchCells: 1,
+    live: 5,
     cards: [
       {
-        latent: 3, fires: 4, firingRate: 0.4, maxActivation: 2.5, meanActivation: 1.25,
+        latent: 3,
+        fires: 4,
+        firingRate: 0.4,
+        maxActivation: 2.5,
+        meanActivation: 1.25,
         examples: [
-          { row: 7, activation: 2.5, fields: { doc: 0, offset: 1 }, context: { doc: 0, title: `doc ${EVIL}`, tokens: ['a', EVIL, '\n'], ids: [1, 2, 3], active: 1, acts: [0, 2.5, null] } },
+          {
+            row: 7,
+            activation: 2.5,
+            fields: { doc: 0, offset: 1 },
+            context: {
+              doc: 0,
+              title: `doc ${EVIL}`,
+              tokens: ['a', EVIL, '\n'],
+              ids: [1, 2, 3],
+              active: 1,
+              acts: [0, 2.5, null],
+            },
+          },
           { row: 2, activation: 0.75, fields: { doc: 1, offset: 0 } },
         ],
       },
@@ -50,25 +71,74 @@ function cardsInput(): FeatureCards {
 
 function paired(scale: number): PairedSimilarity {
   return {
-    n_pairs: 6, n_unique_b: 5, mean_corr_paired: 0.8 * scale, svcca: 0.7 * scale, svcca_dims_a: 3, svcca_dims_b: 3,
-    svcca_null_mean: 0.2, svcca_null_sd: 0.05, svcca_p: 0.001, svcca_inputs_null_mean: 0.25, svcca_inputs_null_sd: 0.04, svcca_inputs_p: 0.002,
-    rsa: 0.6 * scale, rsa_pairs: 15, rsa_null_mean: 0.01, rsa_null_sd: 0.1, rsa_p: 0.003, rsa_inputs_null_mean: 0.02, rsa_inputs_null_sd: 0.08, rsa_inputs_p: 0.004,
-    inputs_null_draws: 5, n_pairs_inputs_null_mean: 2.5,
+    n_pairs: 6,
+    n_unique_b: 5,
+    mean_corr_paired: 0.8 * scale,
+    svcca: 0.7 * scale,
+    svcca_dims_a: 3,
+    svcca_dims_b: 3,
+    svcca_null_mean: 0.2,
+    svcca_null_sd: 0.05,
+    svcca_p: 0.001,
+    svcca_inputs_null_mean: 0.25,
+    svcca_inputs_null_sd: 0.04,
+    svcca_inputs_p: 0.002,
+    rsa: 0.6 * scale,
+    rsa_pairs: 15,
+    rsa_null_mean: 0.01,
+    rsa_null_sd: 0.1,
+    rsa_p: 0.003,
+    rsa_inputs_null_mean: 0.02,
+    rsa_inputs_null_sd: 0.08,
+    rsa_inputs_p: 0.004,
+    inputs_null_draws: 5,
+    n_pairs_inputs_null_mean: 2.5,
   };
 }
 
 function universalityInput(): UniversalityResult {
   return {
-    a_sae: '/saes/a', a_acts: '/acts/a', b_sae: `/saes/${EVIL}`, b_acts: '/acts/b', rows: 100, d_a: 4, d_b: 4, m_a: 8, m_b: 8, dead_a: 1, dead_b: 0,
-    min_corr: 0.3, draws: 20, corr_draws: 5, seed: 1, mean_corr: 0.75, mean_corr_ba: 0.7, corr_null_mean: 0.1, corr_null_sd: 0.02, corr_z: 30,
-    corr_p: 0.0005, corr_ba_null_mean: 0.12, corr_ba_p: 0.0006, paired: paired(1), mean_corr_1to1: 0.6, corr_1to1_null_mean: 0.1, corr_1to1_null_sd: 0.02,
-    corr_1to1_p: 0.001, paired_1to1: null, seconds: 1.5, warnings: [`pair warning ${EVIL}`],
+    a_sae: '/saes/a',
+    a_acts: '/acts/a',
+    b_sae: `/saes/${EVIL}`,
+    b_acts: '/acts/b',
+    rows: 100,
+    d_a: 4,
+    d_b: 4,
+    m_a: 8,
+    m_b: 8,
+    dead_a: 1,
+    dead_b: 0,
+    min_corr: 0.3,
+    draws: 20,
+    corr_draws: 5,
+    seed: 1,
+    mean_corr: 0.75,
+    mean_corr_ba: 0.7,
+    corr_null_mean: 0.1,
+    corr_null_sd: 0.02,
+    corr_z: 30,
+    corr_p: 0.0005,
+    corr_ba_null_mean: 0.12,
+    corr_ba_p: 0.0006,
+    paired: paired(1),
+    mean_corr_1to1: 0.6,
+    corr_1to1_null_mean: 0.1,
+    corr_1to1_null_sd: 0.02,
+    corr_1to1_p: 0.001,
+    paired_1to1: null,
+    seconds: 1.5,
+    warnings: [`pair warning ${EVIL}`],
   };
 }
 
 describe('htmlPage({title, css, sections})', () => {
   it('htmlPage({title: "<script>…", css, sections}) escapes the title, inlines BASE_CSS then css, and joins the non-empty sections', () => {
-    const html = htmlPage({ title: `t ${EVIL}`, css: '\np{color:red}', sections: ['<p>one</p>', '  ', '\n<p>two</p>\n'] });
+    const html = htmlPage({
+      title: `t ${EVIL}`,
+      css: '\np{color:red}',
+      sections: ['<p>one</p>', '  ', '\n<p>two</p>\n'],
+    });
     expectEscaped(html);
     expect(html).toContain(`<title>t &lt;script&gt;`);
     expect(html).toContain(`<style>\n${BASE_CSS}\np{color:red}</style>`);
@@ -83,7 +153,13 @@ describe('golden pages', () => {
     r.study.name = `${r.study.name} ${EVIL}`;
     r.study.question = `${r.study.question} ${EVIL}`;
     r.cards = cardsInput();
-    const fig = { name: 'fig', title: `figure ${EVIL}`, caption: 'a caption', spec: {}, svg: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5"/></svg>' };
+    const fig = {
+      name: 'fig',
+      title: `figure ${EVIL}`,
+      caption: 'a caption',
+      spec: {},
+      svg: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5"/></svg>',
+    };
     const html = renderPage(r, [fig]);
     expectEscaped(html);
     await expect(html).toMatchFileSnapshot(golden('report.html'));

@@ -40,7 +40,17 @@ describe('writeReport(studyDir, results)', () => {
       expect(html).toContain(`${c.pwmcc.nullRandom.mean!.toFixed(3)} ± `);
     }
     const figs = allFigures(results);
-    expect(figs.map((f) => f.name)).toEqual(expect.arrayContaining(['seed-heatmaps', 'stability-vs-width', 'stability-vs-steps', 'matched-cosines', 'present-in-seeds', 'atom-maps', 'frontier']));
+    expect(figs.map((f) => f.name)).toEqual(
+      expect.arrayContaining([
+        'seed-heatmaps',
+        'stability-vs-width',
+        'stability-vs-steps',
+        'matched-cosines',
+        'present-in-seeds',
+        'atom-maps',
+        'frontier',
+      ]),
+    );
     expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(figs.length);
     for (const f of figs) {
       expect(fs.readFileSync(path.join(path.dirname(reportPath), 'figures', `${f.name}.svg`), 'utf8')).toMatch(/^<svg/);
@@ -59,7 +69,15 @@ describe('writeReport(studyDir, results)', () => {
     expect(fs.existsSync(CHROMIUM), `${CHROMIUM} (Debian package chromium; .ci/run installs it)`).toBe(true);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = await browser.newPage();
@@ -71,10 +89,12 @@ describe('writeReport(studyDir, results)', () => {
       page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
       await page.goto(`file://${reportPath}`);
       expect(errors).toEqual([]);
-      const figs = await page.$$eval('figure .fig svg', (els) => els.map((e) => {
-        const b = e.getBoundingClientRect();
-        return { w: b.width, h: b.height, marks: e.querySelectorAll('path, rect, text').length };
-      }));
+      const figs = await page.$$eval('figure .fig svg', (els) =>
+        els.map((e) => {
+          const b = e.getBoundingClientRect();
+          return { w: b.width, h: b.height, marks: e.querySelectorAll('path, rect, text').length };
+        }),
+      );
       expect(figs.length).toBe(allFigures(results).length);
       for (const f of figs) {
         expect(f.w).toBeGreaterThan(100);
@@ -89,7 +109,10 @@ describe('writeReport(studyDir, results)', () => {
 
 describe('renderPage(results, figures)', () => {
   it('escapes a study name and question that contain HTML', () => {
-    const evil = { ...results, study: { ...results.study, name: '<script>alert(1)</script>', question: '"><img src=x onerror=alert(1)>' } };
+    const evil = {
+      ...results,
+      study: { ...results.study, name: '<script>alert(1)</script>', question: '"><img src=x onerror=alert(1)>' },
+    };
     const html = renderPage(evil, []);
     expect(html).not.toContain('<script>alert(1)</script>');
     expect(html).not.toContain('<img src=x');
@@ -99,15 +122,24 @@ describe('renderPage(results, figures)', () => {
 
 describe('verdict(stat)', () => {
   const stat = (lo: number, nullMean: number, nullSd: number, pHolm: number): StabilityStat => ({
-    matrix: [], estimate: { mean: lo + 0.05, lo, hi: lo + 0.1, n: 10 }, nullRandom: { kind: 'random', mean: nullMean, sd: nullSd, draws: 10 },
-    nullUntrained: null, excess: null, ratio: null, p: pHolm, pHolm, cohensD: null,
+    matrix: [],
+    estimate: { mean: lo + 0.05, lo, hi: lo + 0.1, n: 10 },
+    nullRandom: { kind: 'random', mean: nullMean, sd: nullSd, draws: 10 },
+    nullUntrained: null,
+    excess: null,
+    ratio: null,
+    p: pHolm,
+    pHolm,
+    cohensD: null,
   });
   it('is "above chance" only when the CI clears null + 2 sd and Holm p < 0.05', () => {
     expect(verdict(stat(0.5, 0.3, 0.01, 0.001))).toBe('above chance');
     expect(verdict(stat(0.31, 0.3, 0.01, 0.001))).toBe('indistinguishable from chance'); // inside 2 sd
     expect(verdict(stat(0.5, 0.3, 0.01, 0.2))).toBe('indistinguishable from chance'); // test does not reject
     expect(verdict({ ...stat(0.5, 0.3, 0.01, 0.001), pHolm: null })).toBe('not enough seeds');
-    expect(verdict({ ...stat(0.5, 0.3, 0.01, 0.001), nullRandom: { kind: 'random', mean: 0.3, sd: null, draws: 1 } })).toBe('not enough seeds');
+    expect(
+      verdict({ ...stat(0.5, 0.3, 0.01, 0.001), nullRandom: { kind: 'random', mean: 0.3, sd: null, draws: 1 } }),
+    ).toBe('not enough seeds');
   });
 });
 
@@ -117,7 +149,9 @@ describe('readResults(dir)', () => {
     try {
       fs.writeFileSync(path.join(bad, 'results.json'), JSON.stringify({ format: 'something-else/2' }));
       expect(() => readResults(bad)).toThrow(DataError);
-      expect(() => readResults(bad)).toThrow(/results\.json: format: found "something-else\/2", expected "husai-study-results\/1"/);
+      expect(() => readResults(bad)).toThrow(
+        /results\.json: format: found "something-else\/2", expected "husai-study-results\/1"/,
+      );
       fs.writeFileSync(path.join(bad, 'results.json'), '{"format": ');
       expect(() => readResults(bad)).toThrow(/results\.json: content: found invalid JSON/);
     } finally {

@@ -1,5 +1,5 @@
 /**
- * The shared architecture table for the SAE tests (DESIGN.md: a new architecture = one file + one
+ * The shared architecture table for the SAE tests (docs/ARCHITECTURE.md: a new architecture = one file + one
  * registry line + one row here). Shapes are tiny so finite differences stay fast on the reference engine.
  * Each row also carries its ground-truth recovery floor (recovery.test.ts): gt_mcc on exactly-k data
  * (d 32, 64 features, k 3, 20,000 rows, width 64, 3000 steps, default hyperparameters), measured
@@ -54,31 +54,43 @@ const M = 12;
 
 export const ARCH_CASES: ArchCase[] = [
   {
-    title: 'relu (april-2024)', input: { arch: 'relu', dIn: D, dSae: M, variant: 'april-2024', sparsityCoeff: 0.3 },
+    title: 'relu (april-2024)',
+    input: { arch: 'relu', dIn: D, dSae: M, variant: 'april-2024', sparsityCoeff: 0.3 },
     recovery: { sae: { arch: 'relu', dSae: 64 }, gtMccFloor: 0.9 }, // measured 0.979, 0.944, 0.974
   },
   {
-    title: 'relu (constrained-2023)', input: { arch: 'relu', dIn: D, dSae: M, variant: 'constrained-2023', sparsityCoeff: 0.3 },
+    title: 'relu (constrained-2023)',
+    input: { arch: 'relu', dIn: D, dSae: M, variant: 'constrained-2023', sparsityCoeff: 0.3 },
     recovery: { sae: { arch: 'relu', dSae: 64, variant: 'constrained-2023' }, gtMccFloor: 0.9 }, // measured 0.962, 0.954, 0.951
   },
   {
-    title: 'topk', input: { arch: 'topk', dIn: D, dSae: M, k: 3, kAux: 2, auxKCoeff: 0.5 }, noDead: true,
+    title: 'topk',
+    input: { arch: 'topk', dIn: D, dSae: M, k: 3, kAux: 2, auxKCoeff: 0.5 },
+    noDead: true,
     recovery: { sae: { arch: 'topk', dSae: 64, k: 3 }, gtMccFloor: 0.9 }, // measured 0.978, 0.954, 0.967
   },
   {
-    title: 'batchtopk', input: { arch: 'batchtopk', dIn: D, dSae: M, k: 3, kAux: 2, auxKCoeff: 0.5 }, noDead: true,
+    title: 'batchtopk',
+    input: { arch: 'batchtopk', dIn: D, dSae: M, k: 3, kAux: 2, auxKCoeff: 0.5 },
+    noDead: true,
     recovery: { sae: { arch: 'batchtopk', dSae: 64, k: 3 }, gtMccFloor: 0.85 }, // measured 0.919, 0.909, 0.923
   },
   {
-    title: 'matryoshka', input: { arch: 'matryoshka', dIn: D, dSae: M, k: 3, kAux: 2, auxKCoeff: 0.5, groupFractions: [1 / 6, 1 / 4] }, noDead: true,
+    title: 'matryoshka',
+    input: { arch: 'matryoshka', dIn: D, dSae: M, k: 3, kAux: 2, auxKCoeff: 0.5, groupFractions: [1 / 6, 1 / 4] },
+    noDead: true,
     recovery: { sae: { arch: 'matryoshka', dSae: 64, k: 3 }, gtMccFloor: 0.7 }, // measured 0.772, 0.788, 0.769
   },
   {
-    title: 'jumprelu', input: { arch: 'jumprelu', dIn: D, dSae: M, sparsityCoeff: 0.3, initThreshold: 0.05, bandwidth: 0.2 }, steOnly: ['log_threshold'],
+    title: 'jumprelu',
+    input: { arch: 'jumprelu', dIn: D, dSae: M, sparsityCoeff: 0.3, initThreshold: 0.05, bandwidth: 0.2 },
+    steOnly: ['log_threshold'],
     recovery: { sae: { arch: 'jumprelu', dSae: 64 }, gtMccFloor: 0.72 }, // measured 0.793, 0.786, 0.848
   },
   {
-    title: 'gated', input: { arch: 'gated', dIn: D, dSae: M, sparsityCoeff: 0.3 }, detachedGrad: gatedDetached,
+    title: 'gated',
+    input: { arch: 'gated', dIn: D, dSae: M, sparsityCoeff: 0.3 },
+    detachedGrad: gatedDetached,
     recovery: { sae: { arch: 'gated', dSae: 64 }, gtMccFloor: 0.6 }, // measured 0.744, 0.668, 0.735
   },
 ];

@@ -110,9 +110,19 @@ describe('config validation', () => {
   });
 
   it('archBySaeLens(name) is the one architecture writing SAELens name, for every name in SAE_ARCHITECTURES', () => {
-    expect([...SAE_ARCHITECTURES].sort()).toEqual(['batchtopk', 'gated', 'jumprelu', 'matryoshka_batchtopk', 'standard', 'topk']);
+    expect([...SAE_ARCHITECTURES].sort()).toEqual([
+      'batchtopk',
+      'gated',
+      'jumprelu',
+      'matryoshka_batchtopk',
+      'standard',
+      'topk',
+    ]);
     for (const n of SAE_ARCHITECTURES) {
-      expect(archNames().filter((a) => getArch(a).saeLens.name === n), n).toHaveLength(1);
+      expect(
+        archNames().filter((a) => getArch(a).saeLens.name === n),
+        n,
+      ).toHaveLength(1);
       expect(archBySaeLens(n).saeLens.name).toBe(n);
     }
     expect(() => archBySaeLens('nope')).toThrow(/unknown SAELens architecture 'nope'.*standard/);
@@ -167,7 +177,14 @@ describe('Architecture.exportSaeLens and foldInputScale', () => {
       jumprelu: ['W_enc', 'b_enc', 'W_dec', 'b_dec', 'threshold'],
       gated: ['W_enc', 'b_gate', 'r_mag', 'b_mag', 'W_dec', 'b_dec'],
     };
-    const archOf: Record<string, string> = { relu: 'standard', topk: 'topk', batchtopk: 'batchtopk', matryoshka: 'matryoshka_batchtopk', jumprelu: 'jumprelu', gated: 'gated' };
+    const archOf: Record<string, string> = {
+      relu: 'standard',
+      topk: 'topk',
+      batchtopk: 'batchtopk',
+      matryoshka: 'matryoshka_batchtopk',
+      jumprelu: 'jumprelu',
+      gated: 'gated',
+    };
     for (const c of ARCH_CASES) {
       const sae = perturbedSae(c.input, 1);
       const ex = getArch(sae.cfg.arch).exportSaeLens(sae);
@@ -177,11 +194,20 @@ describe('Architecture.exportSaeLens and foldInputScale', () => {
       expect(ex.shapes.W_enc).toEqual([D, M]);
       expect(ex.shapes.W_dec).toEqual([M, D]);
       expect(ex.shapes.b_dec).toEqual([D]);
-      for (const [n, t] of Object.entries(ex.tensors)) expect(t.length, n).toBe(ex.shapes[n].reduce((a, b) => a * b, 1));
+      for (const [n, t] of Object.entries(ex.tensors))
+        expect(t.length, n).toBe(ex.shapes[n].reduce((a, b) => a * b, 1));
       const cfg = saeLensCfg(saeWeightsToWrite(sae), { seed: 1 });
-      expect(cfg).toMatchObject({ architecture: archOf[c.input.arch], d_in: D, d_sae: M, dtype: 'float32', apply_b_dec_to_input: true, normalize_activations: 'none' });
+      expect(cfg).toMatchObject({
+        architecture: archOf[c.input.arch],
+        d_in: D,
+        d_sae: M,
+        dtype: 'float32',
+        apply_b_dec_to_input: true,
+        normalize_activations: 'none',
+      });
       expect((cfg.metadata as Record<string, unknown>).seed).toBe(1);
-      if (c.input.arch === 'jumprelu') expect(ex.tensors.threshold[0]).toBeCloseTo(Math.exp(sae.params.log_threshold[0]), 6);
+      if (c.input.arch === 'jumprelu')
+        expect(ex.tensors.threshold[0]).toBeCloseTo(Math.exp(sae.params.log_threshold[0]), 6);
     }
   });
 

@@ -20,9 +20,27 @@ function weights(arch: SaeArchitecture, extra: Record<string, unknown> = {}, k?:
     rng.fillNormal(data, 0, 0.7);
     return { data, shape, dtype: 'F32' as const };
   };
-  const tensors: SaeWeights['tensors'] = { W_enc: t([D, M]), b_enc: t([M]), W_dec: t([M, D]), b_dec: t([D]), threshold: t([M]), b_gate: t([M]), b_mag: t([M]), r_mag: t([M]) };
+  const tensors: SaeWeights['tensors'] = {
+    W_enc: t([D, M]),
+    b_enc: t([M]),
+    W_dec: t([M, D]),
+    b_dec: t([D]),
+    threshold: t([M]),
+    b_gate: t([M]),
+    b_mag: t([M]),
+    r_mag: t([M]),
+  };
   for (let i = 0; i < M; i++) tensors.threshold.data[i] = Math.abs(tensors.threshold.data[i]) * 0.5;
-  return { architecture: arch, dIn: D, dSae: M, k, tensors, cfg: { apply_b_dec_to_input: true, ...extra }, source: { format: 'saelens-v6', path: `test:${arch}` }, warnings: [] } as SaeWeights;
+  return {
+    architecture: arch,
+    dIn: D,
+    dSae: M,
+    k,
+    tensors,
+    cfg: { apply_b_dec_to_input: true, ...extra },
+    source: { format: 'saelens-v6', path: `test:${arch}` },
+    warnings: [],
+  } as SaeWeights;
 }
 
 /** Direct pre-activations and gate for row n. */
@@ -53,7 +71,11 @@ describe('encodeLatents', () => {
     }
   };
   const topk = (pre: number[], k: number): number[] => {
-    const order = pre.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k).map((p) => p[1]);
+    const order = pre
+      .map((v, i) => [v, i])
+      .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+      .slice(0, k)
+      .map((p) => p[1]);
     return pre.map((v, i) => (order.includes(i) ? Math.max(0, v) : 0));
   };
 
@@ -83,6 +105,8 @@ describe('encodeLatents', () => {
     });
   });
   it('names the SAE when the input width is wrong', () => {
-    expect(() => encodeLatents(weights('standard'), { data: new Float32Array(4), rows: 1, cols: 4 }, e)).toThrow(/test:standard.*d_in = 5/);
+    expect(() => encodeLatents(weights('standard'), { data: new Float32Array(4), rows: 1, cols: 4 }, e)).toThrow(
+      /test:standard.*d_in = 5/,
+    );
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The native engine and the reference engine agree on one full training step of every architecture
- * (DESIGN.md: every fast path has a slow twin and a test that they agree).
+ * (docs/ARCHITECTURE.md: every fast path has a slow twin and a test that they agree).
  */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
@@ -30,7 +30,14 @@ function oneStep(e: Engine, ci: number): { parts: LossParts; grads: TensorMap; p
   const saved: TensorMap = {};
   for (const [n, t] of Object.entries(grads)) saved[n] = new Float32Array(t);
   clipGlobalNorm(e, grads, 1);
-  new AdamState(sae.params).step(e, sae.params, grads, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 1, weightDecay: 0 });
+  new AdamState(sae.params).step(e, sae.params, grads, {
+    lr: 1e-3,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    step: 1,
+    weightDecay: 0,
+  });
   step.afterUpdate(1, 10);
   return { parts, grads: saved, params: sae.params };
 }
@@ -46,7 +53,8 @@ describe('native vs reference engine', () => {
       // Without the addon, compare the sparse path with the dense path on the reference engine.
       expect(other.parts.loss).toBeCloseTo(ref.parts.loss, 3);
       for (const n of Object.keys(ref.params)) {
-        for (let i = 0; i < ref.params[n].length; i++) expect(Math.abs(ref.params[n][i] - other.params[n][i]), `${n}[${i}]`).toBeLessThan(2.5e-3);
+        for (let i = 0; i < ref.params[n].length; i++)
+          expect(Math.abs(ref.params[n][i] - other.params[n][i]), `${n}[${i}]`).toBeLessThan(2.5e-3);
       }
     } finally {
       setReluPath('auto');

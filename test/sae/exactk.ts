@@ -1,9 +1,9 @@
 /**
- * Exactly-k synthetic data for the SAE tests (SCIENCE.md §5, Song et al.): G = n_gt random unit
+ * Exactly-k synthetic data for the SAE tests (docs/SCIENCE.md §5, Song et al.): G = n_gt random unit
  * rows in R^d; each sample has exactly k non-zero codes with magnitudes |N(0,1)|; x = s·G. Generated
  * in the test with Rng (sae/ tests stay independent of data/), served by an in-memory BatchStream
  * whose order is a seeded shuffle per (seed, epoch). Also ground-truth MCC: mean over true features
- * of the cosine to the decoder atom matched one-to-one by the Hungarian algorithm (SCIENCE.md §3 gt_mcc).
+ * of the cosine to the decoder atom matched one-to-one by the Hungarian algorithm (docs/SCIENCE.md §3 gt_mcc).
  */
 import type { Mat } from '../../src/core/mat.js';
 import { Rng } from '../../src/core/rng.js';

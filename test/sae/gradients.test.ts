@@ -1,5 +1,5 @@
 /**
- * Finite-difference gradient checks for every architecture and every trained tensor (SCIENCE.md
+ * Finite-difference gradient checks for every architecture and every trained tensor (docs/SCIENCE.md
  * §2 objectives, differentiated by hand in src/sae/*.ts). Small shapes, a few random coordinates per
  * tensor, central differences (h = 1e-2, shrunk when needed) on an O(1) loss, relative tolerance
  * 1e-2. Selection-based architectures (TopK, BatchTopK, JumpReLU, Gated's gate) are piecewise
@@ -40,7 +40,16 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Checks `coords` coordinates of tensor `name`; returns how many were compared. */
-function fdCheck(sae: Sae, step: SaeStep, x: Float32Array, opts: StepOptions, name: string, g: Float32Array, rng: Rng, coords: number): number {
+function fdCheck(
+  sae: Sae,
+  step: SaeStep,
+  x: Float32Array,
+  opts: StepOptions,
+  name: string,
+  g: Float32Array,
+  rng: Rng,
+  coords: number,
+): number {
   step.forward(x, opts);
   const base = step.activePattern();
   const t = sae.params[name];
@@ -61,7 +70,10 @@ function fdCheck(sae: Sae, step: SaeStep, x: Float32Array, opts: StepOptions, na
       if (!same(pp, base) || !same(pm, base)) continue;
       const fd = (lp - lm) / (2 * h);
       const tol = 1e-2 * Math.max(Math.abs(fd), Math.abs(g[i])) + 2e-3 * Math.max(scaleG, 1e-2) + 1e-4;
-      expect(Math.abs(fd - g[i]), `${name}[${i}]: finite difference ${fd} vs backward ${g[i]} (h=${h})`).toBeLessThanOrEqual(tol);
+      expect(
+        Math.abs(fd - g[i]),
+        `${name}[${i}]: finite difference ${fd} vs backward ${g[i]} (h=${h})`,
+      ).toBeLessThanOrEqual(tol);
       compared++;
       break;
     }
@@ -101,7 +113,8 @@ describe('SaeStep.backward(grads) matches finite differences of SaeStep.forward(
         const g = grads(sae);
         step.backward(g);
         const rng = Rng.from(ci, 'coords-sparse');
-        for (const name of Object.keys(sae.params)) expect(fdCheck(sae, step, x, opts, name, g[name], rng, 6), name).toBeGreaterThanOrEqual(3);
+        for (const name of Object.keys(sae.params))
+          expect(fdCheck(sae, step, x, opts, name, g[name], rng, 6), name).toBeGreaterThanOrEqual(3);
       });
     } finally {
       setReluPath('auto');
@@ -131,8 +144,12 @@ describe('SaeStep.backward(grads) matches finite differences of SaeStep.forward(
       const { D, M, dead } = on;
       let changed = 0;
       for (let i = 0; i < M; i++) {
-        const rowDiff = Math.max(...Array.from({ length: D }, (_, j) => Math.abs(on.g.W_dec[i * D + j] - off.g.W_dec[i * D + j])));
-        const colDiff = Math.max(...Array.from({ length: D }, (_, j) => Math.abs(on.g.W_enc[j * M + i] - off.g.W_enc[j * M + i])));
+        const rowDiff = Math.max(
+          ...Array.from({ length: D }, (_, j) => Math.abs(on.g.W_dec[i * D + j] - off.g.W_dec[i * D + j])),
+        );
+        const colDiff = Math.max(
+          ...Array.from({ length: D }, (_, j) => Math.abs(on.g.W_enc[j * M + i] - off.g.W_enc[j * M + i])),
+        );
         const bDiff = Math.abs(on.g.b_enc[i] - off.g.b_enc[i]);
         if (!dead[i]) {
           expect(rowDiff, `live latent ${i} W_dec row`).toBeLessThan(1e-6);

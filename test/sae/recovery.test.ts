@@ -1,6 +1,6 @@
 /**
  * End-to-end: every registered architecture, with default hyperparameters, recovers the
- * ground-truth features of exactly-k data (SCIENCE.md §5; Song et al. report GT-MCC 0.97 for TopK
+ * ground-truth features of exactly-k data (docs/SCIENCE.md §5; Song et al. report GT-MCC 0.97 for TopK
  * in the matched regime) to at least its row's floor in arch-table.ts. d = 32, 64 true unit
  * features, k = 3, 20,000 samples, width 64; steps cut to 3000 (default 8192) to keep the suite
  * fast on the reference engine. Each floor must also lie well above what the untrained SAE of the
@@ -22,8 +22,12 @@ describe('every architecture recovers exactly-k ground truth', () => {
     const { sae, gtMccFloor } = c.recovery;
     it(`trainMany(exact-k d=32 F=64 k=3 n=20000, ${c.title} m=${sae.dSae}, 3000 steps) reaches gt_mcc ≥ ${gtMccFloor}`, async () => {
       const untrained = initSae(resolveConfig({ ...sae, dIn: D } as SaeConfigInput), 1);
-      expect(gtMcc(data.gtFD, N_GT, untrained.params.W_dec, sae.dSae, D), 'untrained SAE').toBeLessThan(gtMccFloor - 0.2);
-      const [r] = await trainMany(memoryStream(data.xND, data.n, data.d), [{ sae, seed: 1, dataSeed: 1 }], { steps: 3000 });
+      expect(gtMcc(data.gtFD, N_GT, untrained.params.W_dec, sae.dSae, D), 'untrained SAE').toBeLessThan(
+        gtMccFloor - 0.2,
+      );
+      const [r] = await trainMany(memoryStream(data.xND, data.n, data.d), [{ sae, seed: 1, dataSeed: 1 }], {
+        steps: 3000,
+      });
       expect(r.batchSize).toBe(256);
       expect(gtMcc(data.gtFD, N_GT, r.sae.params.W_dec, sae.dSae, D)).toBeGreaterThanOrEqual(gtMccFloor);
       if (sae.k !== undefined) expect(r.final?.l0).toBeCloseTo(sae.k, 0);

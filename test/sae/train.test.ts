@@ -12,11 +12,18 @@ const data = exactK(1, 2048, 16, 24, 3);
 // Large offset and scale, so input scaling and b_dec matter.
 const raw = Float32Array.from(data.xND, (v, i) => 30 * v + (i % 16 === 0 ? 50 : 0));
 const stream = () => memoryStream(raw, data.n, data.d);
-const topkRun = (seed: number, dataSeed: number, id?: string): RunConfig => ({ id, sae: { arch: 'topk', dSae: 32, k: 3 }, seed, dataSeed });
+const topkRun = (seed: number, dataSeed: number, id?: string): RunConfig => ({
+  id,
+  sae: { arch: 'topk', dSae: 32, k: 3 },
+  seed,
+  dataSeed,
+});
 const opts = { batchSize: 128, steps: 60, evalRows: 512 };
 
 function bytes(r: { sae: { params: Record<string, Float32Array> } }): string {
-  return Object.entries(r.sae.params).map(([n, t]) => n + Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('base64')).join('|');
+  return Object.entries(r.sae.params)
+    .map(([n, t]) => n + Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('base64'))
+    .join('|');
 }
 
 /** Counts batches() calls per seed. */
@@ -45,11 +52,15 @@ describe('trainMany(source, runs, opts)', () => {
 
   it('a run gives the same bytes alone or among others (shared scratch, shared pass)', async () => {
     const alone = await trainMany(stream(), [topkRun(3, 7)], opts);
-    const together = await trainMany(stream(), [
-      { sae: { arch: 'relu', dSae: 40 }, seed: 1, dataSeed: 7 },
-      topkRun(3, 7),
-      { sae: { arch: 'batchtopk', dSae: 32, k: 3 }, seed: 2, dataSeed: 9 },
-    ], opts);
+    const together = await trainMany(
+      stream(),
+      [
+        { sae: { arch: 'relu', dSae: 40 }, seed: 1, dataSeed: 7 },
+        topkRun(3, 7),
+        { sae: { arch: 'batchtopk', dSae: 32, k: 3 }, seed: 2, dataSeed: 9 },
+      ],
+      opts,
+    );
     expect(bytes(together[1])).toBe(bytes(alone[0]));
   });
 
@@ -61,7 +72,11 @@ describe('trainMany(source, runs, opts)', () => {
     expect(src.calls.get(6)).toBe(3);
     expect(res.map((r) => r.final?.steps)).toEqual([40, 40, 40]);
     expect(res.map((r) => r.final?.tokens)).toEqual([40 * 128, 40 * 128, 40 * 128]);
-    expect(res.map((r) => [r.seed, r.dataSeed])).toEqual([[1, 5], [2, 5], [3, 6]]);
+    expect(res.map((r) => [r.seed, r.dataSeed])).toEqual([
+      [1, 5],
+      [2, 5],
+      [3, 6],
+    ]);
   });
 
   it('folds the input scale back: the returned SAE on raw x matches the training-time EV on scaled x', async () => {
@@ -80,12 +95,22 @@ describe('trainMany(source, runs, opts)', () => {
     const seen: number[] = [];
     const ckpt: Array<[number, string]> = [];
     const [r] = await trainMany(stream(), [topkRun(0, 0, 'a')], {
-      ...opts, steps: 30, logEvery: 10, checkpointSteps: [0, 10, 30],
+      ...opts,
+      steps: 30,
+      logEvery: 10,
+      checkpointSteps: [0, 10, 30],
       onProgress: (p) => seen.push(p.step),
-      onCheckpoint: (c) => { ckpt.push([c.step, c.sae.cfg.arch]); expect(c.metadata.steps).toBe(c.step); },
+      onCheckpoint: (c) => {
+        ckpt.push([c.step, c.sae.cfg.arch]);
+        expect(c.metadata.steps).toBe(c.step);
+      },
     });
     expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-    expect(ckpt).toEqual([[0, 'topk'], [10, 'topk'], [30, 'topk']]);
+    expect(ckpt).toEqual([
+      [0, 'topk'],
+      [10, 'topk'],
+      [30, 'topk'],
+    ]);
     expect(r.history.map((h) => h.step)).toEqual([10, 20, 30]);
     for (const h of r.history) {
       expect(h.l0).toBeCloseTo(3, 5);
@@ -118,7 +143,9 @@ describe('trainMany(source, runs, opts)', () => {
 
   it('trains every registered architecture a few steps with finite metrics (relu with resampling)', async () => {
     const runs: RunConfig[] = ARCH_CASES.map((c, i) => ({
-      id: c.title, seed: i, dataSeed: 0,
+      id: c.title,
+      seed: i,
+      dataSeed: 0,
       sae: { ...c.input, dIn: undefined, dSae: 32 },
       hyper: c.title === 'relu (constrained-2023)' ? { resampleEvery: 20 } : {},
     }));

@@ -1,6 +1,6 @@
 /**
  * The study analyses on constructed cases with values known independently: identical (or permuted)
- * SAEs across seeds give PW-MCC 1 and excess = 1 − null; random nulls match SCIENCE.md §4's
+ * SAEs across seeds give PW-MCC 1 and excess = 1 − null; random nulls match docs/SCIENCE.md §4's
  * published chance levels; frequency bins, sweeps, the matched-L0 grouping and the PCA map on
  * hand-made inputs.
  */
@@ -21,9 +21,16 @@ import { ANALYSES, parseSpec } from '../../src/study/spec.js';
 
 const M = 12;
 const D = 8;
-const ctx: ExpandContext = { data: { kind: 'synthetic', generator: 'exact-k', config: {} }, d: D, rows: 1024, features: M };
+const ctx: ExpandContext = {
+  data: { kind: 'synthetic', generator: 'exact-k', config: {} },
+  d: D,
+  rows: 1024,
+  features: M,
+};
 const runs = (() => {
-  const { spec, source } = parseSpec(`name: t\nquestion: q\ndata: { kind: synthetic, generator: exact-k, options: { n: 1024, seed: 0 } }\ndefaults: { arch: topk, width: ${M}, k: 2, steps: 20, batch_size: 64 }\ngrid: { seed: [0, 1, 2, 3] }\ncheckpoints: [0, 10]\n`);
+  const { spec, source } = parseSpec(
+    `name: t\nquestion: q\ndata: { kind: synthetic, generator: exact-k, options: { n: 1024, seed: 0 } }\ndefaults: { arch: topk, width: ${M}, k: 2, steps: 20, batch_size: 64 }\ngrid: { seed: [0, 1, 2, 3] }\ncheckpoints: [0, 10]\n`,
+  );
   return expandSpec(spec, source, ctx);
 })();
 
@@ -51,8 +58,20 @@ function permuteRows(w: { wDec: Float32Array; wEnc: Float32Array }, perm: Uint32
 
 function cellRuns(atoms: SaeUnitAtoms[]): CellRun[] {
   return atoms.map((a, s) => ({
-    run: runs[s], atoms: a, firing: Float32Array.from({ length: M }, (_, i) => (i === 0 ? 0 : 10 ** -(i % 4))), evalRows: 1000,
-    final: { mse: 0.1, explained_variance: 0.9, l0: 2 + s * 0.01, n_dead: 0, dead_fraction: 0, dense_fraction: 0, steps: 20, tokens: 1280 },
+    run: runs[s],
+    atoms: a,
+    firing: Float32Array.from({ length: M }, (_, i) => (i === 0 ? 0 : 10 ** -(i % 4))),
+    evalRows: 1000,
+    final: {
+      mse: 0.1,
+      explained_variance: 0.9,
+      l0: 2 + s * 0.01,
+      n_dead: 0,
+      dead_fraction: 0,
+      dense_fraction: 0,
+      steps: 20,
+      tokens: 1280,
+    },
   }));
 }
 
@@ -62,9 +81,17 @@ describe('analyseCell(cell, ctx) on identical SAEs across seeds', () => {
   const w = randomSae(1);
   const same = [0, 1, 2, 3].map((s) => permuteRows(w, Rng.from(s, 'perm').permutation(M)));
   const gtMat = same[0].dec;
-  const { cell, gt } = analyseCell({ id: 'c', label: 'topk m=12 k=2', params: { arch: 'topk', width: M }, runs: cellRuns(same) }, {
-    nulls, tau: 0.7, seed: 0, analyses: new Set(ANALYSES), gt: gtMat, checkpointAtoms: (run) => same[runs.indexOf(run)],
-  });
+  const { cell, gt } = analyseCell(
+    { id: 'c', label: 'topk m=12 k=2', params: { arch: 'topk', width: M }, runs: cellRuns(same) },
+    {
+      nulls,
+      tau: 0.7,
+      seed: 0,
+      analyses: new Set(ANALYSES),
+      gt: gtMat,
+      checkpointAtoms: (run) => same[runs.indexOf(run)],
+    },
+  );
 
   it('PW-MCC = 1 for every pair (atoms permuted between seeds), excess = 1 − null, ratio = 1 / null', () => {
     for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) expect(cell.pwmcc.matrix[a][b]).toBeCloseTo(1, 6);
@@ -133,9 +160,17 @@ describe('analyseCell(cell, ctx) on independent random SAEs', () => {
       const w = randomSae(s);
       return atomsFromWeights(w.wDec, w.wEnc, M, D, `random ${s}`);
     });
-    const { cell } = analyseCell({ id: 'r', label: 'r', params: {}, runs: cellRuns(sets) }, {
-      nulls, tau: 0.7, seed: 0, analyses: new Set(['stability', 'features']), gt: null, checkpointAtoms: () => sets[0],
-    });
+    const { cell } = analyseCell(
+      { id: 'r', label: 'r', params: {}, runs: cellRuns(sets) },
+      {
+        nulls,
+        tau: 0.7,
+        seed: 0,
+        analyses: new Set(['stability', 'features']),
+        gt: null,
+        checkpointAtoms: () => sets[0],
+      },
+    );
     expect(Math.abs(cell.pwmcc.excess as number)).toBeLessThan(0.08);
     expect(cell.pwmcc.p).toBeGreaterThan(0.01);
     expect(cell.groundTruth).toBeNull();
@@ -147,7 +182,7 @@ describe('analyseCell(cell, ctx) on independent random SAEs', () => {
 describe('NullCache', () => {
   const pw = (n: MetricNulls): NullSummary => n.byKey.get('pwmcc') as NullSummary;
 
-  it('randomNulls(M, D).byKey pwmcc matches SCIENCE.md §4: ≈ 0.46 at d = 16, n = 32; ≈ 0.33 at d = 64, n = 256', () => {
+  it('randomNulls(M, D).byKey pwmcc matches docs/SCIENCE.md §4: ≈ 0.46 at d = 16, n = 32; ≈ 0.33 at d = 64, n = 256', () => {
     expect(pw(nulls.randomNulls(32, 16)).mean).toBeCloseTo(0.46, 1);
     expect(Math.abs(pw(nulls.randomNulls(256, 64)).mean - 0.33)).toBeLessThan(0.02);
   });
@@ -165,7 +200,11 @@ describe('NullCache', () => {
 
 describe('stats', () => {
   it('pairEstimate(m) is the mean of the upper triangle, with n pairs', () => {
-    const m = [[null, 0.5, 0.7], [0.5, null, 0.9], [0.7, 0.9, null]];
+    const m = [
+      [null, 0.5, 0.7],
+      [0.5, null, 0.9],
+      [0.7, 0.9, null],
+    ];
     const e = pairEstimate(m, 0);
     expect(e.mean).toBeCloseTo(0.7, 12);
     expect(e.n).toBe(3);
@@ -175,7 +214,22 @@ describe('stats', () => {
 
   it('applyHolm(stats) equals metrics/stats holm() on the p-values', () => {
     const nul = { mean: 0.3, sd: 0.01, n: 10, values: Float64Array.from({ length: 10 }, (_, i) => 0.29 + 0.002 * i) };
-    const stats = [[0.31, 0.32, 0.33], [0.5, 0.6, 0.55], [0.29, 0.3, 0.28]].map(([a, b, c]) => stabilityStat([[null, a, b], [a, null, c], [b, c, null]], nul, null, 0));
+    const stats = [
+      [0.31, 0.32, 0.33],
+      [0.5, 0.6, 0.55],
+      [0.29, 0.3, 0.28],
+    ].map(([a, b, c]) =>
+      stabilityStat(
+        [
+          [null, a, b],
+          [a, null, c],
+          [b, c, null],
+        ],
+        nul,
+        null,
+        0,
+      ),
+    );
     applyHolm(stats);
     const want = holm(stats.map((s) => s.p as number));
     stats.forEach((s, i) => expect(s.pHolm).toBeCloseTo(want[i], 12));
@@ -191,11 +245,16 @@ describe('features', () => {
 
   it('frequencyBins(stab, firing, N) averages per-feature stability per bin', () => {
     // a = e1..e4, b = e1, e2, e3, e5 (d = 5): latent 3 has no partner at τ in the other seed.
-    const unit = (rows: number[]): Float32Array => Float32Array.from(rows.flatMap((r) => Array.from({ length: 5 }, (_, j) => (j === r ? 1 : 0))));
+    const unit = (rows: number[]): Float32Array =>
+      Float32Array.from(rows.flatMap((r) => Array.from({ length: 5 }, (_, j) => (j === r ? 1 : 0))));
     const a = { data: unit([0, 1, 2, 3]), rows: 4, cols: 5 };
     const b = { data: unit([0, 1, 2, 4]), rows: 4, cols: 5 };
     const stab = seedStability([a, b], { tau: 0.9 });
-    const bins = frequencyBins(stab, [Float32Array.from([0, 0.002, 0.5, 0.5]), Float32Array.from([0, 0.002, 0.5, 0.5])], 1000);
+    const bins = frequencyBins(
+      stab,
+      [Float32Array.from([0, 0.002, 0.5, 0.5]), Float32Array.from([0, 0.002, 0.5, 0.5])],
+      1000,
+    );
     expect(bins[0]).toMatchObject({ lo: 0, hi: 0, latents: 2 });
     const top = bins.find((x) => x.lo <= 0.5 && x.hi > 0.5);
     expect(top).toMatchObject({ latents: 4, stability: 0.5 });
@@ -204,7 +263,10 @@ describe('features', () => {
   it('atomMap(atoms) of atoms in a plane keeps their distances from the mean', () => {
     const pts = Array.from({ length: 30 }, (_, i) => [Math.cos(i), Math.sin(i)]);
     const data = new Float32Array(30 * 5);
-    pts.forEach(([x, y], i) => { data[i * 5 + 1] = x; data[i * 5 + 3] = y; });
+    pts.forEach(([x, y], i) => {
+      data[i * 5 + 1] = x;
+      data[i * 5 + 3] = y;
+    });
     const atoms = atomsFromWeights(data, new Float32Array(5 * 30), 30, 5, 'plane').dec;
     const map = atomMap([atoms], [7], null, 0, 'k');
     expect(map?.seed.every((s) => s === 7)).toBe(true);
@@ -232,32 +294,110 @@ describe('atomMap(atoms, …) above 4000 points', () => {
 
 describe('sweepCurves(cells) and archComparison(cells)', () => {
   const est = (mean: number): Estimate => ({ mean, lo: mean, hi: mean, n: 10 });
-  const cell = (id: string, arch: string, width: number, l0: number, extra: Record<string, number> = {}): CellResult => ({
-    id, label: id, params: { arch, width, ...extra }, arch, width, k: null, l1: null, seeds: [0, 1, 2], runIds: [],
-    pwmcc: { matrix: [], estimate: est(width / 1000), nullRandom: { kind: 'random', mean: 0.3, sd: 0.01, draws: 10 }, nullUntrained: null, excess: null, ratio: null, p: null, pHolm: null, cohensD: null },
-    sharedFraction: { matrix: [], estimate: est(0.5), nullRandom: { kind: 'random', mean: 0, sd: 0, draws: 10 }, nullUntrained: null, excess: null, ratio: null, p: null, pHolm: null, cohensD: null },
-    mmcs: { matrix: [], estimate: est(0.5), nullRandom: { kind: 'random', mean: 0, sd: 0, draws: 10 }, nullUntrained: null, excess: null, ratio: null, p: null, pHolm: null, cohensD: null },
-    tau: 0.7, l0: est(l0), explainedVariance: est(0.9), deadFraction: est(0), groundTruth: null, presentIn: [], uniqueCurve: { seeds: [], fractionUnique: [] },
-    meanFeatureStability: null, matchedCosines: { edges: [], counts: [], nullCounts: [] }, frequencyBins: [], consensus: { count: 0, clusterSizes: [] }, atomMap: null, steps: [],
+  const cell = (
+    id: string,
+    arch: string,
+    width: number,
+    l0: number,
+    extra: Record<string, number> = {},
+  ): CellResult => ({
+    id,
+    label: id,
+    params: { arch, width, ...extra },
+    arch,
+    width,
+    k: null,
+    l1: null,
+    seeds: [0, 1, 2],
+    runIds: [],
+    pwmcc: {
+      matrix: [],
+      estimate: est(width / 1000),
+      nullRandom: { kind: 'random', mean: 0.3, sd: 0.01, draws: 10 },
+      nullUntrained: null,
+      excess: null,
+      ratio: null,
+      p: null,
+      pHolm: null,
+      cohensD: null,
+    },
+    sharedFraction: {
+      matrix: [],
+      estimate: est(0.5),
+      nullRandom: { kind: 'random', mean: 0, sd: 0, draws: 10 },
+      nullUntrained: null,
+      excess: null,
+      ratio: null,
+      p: null,
+      pHolm: null,
+      cohensD: null,
+    },
+    mmcs: {
+      matrix: [],
+      estimate: est(0.5),
+      nullRandom: { kind: 'random', mean: 0, sd: 0, draws: 10 },
+      nullUntrained: null,
+      excess: null,
+      ratio: null,
+      p: null,
+      pHolm: null,
+      cohensD: null,
+    },
+    tau: 0.7,
+    l0: est(l0),
+    explainedVariance: est(0.9),
+    deadFraction: est(0),
+    groundTruth: null,
+    presentIn: [],
+    uniqueCurve: { seeds: [], fractionUnique: [] },
+    meanFeatureStability: null,
+    matchedCosines: { edges: [], counts: [], nullCounts: [] },
+    frequencyBins: [],
+    consensus: { count: 0, clusterSizes: [] },
+    atomMap: null,
+    steps: [],
   });
 
   it('one width curve per architecture, points sorted by width', () => {
-    const cells = [cell('a', 'topk', 64, 3), cell('b', 'topk', 32, 3), cell('c', 'relu', 32, 3), cell('d', 'relu', 64, 5)];
+    const cells = [
+      cell('a', 'topk', 64, 3),
+      cell('b', 'topk', 32, 3),
+      cell('c', 'relu', 32, 3),
+      cell('d', 'relu', 64, 5),
+    ];
     const curves = sweepCurves(cells, new Map());
-    expect(curves.map((c) => `${c.param}:${c.arch}:${c.points.map((p) => p.x).join(',')}`).sort()).toEqual(['width:relu:32,64', 'width:topk:32,64']);
+    expect(curves.map((c) => `${c.param}:${c.arch}:${c.points.map((p) => p.x).join(',')}`).sort()).toEqual([
+      'width:relu:32,64',
+      'width:topk:32,64',
+    ]);
   });
 
   it('a zip of width and k gives one curve over width (k is not held fixed)', () => {
     const cells = [cell('a', 'topk', 32, 2, { k: 2 }), cell('b', 'topk', 64, 4, { k: 4 })];
     expect(sweepCurves(cells, new Map()).filter((c) => c.param === 'width')).toHaveLength(0);
-    const coupled = new Map([['width', new Set(['k'])], ['k', new Set(['width'])]]);
-    expect(sweepCurves(cells, coupled).map((c) => c.param).sort()).toEqual(['k', 'width']);
+    const coupled = new Map([
+      ['width', new Set(['k'])],
+      ['k', new Set(['width'])],
+    ]);
+    expect(
+      sweepCurves(cells, coupled)
+        .map((c) => c.param)
+        .sort(),
+    ).toEqual(['k', 'width']);
   });
 
   it('groups architectures whose mean L0 agree within 25%', () => {
-    const cells = [cell('t', 'topk', 64, 4), cell('r', 'relu', 64, 4.8), cell('g', 'gated', 64, 9), cell('j', 'jumprelu', 64, 10)];
+    const cells = [
+      cell('t', 'topk', 64, 4),
+      cell('r', 'relu', 64, 4.8),
+      cell('g', 'gated', 64, 9),
+      cell('j', 'jumprelu', 64, 10),
+    ];
     const groups = archComparison(cells);
-    expect(groups.map((g) => g.cells.sort())).toEqual([['r', 't'], ['g', 'j']]);
+    expect(groups.map((g) => g.cells.sort())).toEqual([
+      ['r', 't'],
+      ['g', 'j'],
+    ]);
     expect(groups[0].l0).toBeCloseTo(4.4, 12);
   });
 });

@@ -8,7 +8,16 @@ import { type ExpandContext, expandSpec } from '../../src/study/expand.js';
 import { parseSpec } from '../../src/study/spec.js';
 import { tinySpecText } from './helpers.js';
 
-const ctx: ExpandContext = { data: { kind: 'synthetic', generator: 'exact-k', config: { kind: 'exact-k', n: 2048, seed: 3, d: 8, features: 12, k: 2 } }, d: 8, rows: 2048, features: 12 };
+const ctx: ExpandContext = {
+  data: {
+    kind: 'synthetic',
+    generator: 'exact-k',
+    config: { kind: 'exact-k', n: 2048, seed: 3, d: 8, features: 12, k: 2 },
+  },
+  d: 8,
+  rows: 2048,
+  features: 12,
+};
 
 function expand(text: string, c: ExpandContext = ctx) {
   const { spec, source } = parseSpec(text);
@@ -27,7 +36,9 @@ describe('expandSpec(spec, source, ctx)', () => {
     expect(runs).toHaveLength(2 * 2 * 3);
     expect(new Set(runs.map((r) => r.id)).size).toBe(12);
     expect(new Set(runs.map((r) => r.cellId)).size).toBe(4);
-    expect(new Set(runs.map((r) => `${r.identity.sae.arch}/${r.identity.sae.dSae}`))).toEqual(new Set(['topk/12', 'topk/24', 'relu/12', 'relu/24']));
+    expect(new Set(runs.map((r) => `${r.identity.sae.arch}/${r.identity.sae.dSae}`))).toEqual(
+      new Set(['topk/12', 'topk/24', 'relu/12', 'relu/24']),
+    );
   });
 
   it('varies zipped lists together, times the grid', () => {
@@ -38,9 +49,13 @@ describe('expandSpec(spec, source, ctx)', () => {
   });
 
   it('multiplies two zip groups with each other', () => {
-    const runs = expand(`${base}zip:\n  - { width: [8, 16], k: [1, 2] }\n  - { seed: [0, 1, 2], data_seed: [5, 6, 7] }\n`);
+    const runs = expand(
+      `${base}zip:\n  - { width: [8, 16], k: [1, 2] }\n  - { seed: [0, 1, 2], data_seed: [5, 6, 7] }\n`,
+    );
     expect(runs).toHaveLength(6);
-    expect(new Set(runs.map((r) => `${r.identity.seed}:${r.identity.dataSeed}`))).toEqual(new Set(['0:5', '1:6', '2:7']));
+    expect(new Set(runs.map((r) => `${r.identity.seed}:${r.identity.dataSeed}`))).toEqual(
+      new Set(['0:5', '1:6', '2:7']),
+    );
   });
 
   it('resolves width_ratio against the ground-truth feature count, or d with width_ratio_of: d', () => {
@@ -50,7 +65,9 @@ describe('expandSpec(spec, source, ctx)', () => {
   });
 
   it('lets arch_params set per-architecture values, a list sweeping that architecture only', () => {
-    const runs = expand(`${base}grid: { arch: [topk, relu], seed: [0, 1, 2] }\narch_params:\n  relu: { l1: [1, 3] }\n  topk: { k: 3 }\n`);
+    const runs = expand(
+      `${base}grid: { arch: [topk, relu], seed: [0, 1, 2] }\narch_params:\n  relu: { l1: [1, 3] }\n  topk: { k: 3 }\n`,
+    );
     const relu = runs.filter((r) => r.identity.sae.arch === 'relu');
     const topk = runs.filter((r) => r.identity.sae.arch === 'topk');
     expect(relu).toHaveLength(6);
@@ -97,7 +114,9 @@ describe('run id = sha256(resolved config)', () => {
 
   it('does not change with comments, key order, the study name or explicit defaults', () => {
     const a = ids(base);
-    const b = ids(`# a comment\nquestion: another wording\nname: other\ndata: { kind: synthetic, generator: exact-k, options: { seed: 3, n: 2048, d: 8, features: 12, k: 2 } }\ndefaults: { width: 16, arch: topk, k: 2, batch_size: 64, steps: 50, lr: null, beta1: 0.9, decay_fraction: 0.2, seed: 0 }\n`);
+    const b = ids(
+      `# a comment\nquestion: another wording\nname: other\ndata: { kind: synthetic, generator: exact-k, options: { seed: 3, n: 2048, d: 8, features: 12, k: 2 } }\ndefaults: { width: 16, arch: topk, k: 2, batch_size: 64, steps: 50, lr: null, beta1: 0.9, decay_fraction: 0.2, seed: 0 }\n`,
+    );
     expect(b).toEqual(a);
   });
 
@@ -124,8 +143,17 @@ describe('run id = sha256(resolved config)', () => {
       seen.add(id);
     }
     expect(seen.size).toBe(Object.keys(variants).length + 1);
-    for (const [key, value] of [['n', 2049], ['seed', 4], ['d', 9], ['features', 13], ['k', 3]] as const) {
-      const data = { ...ctx.data, config: { ...(ctx.data as { config: Record<string, unknown> }).config, [key]: value } } as ExpandContext['data'];
+    for (const [key, value] of [
+      ['n', 2049],
+      ['seed', 4],
+      ['d', 9],
+      ['features', 13],
+      ['k', 3],
+    ] as const) {
+      const data = {
+        ...ctx.data,
+        config: { ...(ctx.data as { config: Record<string, unknown> }).config, [key]: value },
+      } as ExpandContext['data'];
       expect(ids(base, { ...ctx, data })[0], `data.${key}`).not.toBe(a);
     }
   });

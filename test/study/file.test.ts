@@ -67,8 +67,11 @@ describe('runStudy(spec with data.kind: file)', () => {
     expect(r.sweeps.map((s) => s.param)).toEqual(['width']);
     expect(r.runs.every((x) => x.gt !== null && x.final !== null)).toBe(true);
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as {
-      inputs: { files: Array<{ path: string; sha256: string }> }; outputs: Record<string, { sae_weights_sha256: string; checkpoints: Record<string, unknown> }>;
-      husai_version: string; environment: { engine: string; threads: number; node: string }; config_hashes: Record<string, string>;
+      inputs: { files: Array<{ path: string; sha256: string }> };
+      outputs: Record<string, { sae_weights_sha256: string; checkpoints: Record<string, unknown> }>;
+      husai_version: string;
+      environment: { engine: string; threads: number; node: string };
+      config_hashes: Record<string, string>;
     };
     expect(manifest.inputs.files.map((f) => path.basename(f.path))).toEqual(['acts.npy', 'gt.npy']);
     expect(manifest.inputs.files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256))).toBe(true);

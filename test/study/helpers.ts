@@ -48,18 +48,36 @@ export function weightBytes(studyDir: string): Map<string, Buffer> {
   for (const id of fs.readdirSync(runs).sort()) {
     out.set(id, fs.readFileSync(path.join(runs, id, 'sae_weights.safetensors')));
     const ck = path.join(runs, id, 'checkpoints');
-    if (fs.existsSync(ck)) for (const s of fs.readdirSync(ck).sort()) out.set(`${id}/${s}`, fs.readFileSync(path.join(ck, s, 'sae_weights.safetensors')));
+    if (fs.existsSync(ck))
+      for (const s of fs.readdirSync(ck).sort())
+        out.set(`${id}/${s}`, fs.readFileSync(path.join(ck, s, 'sae_weights.safetensors')));
   }
   return out;
 }
 
 /** The numbers a study's conclusions rest on, per cell (for comparing two studies). */
 export function headline(r: StudyResults): Record<string, unknown> {
-  return Object.fromEntries(r.cells.map((c) => [c.id, {
-    label: c.label, runIds: c.runIds, pwmcc: c.pwmcc.estimate, nullRandom: c.pwmcc.nullRandom, nullUntrained: c.pwmcc.nullUntrained,
-    excess: c.pwmcc.excess, pHolm: c.pwmcc.pHolm, shared: c.sharedFraction.estimate, mmcs: c.mmcs.estimate, gt: c.groundTruth?.gtMcc,
-    l0: c.l0, steps: c.steps, presentIn: c.presentIn, frequencyBins: c.frequencyBins,
-  }]));
+  return Object.fromEntries(
+    r.cells.map((c) => [
+      c.id,
+      {
+        label: c.label,
+        runIds: c.runIds,
+        pwmcc: c.pwmcc.estimate,
+        nullRandom: c.pwmcc.nullRandom,
+        nullUntrained: c.pwmcc.nullUntrained,
+        excess: c.pwmcc.excess,
+        pHolm: c.pwmcc.pHolm,
+        shared: c.sharedFraction.estimate,
+        mmcs: c.mmcs.estimate,
+        gt: c.groundTruth?.gtMcc,
+        l0: c.l0,
+        steps: c.steps,
+        presentIn: c.presentIn,
+        frequencyBins: c.frequencyBins,
+      },
+    ]),
+  );
 }
 
 export function readResults(studyDir: string): StudyResults {

@@ -23,16 +23,29 @@ afterAll(() => {
 });
 
 function cli(args: string[]): ChildProcess {
-  return spawn(process.execPath, [path.join(repo, 'node_modules', 'vite-node', 'vite-node.mjs'), path.join(repo, 'test', 'study', 'cli-harness.ts'), ...args], {
-    cwd: repo, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawn(
+    process.execPath,
+    [
+      path.join(repo, 'node_modules', 'vite-node', 'vite-node.mjs'),
+      path.join(repo, 'test', 'study', 'cli-harness.ts'),
+      ...args,
+    ],
+    {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
 }
 
 function finished(child: ChildProcess): Promise<{ code: number | null; out: string; err: string }> {
   let out = '';
   let err = '';
-  child.stdout?.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr?.on('data', (b: Buffer) => { err += b.toString(); });
+  child.stdout?.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr?.on('data', (b: Buffer) => {
+    err += b.toString();
+  });
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
 }
 
@@ -83,12 +96,19 @@ describe('husai study --jobs', () => {
     expect(summary.cells).toHaveLength(4);
     expectSameRuns(two, one);
     expect(headline(readResults(two))).toEqual(headline(readResults(one)));
-    const threads = new Database(path.join(two, 'study.sqlite')).prepare('SELECT DISTINCT threads FROM runs').all() as Array<{ threads: number }>;
+    const threads = new Database(path.join(two, 'study.sqlite'))
+      .prepare('SELECT DISTINCT threads FROM runs')
+      .all() as Array<{ threads: number }>;
     expect(threads).toEqual([{ threads: 1 }]);
   });
 
   it('kill -9 of the parent stops its workers; the next start finishes the study', async () => {
-    const spec = writeSpec(root, tinySpecText().replace('d: 8, features: 12', 'd: 16, features: 24').replace('steps: 100', 'steps: 3000') + 'runs_per_pass: 1\n', 'slow.yaml');
+    const spec = writeSpec(
+      root,
+      tinySpecText().replace('d: 8, features: 12', 'd: 16, features: 24').replace('steps: 100', 'steps: 3000') +
+        'runs_per_pass: 1\n',
+      'slow.yaml',
+    );
     const dir = path.join(root, 'killed');
     const parent = cli(['study', spec, '--out', dir, '--jobs', '2', '--no-report']);
     const exit = finished(parent);

@@ -17,7 +17,12 @@ import { allFigures } from '../../src/report/charts.js';
 import { renderPage } from '../../src/report/page.js';
 import { analyseStudy, loadAtoms } from '../../src/study/analysis/index.js';
 import {
-  type MetricTable, STABILITY_METRICS, type StabilityMetric, cellStat, checkMetricTable, metricField,
+  type MetricTable,
+  STABILITY_METRICS,
+  type StabilityMetric,
+  cellStat,
+  checkMetricTable,
+  metricField,
 } from '../../src/study/analysis/metric-table.js';
 import { NullCache } from '../../src/study/analysis/nulls.js';
 import { analysisData } from '../../src/study/data.js';
@@ -54,9 +59,17 @@ beforeAll(async () => {
   const store = StudyStore.open(studyDir);
   try {
     ext = analyseStudy({
-      store, spec: plan.parsed.spec, specText: plan.parsed.source.text, runs: plan.runs,
+      store,
+      spec: plan.parsed.spec,
+      specText: plan.parsed.source.text,
+      runs: plan.runs,
       data: analysisData(plan.parsed.spec, plan.specDir, plan.data.identity, plan.parsed.source),
-      engine: { name: base.study.engine, blasCore: base.study.blasCore, threads: base.study.threads, node: process.version },
+      engine: {
+        name: base.study.engine,
+        blasCore: base.study.blasCore,
+        threads: base.study.threads,
+        node: process.version,
+      },
       metrics: EXTENDED,
     });
   } finally {
@@ -67,18 +80,19 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('analyseStudy({ metrics: [...STABILITY_METRICS, extra] })', () => {
-  it('puts the extra row under its camelCase field with pair values equal to pwmccAbs on the runs\' decoder atoms', () => {
+  it("puts the extra row under its camelCase field with pair values equal to pwmccAbs on the runs' decoder atoms", () => {
     expect(ext.cells.length).toBe(4);
     for (const c of ext.cells) {
       const s = cellStat(c, ABS)!;
       expect(s).not.toBeNull();
       expect((c as unknown as Record<string, unknown>).absPwmcc).toBe(s);
       const atoms = c.runIds.map((id) => loadAtoms(path.join(studyDir, RUNS_DIR, id), id));
-      for (let a = 0; a < atoms.length; a++) for (let b = a + 1; b < atoms.length; b++) {
-        expect(s.matrix[a][b]).toBeCloseTo(pwmccAbs(atoms[a].dec, atoms[b].dec).value, 10);
-        // Assigning on |C| maximises Σ|C| ≥ Σ C of the signed assignment.
-        expect(s.matrix[a][b]!).toBeGreaterThanOrEqual(c.pwmcc.matrix[a][b]! - 1e-9);
-      }
+      for (let a = 0; a < atoms.length; a++)
+        for (let b = a + 1; b < atoms.length; b++) {
+          expect(s.matrix[a][b]).toBeCloseTo(pwmccAbs(atoms[a].dec, atoms[b].dec).value, 10);
+          // Assigning on |C| maximises Σ|C| ≥ Σ C of the signed assignment.
+          expect(s.matrix[a][b]!).toBeGreaterThanOrEqual(c.pwmcc.matrix[a][b]! - 1e-9);
+        }
     }
   });
 
@@ -107,15 +121,36 @@ describe('analyseStudy({ metrics: [...STABILITY_METRICS, extra] })', () => {
   it('adds the row to every sweep point, after the default metrics, and leaves the default points as they were', () => {
     expect(ext.sweeps.length).toBeGreaterThan(0);
     const byId = new Map(ext.cells.map((c) => [c.id, c]));
-    for (const s of ext.sweeps) for (const p of s.points) {
-      expect(Object.keys(p)).toEqual(['x', 'cell', 'pwmcc', 'nullMean', 'nullSd', 'sharedFraction', 'absPwmcc', 'gtMcc']);
-      expect((p as unknown as Record<string, unknown>).absPwmcc).toEqual(cellStat(byId.get(p.cell)!, ABS)!.estimate);
-    }
-    expect(ext.sweeps.map((s) => s.points.map(({ x, cell, pwmcc, nullMean, nullSd, sharedFraction, gtMcc }) => ({ x, cell, pwmcc, nullMean, nullSd, sharedFraction, gtMcc }))))
-      .toEqual(base.sweeps.map((s) => s.points));
+    for (const s of ext.sweeps)
+      for (const p of s.points) {
+        expect(Object.keys(p)).toEqual([
+          'x',
+          'cell',
+          'pwmcc',
+          'nullMean',
+          'nullSd',
+          'sharedFraction',
+          'absPwmcc',
+          'gtMcc',
+        ]);
+        expect((p as unknown as Record<string, unknown>).absPwmcc).toEqual(cellStat(byId.get(p.cell)!, ABS)!.estimate);
+      }
+    expect(
+      ext.sweeps.map((s) =>
+        s.points.map(({ x, cell, pwmcc, nullMean, nullSd, sharedFraction, gtMcc }) => ({
+          x,
+          cell,
+          pwmcc,
+          nullMean,
+          nullSd,
+          sharedFraction,
+          gtMcc,
+        })),
+      ),
+    ).toEqual(base.sweeps.map((s) => s.points));
   });
 
-  it('adds the row\'s clause to the methods text', () => {
+  it("adds the row's clause to the methods text", () => {
     expect(ext.methods.join('\n')).toContain('and unsigned PW-MCC (test-only row), over all seed pairs');
     expect(base.methods.join('\n')).not.toContain('test-only row');
   });
@@ -131,7 +166,9 @@ describe('renderPage(results, figures, metrics) and studyTable(results, metrics)
     const figs = allFigures(ext, EXTENDED);
     expect(figs.map((f) => f.name)).toContain('seed-heatmaps-abs_pwmcc');
     const sweep = figs.find((f) => f.name === 'stability-vs-width')!;
-    expect((sweep.spec.data as { values: Array<{ metric: string }> }).values.map((v) => v.metric)).toContain('unsigned PW-MCC');
+    expect((sweep.spec.data as { values: Array<{ metric: string }> }).values.map((v) => v.metric)).toContain(
+      'unsigned PW-MCC',
+    );
   });
 
   it('the CLI table has its column, "value (null)" per cell', () => {
@@ -153,7 +190,9 @@ describe('metric table checks', () => {
 
   it('checkMetricTable(table) rejects a repeated key, a non-snake_case key and a table without one primary row', () => {
     expect(() => checkMetricTable(EXTENDED)).not.toThrow();
-    expect(() => checkMetricTable([...STABILITY_METRICS, STABILITY_METRICS[1]])).toThrow(/shared_fraction" appears twice/);
+    expect(() => checkMetricTable([...STABILITY_METRICS, STABILITY_METRICS[1]])).toThrow(
+      /shared_fraction" appears twice/,
+    );
     expect(() => checkMetricTable([...STABILITY_METRICS, { ...ABS, key: 'absPwmcc' }])).toThrow(/not snake_case/);
     expect(() => checkMetricTable(STABILITY_METRICS.slice(1))).toThrow(/exactly one primary/);
   });
@@ -161,6 +200,8 @@ describe('metric table checks', () => {
   it('randomNulls(M, D, table) throws a HusaiError naming a decoder-only row that reads encoder atoms', () => {
     const bad: StabilityMetric = { ...ABS, key: 'reads_enc', pair: (p) => p.a.enc.rows };
     expect(() => new NullCache(10, 0, 0.7).randomNulls(8, 4, [STABILITY_METRICS[0], bad])).toThrow(HusaiError);
-    expect(() => new NullCache(10, 0, 0.7).randomNulls(8, 4, [STABILITY_METRICS[0], bad])).toThrow(/"reads_enc" read encoder atoms/);
+    expect(() => new NullCache(10, 0, 0.7).randomNulls(8, 4, [STABILITY_METRICS[0], bad])).toThrow(
+      /"reads_enc" read encoder atoms/,
+    );
   });
 });

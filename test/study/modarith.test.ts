@@ -54,7 +54,9 @@ describe('modarith study', () => {
     expect(fs.readFileSync(path.join(dir, 'model', 'model.safetensors')).equals(before)).toBe(true);
     // Another model config pointing at the same folder is refused, naming the field.
     const other = writeSpec(dir, spec('160'), 'other.yaml');
-    await expect(runStudy(other, { out: path.join(dir, 'study3'), report: null })).rejects.toThrow(/steps = 150.*asks for 160/);
+    await expect(runStudy(other, { out: path.join(dir, 'study3'), report: null })).rejects.toThrow(
+      /steps = 150.*asks for 160/,
+    );
   }, 120_000);
 
   it('effective rank: a rank-2 cloud has effective rank near 2, an isotropic one near D', () => {

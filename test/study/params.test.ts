@@ -15,13 +15,31 @@ import { writeNpy } from '../../src/formats/npy.js';
 import { loadSae } from '../../src/sae/checkpoint/index.js';
 import { archNames, resolveConfig } from '../../src/sae/registry.js';
 import type { SaeConfigInput } from '../../src/sae/types.js';
-import { PARAMS, PARAM_NAMES, type ParamDef, flagOf, paramTable, parseParamText, trainFlagParams } from '../../src/study/params.js';
+import {
+  PARAMS,
+  PARAM_NAMES,
+  type ParamDef,
+  flagOf,
+  paramTable,
+  parseParamText,
+  trainFlagParams,
+} from '../../src/study/params.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'husai-params-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** A valid value per SAE field, for probing resolve. */
-const PROBE: Record<string, unknown> = { k: 2, sparsityCoeff: 0.5, variant: 'constrained-2023', auxKCoeff: 0.1, kAux: 2, thresholdDecay: 0.9, groupFractions: [0.25], initThreshold: 0.2, bandwidth: 0.1 };
+const PROBE: Record<string, unknown> = {
+  k: 2,
+  sparsityCoeff: 0.5,
+  variant: 'constrained-2023',
+  auxKCoeff: 0.1,
+  kAux: 2,
+  thresholdDecay: 0.9,
+  groupFractions: [0.25],
+  initThreshold: 0.2,
+  bandwidth: 0.1,
+};
 
 describe('PARAMS', () => {
   it('PARAMS[name].archs = the architectures whose resolveConfig accepts the field (SAE fields)', () => {
@@ -60,8 +78,15 @@ describe('PARAMS', () => {
     expect(rows.map((r) => r.name)).toEqual(PARAM_NAMES);
     expect(flagOf('sparsity_warmup_fraction')).toBe('--sparsity-warmup-fraction');
     expect(rows.find((r) => r.name === 'width_ratio')?.flag).toBeNull();
-    expect(rows.find((r) => r.name === 'beta2')).toMatchObject({ type: 'number ≥ 0, < 1', default: '0.999', archs: 'all' });
-    expect(rows.find((r) => r.name === 'threshold_decay')).toMatchObject({ default: '0.999', archs: ['batchtopk', 'matryoshka'] });
+    expect(rows.find((r) => r.name === 'beta2')).toMatchObject({
+      type: 'number ≥ 0, < 1',
+      default: '0.999',
+      archs: 'all',
+    });
+    expect(rows.find((r) => r.name === 'threshold_decay')).toMatchObject({
+      default: '0.999',
+      archs: ['batchtopk', 'matryoshka'],
+    });
   });
 });
 
@@ -74,7 +99,23 @@ describe('husai train flags', () => {
 
   it('registerTrain(program) has a flag per one-run parameter and keeps its own flags', () => {
     const flags = cmd().options.map((o) => o.long);
-    for (const f of ['--data', '--arch', '--width', '--seed', '--seeds', '--data-seed', '--tensor', '--out', '--json', '--k', '--l1', '--steps', '--batch-size', '--lr']) expect(flags).toContain(f);
+    for (const f of [
+      '--data',
+      '--arch',
+      '--width',
+      '--seed',
+      '--seeds',
+      '--data-seed',
+      '--tensor',
+      '--out',
+      '--json',
+      '--k',
+      '--l1',
+      '--steps',
+      '--batch-size',
+      '--lr',
+    ])
+      expect(flags).toContain(f);
     for (const n of trainFlagParams()) expect(flags).toContain(flagOf(n));
     expect(flags).not.toContain('--width-ratio');
     expect(new Set(flags).size).toBe(flags.length);
@@ -93,17 +134,47 @@ describe('husai train flags', () => {
     const log = console.log;
     console.log = () => undefined;
     try {
-      await program.parseAsync(['train', '--data', data, '--arch', 'relu', '--width', '8', '--variant', 'constrained-2023', '--l1', '0.25',
-        '--beta1', '0.8', '--batch-size', '32', '--steps', '5', '--out', out, '--json'], { from: 'user' });
+      await program.parseAsync(
+        [
+          'train',
+          '--data',
+          data,
+          '--arch',
+          'relu',
+          '--width',
+          '8',
+          '--variant',
+          'constrained-2023',
+          '--l1',
+          '0.25',
+          '--beta1',
+          '0.8',
+          '--batch-size',
+          '32',
+          '--steps',
+          '5',
+          '--out',
+          out,
+          '--json',
+        ],
+        { from: 'user' },
+      );
     } finally {
       console.log = log;
     }
     const w = loadSae(out);
-    const training = (w.cfg.metadata as Record<string, unknown>).training as Record<string, Record<string, unknown> | number>;
+    const training = (w.cfg.metadata as Record<string, unknown>).training as Record<
+      string,
+      Record<string, unknown> | number
+    >;
     expect(training.sae).toMatchObject({ arch: 'relu', dSae: 8, variant: 'constrained-2023', sparsityCoeff: 0.25 });
     expect(training.hyper).toMatchObject({ beta1: 0.8 });
     expect(training.batch_size).toBe(32);
     expect(training.steps).toBe(5);
-    await expect(program.parseAsync(['train', '--data', data, '--arch', 'relu', '--width', '8', '--k', 'x', '--out', out], { from: 'user' })).rejects.toThrow(/--k "x"/);
+    await expect(
+      program.parseAsync(['train', '--data', data, '--arch', 'relu', '--width', '8', '--k', 'x', '--out', out], {
+        from: 'user',
+      }),
+    ).rejects.toThrow(/--k "x"/);
   });
 });

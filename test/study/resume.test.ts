@@ -50,7 +50,15 @@ function expectSameAsReference(dir: string): void {
 
 /** A husai lock body (lock.ts) for `pid`, with its start time read from /proc where there is one. */
 function lockBody(pid: number): Record<string, unknown> {
-  return { husai_lock: 'husai-lock/1', pid, host: os.hostname(), boot_id: null, start_ticks: startTicks(pid), started: 'then', nonce: 'test' };
+  return {
+    husai_lock: 'husai-lock/1',
+    pid,
+    host: os.hostname(),
+    boot_id: null,
+    start_ticks: startTicks(pid),
+    started: 'then',
+    nonce: 'test',
+  };
 }
 
 describe('the study directory lock', () => {
@@ -58,7 +66,9 @@ describe('the study directory lock', () => {
     const dir = path.join(root, 'locked');
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, '.husai-lock'), JSON.stringify(lockBody(process.ppid)));
-    await expect(runStudy(spec, { out: dir, report: null })).rejects.toThrow(`in use by husai process pid ${process.ppid} on host ${os.hostname()}`);
+    await expect(runStudy(spec, { out: dir, report: null })).rejects.toThrow(
+      `in use by husai process pid ${process.ppid} on host ${os.hostname()}`,
+    );
   });
 
   it('runStudy(spec) takes over a stale lock (its process is gone) and removes it when done', async () => {
@@ -83,7 +93,9 @@ describe('runStudy(spec) with a diverging run', () => {
     const r = readResults(dir);
     const failed = r.runs.filter((x) => x.status === 'failed');
     expect(failed).toHaveLength(6);
-    expect(failed.every((x) => x.arch === 'relu' && /not finite|non-finite|loss is/.test(x.error ?? '') && x.final === null)).toBe(true);
+    expect(
+      failed.every((x) => x.arch === 'relu' && /not finite|non-finite|loss is/.test(x.error ?? '') && x.final === null),
+    ).toBe(true);
     expect(r.cells.map((c) => c.arch)).toEqual(['topk', 'topk']);
     expect(r.methods.some((m) => m.startsWith('6 run(s) failed'))).toBe(true);
   });
@@ -98,10 +110,17 @@ describe('runStudy(spec) after a crash', () => {
 
   it('runStudy(spec) after an exception in onRunCommitted: resumes without retraining committed runs', async () => {
     const dir = path.join(root, 'crash');
-    await expect(runStudy(spec, {
-      out: dir, report: null,
-      hooks: { onRunCommitted: (_id, n) => { if (n === 5) throw new Error('simulated crash'); } },
-    })).rejects.toThrow('simulated crash');
+    await expect(
+      runStudy(spec, {
+        out: dir,
+        report: null,
+        hooks: {
+          onRunCommitted: (_id, n) => {
+            if (n === 5) throw new Error('simulated crash');
+          },
+        },
+      }),
+    ).rejects.toThrow('simulated crash');
     const before = rowsOf(dir);
     expect(before.size).toBe(5);
     // The crash left the rest of the pass staged.
@@ -125,21 +144,41 @@ describe('runStudy(spec) after a crash', () => {
     fs.mkdirSync(path.join(dir, 'runs', 'ffffffffffff'));
     const out = await runStudy(spec, { out: dir, report: null });
     expect(out.trained).toEqual([victim]);
-    expect(out.warnings.some((c) => c.includes(`runs/${victim}: sae_weights.safetensors does not match its recorded sha256; moved to quarantine`))).toBe(true);
-    expect(out.warnings.some((c) => c.includes('runs/ffffffffffff: no row in the database and no valid husai-run.json; moved to quarantine'))).toBe(true);
+    expect(
+      out.warnings.some((c) =>
+        c.includes(`runs/${victim}: sae_weights.safetensors does not match its recorded sha256; moved to quarantine`),
+      ),
+    ).toBe(true);
+    expect(
+      out.warnings.some((c) =>
+        c.includes('runs/ffffffffffff: no row in the database and no valid husai-run.json; moved to quarantine'),
+      ),
+    ).toBe(true);
     expectSameAsReference(dir);
   });
 
   it('runStudy(spec) after kill -9 in the middle of a pass: resumes, same bytes and numbers', async () => {
     const dir = path.join(root, 'killed');
     const root0 = path.resolve(__dirname, '..', '..');
-    const child = spawn(process.execPath, [path.join(root0, 'node_modules', 'vite-node', 'vite-node.mjs'), path.join(root0, 'test', 'study', 'kill-child.ts'), spec, dir], {
-      cwd: root0, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(root0, 'node_modules', 'vite-node', 'vite-node.mjs'),
+        path.join(root0, 'test', 'study', 'kill-child.ts'),
+        spec,
+        dir,
+      ],
+      {
+        cwd: root0,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const committed: string[] = [];
     let starts = 0;
     let stderr = '';
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await new Promise<void>((resolve, reject) => {
       let buf = '';
@@ -152,7 +191,11 @@ describe('runStudy(spec) after a crash', () => {
           if (line.startsWith('committed ')) committed.push(line.slice(10));
           if (line.startsWith('start ')) starts++;
           // Kill once the second pass is committed and the third is under way.
-          if (line.startsWith('start ') && starts === 3) setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 150);
+          if (line.startsWith('start ') && starts === 3)
+            setTimeout(() => {
+              child.kill('SIGKILL');
+              resolve();
+            }, 150);
           if (line === 'finished') reject(new Error('the child finished before it could be killed'));
         }
       });

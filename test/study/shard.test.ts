@@ -47,7 +47,12 @@ describe('mergeStudies(out, [shard dirs])', () => {
     expect(o0.trained.length + o1.trained.length).toBe(12);
     expect(o0.missing).toBe(6);
     let written = '';
-    const m = await mergeStudies(merged, [s0, s1], { report: (dir) => { written = dir; return path.join(dir, 'report.html'); } });
+    const m = await mergeStudies(merged, [s0, s1], {
+      report: (dir) => {
+        written = dir;
+        return path.join(dir, 'report.html');
+      },
+    });
     expect(m.missing).toBe(0);
     expect(written).toBe(path.resolve(merged));
     expect(m.reportPath).toBe(path.join(path.resolve(merged), 'report.html'));
@@ -58,7 +63,10 @@ describe('mergeStudies(out, [shard dirs])', () => {
     for (const [k, b] of want) expect(Buffer.compare(got.get(k) as Buffer, b), k).toBe(0);
     expect(headline(readResults(merged))).toEqual(headline(readResults(whole)));
     expect(readResults(merged).runs.map((r) => r.id)).toEqual(readResults(whole).runs.map((r) => r.id));
-    const manifest = JSON.parse(fs.readFileSync(path.join(merged, 'manifest.json'), 'utf8')) as { merged_from: string[]; outputs: Record<string, { sae_weights_sha256: string }> };
+    const manifest = JSON.parse(fs.readFileSync(path.join(merged, 'manifest.json'), 'utf8')) as {
+      merged_from: string[];
+      outputs: Record<string, { sae_weights_sha256: string }>;
+    };
     expect(manifest.merged_from).toEqual([path.resolve(s0), path.resolve(s1)]);
     expect(Object.keys(manifest.outputs)).toHaveLength(12);
   });
@@ -69,20 +77,28 @@ describe('mergeStudies(out, [shard dirs])', () => {
     const b = path.join(root, 'b');
     await runStudy(spec, { out: a, shard: { index: 0, count: 4 }, report: null });
     await runStudy(other, { out: b, shard: { index: 0, count: 4 }, report: null });
-    await expect(mergeStudies(path.join(root, 'ab'), [a, b])).rejects.toThrow(new RegExp(`${b.replace(/[/.]/g, '\\$&')} has spec hash [0-9a-f]{12} but`));
+    await expect(mergeStudies(path.join(root, 'ab'), [a, b])).rejects.toThrow(
+      new RegExp(`${b.replace(/[/.]/g, '\\$&')} has spec hash [0-9a-f]{12} but`),
+    );
   });
 
   it('runStudy(spec, {out}) refuses a directory of another spec', async () => {
     const other = writeSpec(root, tinySpecText().replace('steps: 100', 'steps: 70'), 'other2.yaml');
     const dir = path.join(root, 'c');
     await runStudy(spec, { out: dir, shard: { index: 0, count: 6 }, report: null });
-    await expect(runStudy(other, { out: dir, report: null })).rejects.toThrow(/holds study "tiny" \(spec hash [0-9a-f]{12}\) with 2 run\(s\) that .* does not have/);
+    await expect(runStudy(other, { out: dir, report: null })).rejects.toThrow(
+      /holds study "tiny" \(spec hash [0-9a-f]{12}\) with 2 run\(s\) that .* does not have/,
+    );
   });
 
   it('runStudy(spec, {out}) reuses a directory for a spec that only changes analyses or adds seeds', async () => {
     const dir = path.join(root, 'grow');
     await runStudy(spec, { out: dir, report: null });
-    const more = writeSpec(root, tinySpecText('tau: 0.5\n').replace('seed: [0, 1, 2]', 'seed: [0, 1, 2, 3]'), 'more.yaml');
+    const more = writeSpec(
+      root,
+      tinySpecText('tau: 0.5\n').replace('seed: [0, 1, 2]', 'seed: [0, 1, 2, 3]'),
+      'more.yaml',
+    );
     const o = await runStudy(more, { out: dir, report: null });
     expect(o.skipped).toHaveLength(12);
     expect(o.trained).toHaveLength(4);

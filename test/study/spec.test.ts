@@ -75,12 +75,17 @@ describe('parseSpec(text, file)', () => {
   });
 
   it('names a modarith model field that is out of range', () => {
-    const text = tinySpecText().replace(/data:\n[\s\S]*?seed: 3 \}\n/, 'data:\n  kind: modarith\n  model_dir: m\n  model: { p: 114 }\n');
+    const text = tinySpecText().replace(
+      /data:\n[\s\S]*?seed: 3 \}\n/,
+      'data:\n  kind: modarith\n  model_dir: m\n  model: { p: 114 }\n',
+    );
     expect(() => planStudy(writeSpec(tmpDir(), text))).toThrow(/p = 114 must be a prime/);
   });
 
   it('rejects zipped lists of different lengths at the shorter one', () => {
-    const e = specError(tinySpecText().replace('  width_ratio: [1, 2]\n', '') + 'zip:\n  - width_ratio: [1, 2]\n    k: [2]\n');
+    const e = specError(
+      tinySpecText().replace('  width_ratio: [1, 2]\n', '') + 'zip:\n  - width_ratio: [1, 2]\n    k: [2]\n',
+    );
     expect(e.issues[0].field).toBe('zip[0].k');
     expect(e.issues[0].line).toBe(19);
   });
@@ -103,7 +108,9 @@ describe('parseSpec(text, file)', () => {
   });
 
   it('lists every issue, one per line', () => {
-    const e = specError(tinySpecText().replace('steps: 100', 'steps: -1').replace('tau', 'tau').replace('eval_rows: 512', 'eval_rows: 0'));
+    const e = specError(
+      tinySpecText().replace('steps: 100', 'steps: -1').replace('tau', 'tau').replace('eval_rows: 512', 'eval_rows: 0'),
+    );
     expect(e.issues.map((i) => i.field)).toEqual(['defaults.steps', 'eval_rows']);
     expect(e.message.split('\n')).toHaveLength(2);
   });
@@ -129,7 +136,9 @@ describe('planStudy(file): errors found while resolving runs', () => {
   });
 
   it('names a missing data file with the path it looked for', () => {
-    const e = planError(tinySpecText().replace(/data:\n[\s\S]*?seed: 3 \}\n/, 'data:\n  kind: file\n  path: nowhere.npy\n'));
+    const e = planError(
+      tinySpecText().replace(/data:\n[\s\S]*?seed: 3 \}\n/, 'data:\n  kind: file\n  path: nowhere.npy\n'),
+    );
     expect(e.issues[0].field).toBe('data.path');
     expect(e.issues[0].expected).toMatch(/nowhere\.npy/);
   });
@@ -137,7 +146,10 @@ describe('planStudy(file): errors found while resolving runs', () => {
 
 describe('studies/*.yaml', () => {
   const dir = path.dirname(builtinSpecPath());
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
 
   it('builtinSpecPath() finds studies/default.yaml', () => {
     expect(files).toContain('default.yaml');

@@ -1,5 +1,5 @@
 /**
- * Correlated, decaying synthetic data (SCIENCE.md §5, after Sharkey et al. 2022, "Taking features
+ * Correlated, decaying synthetic data (docs/SCIENCE.md §5, after Sharkey et al. 2022, "Taking features
  * out of superposition with sparse autoencoders"): F = 512 features in D = 256 by default; feature
  * i fires with probability p_i ∝ decay^i (decay 0.99), scaled so that Σ p_i = k (about 5 active
  * per sample); firings are correlated through a Gaussian copula (data/synthetic/firing.ts) whose
@@ -53,7 +53,11 @@ export function resolveCorrelated(opts: CorrelatedOptions): CorrelatedConfig {
     rank: checkInt(K, 'rank', opts.rank ?? 8, 0),
     rho: checkNum(K, 'rho', opts.rho ?? 0.5, 0, 1, { maxOpen: true }),
   };
-  checkPair(K, cfg.k <= cfg.features, `k = ${cfg.k} exceeds features = ${cfg.features} (k is the mean number active, at most all of them)`);
+  checkPair(
+    K,
+    cfg.k <= cfg.features,
+    `k = ${cfg.k} exceeds features = ${cfg.features} (k is the mean number active, at most all of them)`,
+  );
   return cfg;
 }
 
@@ -69,7 +73,12 @@ export function generateCorrelated(opts: CorrelatedOptions): SyntheticData<Corre
   const { n, d, features: f } = cfg;
   const gt = randomUnitRows(Rng.from(cfg.seed, 'synthetic', 'correlated', 'dictionary'), f, d);
   const probF = correlatedFiringProb(cfg);
-  const copula = new GaussianCopula(probF, cfg.rank, cfg.rho, Rng.from(cfg.seed, 'synthetic', 'correlated', 'correlation'));
+  const copula = new GaussianCopula(
+    probF,
+    cfg.rank,
+    cfg.rho,
+    Rng.from(cfg.seed, 'synthetic', 'correlated', 'correlation'),
+  );
   const rng = Rng.from(cfg.seed, 'synthetic', 'correlated', 'codes');
 
   const b = new CodesBuilder(n, f, cfg.k);

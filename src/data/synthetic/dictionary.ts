@@ -1,5 +1,5 @@
 /**
- * Ground-truth dictionaries and decoding for the synthetic generators (SCIENCE.md §5): G = F random
+ * Ground-truth dictionaries and decoding for the synthetic generators (docs/SCIENCE.md §5): G = F random
  * unit rows in R^D (Gaussian draws, normalised — uniform on the sphere), and x = s·G computed
  * sparsely from the codes (K·D multiply-adds, no dense [N, F] matrix). Letters as in types.ts.
  */
@@ -102,6 +102,11 @@ export class CodesBuilder {
   }
 
   finish(): SparseCodes {
-    return { rowPtr: this.rowPtr, idxK: this.idx.slice(0, this.len), valK: this.val.slice(0, this.len), features: this.features };
+    return {
+      rowPtr: this.rowPtr,
+      idxK: this.idx.slice(0, this.len),
+      valK: this.val.slice(0, this.len),
+      features: this.features,
+    };
   }
 }

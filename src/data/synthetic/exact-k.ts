@@ -1,5 +1,5 @@
 /**
- * Exactly-k synthetic data (SCIENCE.md §5, Song et al. 2025): G = F random unit rows in R^D; each
+ * Exactly-k synthetic data (docs/SCIENCE.md §5, Song et al. 2025): G = F random unit rows in R^D; each
  * sample has exactly k non-zero codes at k distinct features chosen uniformly at random, with
  * magnitudes |N(0, 1)|; x = s·G. Every feature fires with probability k/F. Regimes (matched,
  * redundant, compressive) are chosen by the SAE width, not here.
@@ -39,7 +39,11 @@ export function resolveExactK(opts: ExactKOptions): ExactKConfig {
     features: checkInt('exact-k', 'features', opts.features ?? 128, 1),
     k: checkInt('exact-k', 'k', opts.k ?? 4, 1),
   };
-  checkPair('exact-k', cfg.k <= cfg.features, `k = ${cfg.k} exceeds features = ${cfg.features} (each sample needs k distinct features)`);
+  checkPair(
+    'exact-k',
+    cfg.k <= cfg.features,
+    `k = ${cfg.k} exceeds features = ${cfg.features} (each sample needs k distinct features)`,
+  );
   return cfg;
 }
 

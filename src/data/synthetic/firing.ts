@@ -1,7 +1,7 @@
 /**
  * Which features fire: per-feature firing probabilities scaled to a mean number active, and
  * correlated Bernoulli draws with exactly those marginals through a low-rank Gaussian copula
- * (SCIENCE.md §5, correlated and SynthSAEBench-style data).
+ * (docs/SCIENCE.md §5, correlated and SynthSAEBench-style data).
  *
  * Copula (our parametrisation of "random correlation matrix from a low-rank factor + identity,
  * normalised to unit diagonal"): draw W [F, R] with N(0, 1) entries; feature i's latent Gaussian is

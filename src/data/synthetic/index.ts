@@ -1,5 +1,5 @@
 /**
- * The synthetic-data registry (SCIENCE.md §5): one generator per file, chosen by name. Adding a
+ * The synthetic-data registry (docs/SCIENCE.md §5): one generator per file, chosen by name. Adding a
  * generator = one file + one line in GENERATORS. `syntheticSource` wraps generated data as an
  * in-memory ActivationSource whose name records the full config.
  */
@@ -12,9 +12,6 @@ import { type SynthbenchData, type SynthbenchOptions, generateSynthbench } from 
 import type { SyntheticData } from './types.js';
 
 export type { SparseCodes, SyntheticData } from './types.js';
-;
-;
-;
 export { normalQuantile } from './normal-quantile.js';
 
 export interface SyntheticKinds {
@@ -33,9 +30,14 @@ const GENERATORS: { [K in SyntheticKind]: (opts: SyntheticKinds[K]['options']) =
 export const SYNTHETIC_KINDS = Object.keys(GENERATORS) as SyntheticKind[];
 
 /** Generates `kind` data from `opts` (validated; a ConfigError names any bad field). */
-export function generateSynthetic<K extends SyntheticKind>(kind: K, opts: SyntheticKinds[K]['options']): SyntheticKinds[K]['data'] {
-  const gen = (GENERATORS as Record<string, unknown>)[kind] as ((o: SyntheticKinds[K]['options']) => SyntheticKinds[K]['data']) | undefined;
-  if (gen === undefined) throw new ConfigError(`synthetic kind ${JSON.stringify(kind)}: expected one of ${SYNTHETIC_KINDS.join(', ')}`);
+export function generateSynthetic<K extends SyntheticKind>(
+  kind: K,
+  opts: SyntheticKinds[K]['options'],
+): SyntheticKinds[K]['data'] {
+  const gen = (GENERATORS as Record<string, unknown>)[kind] as
+    ((o: SyntheticKinds[K]['options']) => SyntheticKinds[K]['data']) | undefined;
+  if (gen === undefined)
+    throw new ConfigError(`synthetic kind ${JSON.stringify(kind)}: expected one of ${SYNTHETIC_KINDS.join(', ')}`);
   return gen(opts);
 }
 

@@ -1,5 +1,5 @@
 /**
- * SynthSAEBench-style synthetic data (SCIENCE.md §5, after Chanin et al. 2026): Zipf firing
+ * SynthSAEBench-style synthetic data (docs/SCIENCE.md §5, after Chanin et al. 2026): Zipf firing
  * frequencies, a one-level feature hierarchy with mutually exclusive children, low-rank correlated
  * firings, and superposition noise, over G = F random unit rows in R^D.
  *
@@ -68,7 +68,22 @@ export interface SynthbenchData extends SyntheticData<SynthbenchConfig> {
   parentOf: Int32Array;
 }
 
-const KNOWN = ['n', 'seed', 'd', 'features', 'k', 'zipfExponent', 'pMax', 'parents', 'childrenPerParent', 'rank', 'rho', 'magMean', 'magStd', 'noise'] as const;
+const KNOWN = [
+  'n',
+  'seed',
+  'd',
+  'features',
+  'k',
+  'zipfExponent',
+  'pMax',
+  'parents',
+  'childrenPerParent',
+  'rank',
+  'rho',
+  'magMean',
+  'magStd',
+  'noise',
+] as const;
 
 export function resolveSynthbench(opts: SynthbenchOptions): SynthbenchConfig {
   const K = 'synthbench';
@@ -93,8 +108,17 @@ export function resolveSynthbench(opts: SynthbenchOptions): SynthbenchConfig {
   };
   checkPair(K, cfg.magMean !== 0 || cfg.magStd > 0, 'magMean = 0 with magStd = 0 makes every magnitude 0');
   const used = cfg.parents * (cfg.childrenPerParent + 1);
-  checkPair(K, used <= features, `parents × (childrenPerParent + 1) = ${cfg.parents} × ${cfg.childrenPerParent + 1} = ${used} exceeds features = ${features}`);
-  checkPair(K, cfg.k <= cfg.pMax * features, `k = ${cfg.k} exceeds pMax × features = ${cfg.pMax * features} (no firing probabilities can reach that mean)`);
+  checkPair(
+    K,
+    used <= features,
+    `parents × (childrenPerParent + 1) = ${cfg.parents} × ${cfg.childrenPerParent + 1} = ${used} exceeds features ` +
+      `= ${features}`,
+  );
+  checkPair(
+    K,
+    cfg.k <= cfg.pMax * features,
+    `k = ${cfg.k} exceeds pMax × features = ${cfg.pMax * features} (no firing probabilities can reach that mean)`,
+  );
   return cfg;
 }
 

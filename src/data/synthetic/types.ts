@@ -1,5 +1,5 @@
 /**
- * The shapes every synthetic generator returns (SCIENCE.md §5). Letters: N samples, D activation
+ * The shapes every synthetic generator returns (docs/SCIENCE.md §5). Letters: N samples, D activation
  * width, F ground-truth features, K stored codes (non-zeros) in total.
  */
 import type { Mat } from '../../core/mat.js';

@@ -1,6 +1,6 @@
 /**
  * Config validation for the synthetic generators: each check throws a ConfigError naming the
- * generator, the field, the value found and what was expected (DESIGN.md, "Configs documented field
+ * generator, the field, the value found and what was expected (docs/ARCHITECTURE.md, "Configs documented field
  * by field and validated on construction").
  */
 import { ConfigError } from '../../core/errors.js';
@@ -13,7 +13,14 @@ export function checkInt(kind: string, field: string, v: unknown, min: number, m
   return v;
 }
 
-export function checkNum(kind: string, field: string, v: unknown, min: number, max: number, opts: { minOpen?: boolean; maxOpen?: boolean } = {}): number {
+export function checkNum(
+  kind: string,
+  field: string,
+  v: unknown,
+  min: number,
+  max: number,
+  opts: { minOpen?: boolean; maxOpen?: boolean } = {},
+): number {
   const lowOk = typeof v === 'number' && (opts.minOpen ? v > min : v >= min);
   const highOk = typeof v === 'number' && (opts.maxOpen ? v < max : v <= max);
   if (typeof v !== 'number' || !Number.isFinite(v) || !lowOk || !highOk) {
@@ -31,6 +38,7 @@ export function checkPair(kind: string, ok: boolean, message: string): void {
 /** Rejects option names the generator does not know (catches typos such as `feature` for `features`). */
 export function checkKnown(kind: string, opts: object, known: readonly string[]): void {
   for (const key of Object.keys(opts)) {
-    if (!known.includes(key)) throw new ConfigError(`synthetic ${kind}: unknown option ${JSON.stringify(key)} (known: ${known.join(', ')})`);
+    if (!known.includes(key))
+      throw new ConfigError(`synthetic ${kind}: unknown option ${JSON.stringify(key)} (known: ${known.join(', ')})`);
   }
 }

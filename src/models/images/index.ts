@@ -11,8 +11,8 @@ import type { ImageSet, Split } from './types.js';
 
 export { imagePixels, type ImageSet, type Split } from './types.js';
 export { loadMnist } from './mnist.js';
-export { loadFashionMnist, loadFashionMnistLabels,  } from './fashion-mnist.js';
-export { parseIdx,   } from './idx.js';
+export { loadFashionMnist, loadFashionMnistLabels } from './fashion-mnist.js';
+export { parseIdx } from './idx.js';
 
 export const BUILTIN_IMAGE_SETS = ['mnist', 'fashion-mnist'] as const;
 

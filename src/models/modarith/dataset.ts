@@ -1,5 +1,5 @@
 /**
- * The modular-arithmetic task (SCIENCE.md §5): every pair (a, b) ∈ [0, p)², input tokens
+ * The modular-arithmetic task (docs/SCIENCE.md §5): every pair (a, b) ∈ [0, p)², input tokens
  * [a, b, =] with "=" the extra token p, and the target at the "=" position. Task `add` asks for
  * c = (a + b) mod p, which appears nowhere in the input; task `copy` asks for a, which is the first
  * input token — the control with the label in the input, i.e. what HUSAI's broken testbed really
@@ -49,10 +49,15 @@ function target(task: Task, a: number, b: number, p: number): number {
  * the rest for validation. Same (p, trainFrac, splitSeed) → the same split, whatever the task.
  */
 export function makeModArith(p: number, task: Task, trainFrac: number, splitSeed: number): ModArithData {
-  if (!isPrime(p)) throw new ConfigError(`modarith: p = ${p} must be a prime (the Fourier structure of (a + b) mod p needs a field); e.g. 113`);
+  if (!isPrime(p))
+    throw new ConfigError(
+      `modarith: p = ${p} must be a prime (the Fourier structure of (a + b) mod p needs a field); e.g. 113`,
+    );
   if (p > 1000) throw new ConfigError(`modarith: p = ${p} gives ${p * p} pairs; use p ≤ 1000`);
-  if (!(trainFrac > 0 && trainFrac < 1)) throw new ConfigError(`modarith: train_frac = ${trainFrac} must be in (0, 1); the published recipe uses 0.3`);
-  if (!TASKS.includes(task)) throw new ConfigError(`modarith: task "${String(task)}" is not one of ${TASKS.join(', ')}`);
+  if (!(trainFrac > 0 && trainFrac < 1))
+    throw new ConfigError(`modarith: train_frac = ${trainFrac} must be in (0, 1); the published recipe uses 0.3`);
+  if (!TASKS.includes(task))
+    throw new ConfigError(`modarith: task "${String(task)}" is not one of ${TASKS.join(', ')}`);
   const P2 = p * p;
   const tokens = new Int32Array(P2 * SEQ_LEN);
   const targets = new Int32Array(P2);
@@ -67,7 +72,8 @@ export function makeModArith(p: number, task: Task, trainFrac: number, splitSeed
   }
   const perm = Rng.from(splitSeed, 'modarith-split').permutation(P2);
   const nTrain = Math.round(trainFrac * P2);
-  if (nTrain < 1 || nTrain >= P2) throw new ConfigError(`modarith: train_frac = ${trainFrac} leaves an empty split at p = ${p}`);
+  if (nTrain < 1 || nTrain >= P2)
+    throw new ConfigError(`modarith: train_frac = ${trainFrac} leaves an empty split at p = ${p}`);
   const train = Int32Array.from(perm.subarray(0, nTrain)).sort();
   const val = Int32Array.from(perm.subarray(nTrain)).sort();
   return { p, task, tokens, targets, train, val };

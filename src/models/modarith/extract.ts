@@ -60,25 +60,43 @@ interface ActivationMeta {
 
 function hookTensor(c: BlockCache, hook: HookName): Float32Array {
   switch (hook) {
-    case 'resid_pre': return c.residPreQD;
-    case 'attn_out': return c.attnOutQD;
-    case 'resid_mid': return c.residMidQD;
-    case 'mlp_post': return c.mlpPostQM;
-    case 'mlp_out': return c.mlpOutQD;
-    case 'resid_post': return c.residPostQD;
+    case 'resid_pre':
+      return c.residPreQD;
+    case 'attn_out':
+      return c.attnOutQD;
+    case 'resid_mid':
+      return c.residMidQD;
+    case 'mlp_post':
+      return c.mlpPostQM;
+    case 'mlp_out':
+      return c.mlpOutQD;
+    case 'resid_post':
+      return c.residPostQD;
   }
 }
 
 function checkExtractOptions(model: SavedModArith, opts: ExtractOptions): void {
-  if (!HOOKS.includes(opts.hook)) throw new ConfigError(`modarith extract: hook "${opts.hook}" is not one of ${HOOKS.join(', ')}`);
+  if (!HOOKS.includes(opts.hook))
+    throw new ConfigError(`modarith extract: hook "${opts.hook}" is not one of ${HOOKS.join(', ')}`);
   if (!Number.isInteger(opts.layer) || opts.layer < 0 || opts.layer >= model.cfg.n_layers) {
-    throw new ConfigError(`modarith extract: layer ${opts.layer} does not exist; the model in ${model.dir} has layers 0..${model.cfg.n_layers - 1}`);
+    throw new ConfigError(
+      `modarith extract: layer ${opts.layer} does not exist; the model in ${model.dir} has layers ` +
+        `0..${model.cfg.n_layers - 1}`,
+    );
   }
-  if (opts.position !== 'all' && !POSITIONS.includes(opts.position)) throw new ConfigError(`modarith extract: position "${opts.position}" is not one of ${[...POSITIONS, 'all'].join(', ')}`);
+  if (opts.position !== 'all' && !POSITIONS.includes(opts.position))
+    throw new ConfigError(
+      `modarith extract: position "${opts.position}" is not one of ${[...POSITIONS, 'all'].join(', ')}`,
+    );
 }
 
 /** The hook's activations over all p² pairs, computed in chunks of `chunkPairs`. */
-export function extractActivations(model: SavedModArith, opts: ExtractOptions, e: Engine, chunkPairs = 4096): ModArithActivations {
+export function extractActivations(
+  model: SavedModArith,
+  opts: ExtractOptions,
+  e: Engine,
+  chunkPairs = 4096,
+): ModArithActivations {
   checkExtractOptions(model, opts);
   const { p } = model.cfg;
   const net = new Transformer(modelPart(model.cfg), model.params, e);
@@ -115,19 +133,43 @@ export function extractActivations(model: SavedModArith, opts: ExtractOptions, e
 }
 
 /** Writes activations to FILE (.npy or .safetensors) and FILE.meta.json, both atomically. */
-export function writeModArithActivations(file: string, model: SavedModArith, opts: ExtractOptions, acts: ModArithActivations): ActivationMeta {
+export function writeModArithActivations(
+  file: string,
+  model: SavedModArith,
+  opts: ExtractOptions,
+  acts: ModArithActivations,
+): ActivationMeta {
   const ext = path.extname(file);
-  if (ext !== '.npy' && ext !== '.safetensors') throw new ConfigError(`modarith extract: --out ${file} must end in .npy or .safetensors`);
+  if (ext !== '.npy' && ext !== '.safetensors')
+    throw new ConfigError(`modarith extract: --out ${file} must end in .npy or .safetensors`);
   const meta: ActivationMeta = {
-    format: META_FORMAT, hook: opts.hook, layer: opts.layer, position: opts.position, p: model.cfg.p, task: model.cfg.task,
-    model_dir: path.resolve(model.dir), model_sha256: sha256File(path.join(model.dir, 'model.safetensors')).sha256,
-    rows: acts.xND.rows, d: acts.xND.cols, a: [...acts.a], b: [...acts.b], positions: [...acts.position],
+    format: META_FORMAT,
+    hook: opts.hook,
+    layer: opts.layer,
+    position: opts.position,
+    p: model.cfg.p,
+    task: model.cfg.task,
+    model_dir: path.resolve(model.dir),
+    model_sha256: sha256File(path.join(model.dir, 'model.safetensors')).sha256,
+    rows: acts.xND.rows,
+    d: acts.xND.cols,
+    a: [...acts.a],
+    b: [...acts.b],
+    positions: [...acts.position],
   };
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   if (ext === '.npy') {
     writeNpy(file, acts.xND);
   } else {
-    const scalar = { format: META_FORMAT, hook: opts.hook, layer: String(opts.layer), position: opts.position, p: String(model.cfg.p), task: model.cfg.task, model_sha256: meta.model_sha256 };
+    const scalar = {
+      format: META_FORMAT,
+      hook: opts.hook,
+      layer: String(opts.layer),
+      position: opts.position,
+      p: String(model.cfg.p),
+      task: model.cfg.task,
+      model_sha256: meta.model_sha256,
+    };
     writeSafetensors(file, { activations: { shape: [acts.xND.rows, acts.xND.cols], data: acts.xND.data } }, scalar);
   }
   writeFileAtomic(metaPath(file), [Buffer.from(`${JSON.stringify(meta)}\n`)]);
@@ -150,7 +192,13 @@ export function readActivationMeta(file: string): ActivationMeta | null {
   }
   if (m.format !== META_FORMAT) throw new DataError(f, 'format', JSON.stringify(m.format), `"${META_FORMAT}"`);
   for (const k of ['a', 'b', 'positions'] as const) {
-    if (!Array.isArray(m[k]) || m[k].length !== m.rows) throw new DataError(f, k, Array.isArray(m[k]) ? `${m[k].length} entries` : typeof m[k], `${m.rows} entries (one per row)`);
+    if (!Array.isArray(m[k]) || m[k].length !== m.rows)
+      throw new DataError(
+        f,
+        k,
+        Array.isArray(m[k]) ? `${m[k].length} entries` : typeof m[k],
+        `${m.rows} entries (one per row)`,
+      );
   }
   return m as ActivationMeta;
 }

@@ -1,5 +1,5 @@
 /**
- * Training the modular-arithmetic transformer to grokking (SCIENCE.md §5; Nanda et al. 2023):
+ * Training the modular-arithmetic transformer to grokking (docs/SCIENCE.md §5; Nanda et al. 2023):
  * full-batch AdamW with decoupled weight decay on the training pairs, linear warm-up, loss at the
  * "=" position only. Logs training and validation loss and accuracy every `log_every` steps. A
  * non-finite loss or gradient stops the run with a NumericError naming the step and tensor.
@@ -42,7 +42,12 @@ export interface TrainHooks {
 }
 
 /** Mean loss and accuracy of the model on the given pairs, in chunks (no gradients). */
-function evaluate(model: Transformer, data: ModArithData, pairs: Int32Array, chunk = 8192): { loss: number; acc: number } {
+function evaluate(
+  model: Transformer,
+  data: ModArithData,
+  pairs: Int32Array,
+  chunk = 8192,
+): { loss: number; acc: number } {
   let loss = 0;
   let acc = 0;
   for (let s = 0; s < pairs.length; s += chunk) {
@@ -75,7 +80,14 @@ export function trainModArith(cfg: ModArithConfig, e: Engine, hooks: TrainHooks 
   let step = 0;
   const log = (): LogEntry => {
     const val = evaluate(model, data, data.val);
-    const entry: LogEntry = { step, train_loss: lastTrain.loss, train_acc: lastTrain.acc, val_loss: val.loss, val_acc: val.acc, seconds: (Date.now() - t0) / 1000 };
+    const entry: LogEntry = {
+      step,
+      train_loss: lastTrain.loss,
+      train_acc: lastTrain.acc,
+      val_loss: val.loss,
+      val_acc: val.acc,
+      seconds: (Date.now() - t0) / 1000,
+    };
     history.push(entry);
     hooks.onLog?.(entry, cfg.steps);
     return entry;
@@ -95,7 +107,10 @@ export function trainModArith(cfg: ModArithConfig, e: Engine, hooks: TrainHooks 
     }
     const fw = model.forward(batch.tokens, true);
     const ce = crossEntropy(fw.logitsNC, B, cfg.p, batch.targets, gLogits);
-    if (!Number.isFinite(ce.loss)) throw new NumericError(`modarith training: loss is ${ce.loss} at step ${step}; lower lr (${cfg.lr}) or check the config`);
+    if (!Number.isFinite(ce.loss))
+      throw new NumericError(
+        `modarith training: loss is ${ce.loss} at step ${step}; lower lr (${cfg.lr}) or check the config`,
+      );
     lastTrain = { loss: ce.loss, acc: ce.accuracy };
     if (step % cfg.log_every === 0) {
       const entry = log();
@@ -107,10 +122,18 @@ export function trainModArith(cfg: ModArithConfig, e: Engine, hooks: TrainHooks 
     }
     model.backward(fw, gLogits, grads);
     for (const [name, g] of Object.entries(grads)) {
-      if (!Number.isFinite(e.sumSq(g))) throw new NumericError(`modarith training: gradient of ${name} is not finite at step ${step}`);
+      if (!Number.isFinite(e.sumSq(g)))
+        throw new NumericError(`modarith training: gradient of ${name} is not finite at step ${step}`);
     }
     const lr = cfg.warmup_steps > 0 ? cfg.lr * Math.min(1, (step + 1) / cfg.warmup_steps) : cfg.lr;
-    adam.step(e, params, grads, { lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, step: step + 1, weightDecay: cfg.weight_decay });
+    adam.step(e, params, grads, {
+      lr,
+      beta1: cfg.beta1,
+      beta2: cfg.beta2,
+      eps: cfg.eps,
+      step: step + 1,
+      weightDecay: cfg.weight_decay,
+    });
   }
   // An early stop broke out right after logging the weights as saved; otherwise evaluate them
   // (training loss and accuracy over all training pairs, after the last update).

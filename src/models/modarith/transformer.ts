@@ -1,6 +1,6 @@
 /**
  * A small decoder-only transformer with explicit forward and backward passes, on the engine's GEMMs
- * (SCIENCE.md §5; the architecture of Nanda et al. 2023 in TransformerLens naming): token and
+ * (docs/SCIENCE.md §5; the architecture of Nanda et al. 2023 in TransformerLens naming): token and
  * positional embeddings, n_layers blocks of causal multi-head attention (no biases) and a ReLU MLP
  * (with biases), each added to the residual stream, optional pre-LayerNorms, and an unembedding
  * read at the final ("=") position only — the only position the loss sees.
@@ -37,7 +37,12 @@ export function paramShapes(cfg: ModelConfig): Record<string, number[]> {
     if (cfg.layernorm) Object.assign(out, { [`${b}.ln1.w`]: [D], [`${b}.ln1.b`]: [D] });
     Object.assign(out, { [`${b}.attn.W_QKV`]: [D, 3 * H * Dh], [`${b}.attn.W_O`]: [H * Dh, D] });
     if (cfg.layernorm) Object.assign(out, { [`${b}.ln2.w`]: [D], [`${b}.ln2.b`]: [D] });
-    Object.assign(out, { [`${b}.mlp.W_in`]: [D, M], [`${b}.mlp.b_in`]: [M], [`${b}.mlp.W_out`]: [M, D], [`${b}.mlp.b_out`]: [D] });
+    Object.assign(out, {
+      [`${b}.mlp.W_in`]: [D, M],
+      [`${b}.mlp.b_in`]: [M],
+      [`${b}.mlp.W_out`]: [M, D],
+      [`${b}.mlp.b_out`]: [D],
+    });
   }
   if (cfg.layernorm) Object.assign(out, { 'ln_final.w': [D], 'ln_final.b': [D] });
   out['unembed.W_U'] = [D, p];
@@ -53,7 +58,8 @@ export function initParams(cfg: ModelConfig, seed: number): TensorMap {
   for (const [name, shape] of Object.entries(paramShapes(cfg))) {
     const t = new Float32Array(shape.reduce((a, b) => a * b, 1));
     if (name.endsWith('.w')) t.fill(1);
-    else if (shape.length === 2) Rng.from(seed, 'modarith', name).fillNormal(t, 0, 1 / Math.sqrt(name === 'unembed.W_U' ? cfg.p : cfg.d_model));
+    else if (shape.length === 2)
+      Rng.from(seed, 'modarith', name).fillNormal(t, 0, 1 / Math.sqrt(name === 'unembed.W_U' ? cfg.p : cfg.d_model));
     params[name] = t;
   }
   return params;
@@ -99,7 +105,10 @@ interface ForwardResult {
   logitsNC: F32;
 }
 
-const lnCache = (R: number, D: number): LayerNormCache => ({ xhatRD: new Float32Array(R * D), rstdR: new Float64Array(R) });
+const lnCache = (R: number, D: number): LayerNormCache => ({
+  xhatRD: new Float32Array(R * D),
+  rstdR: new Float64Array(R),
+});
 
 /** Rows of the last Sq positions of every sequence: out[n·Sq + i] = x[n·S + S − Sq + i]. */
 function gatherPositions(xRD: F32, N: number, D: number, Sq: number, out: F32): void {
@@ -116,10 +125,18 @@ function scatterAddPositions(gQD: F32, N: number, D: number, Sq: number, gRD: F3
 }
 
 export class Transformer {
-  constructor(readonly cfg: ModelConfig, readonly params: TensorMap, private readonly e: Engine) {
+  constructor(
+    readonly cfg: ModelConfig,
+    readonly params: TensorMap,
+    private readonly e: Engine,
+  ) {
     for (const [name, shape] of Object.entries(paramShapes(cfg))) {
       const n = shape.reduce((a, b) => a * b, 1);
-      if (!params[name] || params[name].length !== n) throw new ShapeError(`modarith model: tensor ${name} should have ${n} values [${shape.join(', ')}], found ${params[name]?.length ?? 'none'}`);
+      if (!params[name] || params[name].length !== n)
+        throw new ShapeError(
+          `modarith model: tensor ${name} should have ${n} values [${shape.join(', ')}], found ` +
+            `${params[name]?.length ?? 'none'}`,
+        );
     }
   }
 
@@ -129,7 +146,9 @@ export class Transformer {
     const wE = this.params['embed.W_E'];
     const wPos = this.params['pos_embed.W_pos'];
     const table = new Float32Array((p + 1) * S * D);
-    for (let t = 0; t <= p; t++) for (let s = 0; s < S; s++) for (let j = 0; j < D; j++) table[(t * S + s) * D + j] = wE[t * D + j] + wPos[s * D + j];
+    for (let t = 0; t <= p; t++)
+      for (let s = 0; s < S; s++)
+        for (let j = 0; j < D; j++) table[(t * S + s) * D + j] = wE[t * D + j] + wPos[s * D + j];
     return table;
   }
 
@@ -138,7 +157,8 @@ export class Transformer {
     const { e, params: P, cfg } = this;
     const { p, d_model: D, n_heads: H, d_head: Dh, d_mlp: M } = cfg;
     const N = tokens.length / S;
-    if (!Number.isInteger(N)) throw new ShapeError(`modarith forward: ${tokens.length} tokens is not a whole number of length-${S} sequences`);
+    if (!Number.isInteger(N))
+      throw new ShapeError(`modarith forward: ${tokens.length} tokens is not a whole number of length-${S} sequences`);
     const R = N * S;
     const HD = H * Dh;
     const rowOf = new Int32Array(R);
@@ -170,7 +190,21 @@ export class Transformer {
       } else {
         // Keys and values at every row; queries only at the last position (rows strided by S).
         e.gemm(false, false, R, 2 * HD, D, 1, attnIn, D, wQkv.subarray(HD), 3 * HD, 0, qkv.subarray(HD), 3 * HD);
-        e.gemm(false, false, N, HD, D, 1, attnIn.subarray((S - 1) * D), S * D, wQkv, 3 * HD, 0, qkv.subarray((S - 1) * 3 * HD), S * 3 * HD);
+        e.gemm(
+          false,
+          false,
+          N,
+          HD,
+          D,
+          1,
+          attnIn.subarray((S - 1) * D),
+          S * D,
+          wQkv,
+          3 * HD,
+          0,
+          qkv.subarray((S - 1) * 3 * HD),
+          S * 3 * HD,
+        );
       }
       const prob = new Float32Array(N * H * Sq * S);
       const z = new Float32Array(Q * HD);
@@ -181,10 +215,11 @@ export class Transformer {
       e.gemm(false, false, Q, D, HD, 1, z, HD, P[`${b}.attn.W_O`], D, 0, attnOut, D);
       const residPre = new Float32Array(Q * D);
       if (first) {
-        for (let n = 0; n < N; n++) for (let i = 0; i < Sq; i++) {
-          const r = n * S + S - Sq + i;
-          residPre.set(table.subarray(rowOf[r] * D, (rowOf[r] + 1) * D), (n * Sq + i) * D);
-        }
+        for (let n = 0; n < N; n++)
+          for (let i = 0; i < Sq; i++) {
+            const r = n * S + S - Sq + i;
+            residPre.set(table.subarray(rowOf[r] * D, (rowOf[r] + 1) * D), (n * Sq + i) * D);
+          }
       } else if (Sq === S) {
         residPre.set(x);
       } else {
@@ -210,8 +245,22 @@ export class Transformer {
       const residPost = residMid.slice();
       e.axpy(1, mlpOut, residPost);
       blocks.push({
-        Sq, residPreQD: residPre, attnIn, ln1, qkv, rowOf: first ? rowOf : null, probNHQS: prob, zQH: z, attnOutQD: attnOut, residMidQD: residMid,
-        mlpInQD: mlpIn, ln2, mlpPreQM: pre, mlpPostQM: post, mlpOutQD: mlpOut, residPostQD: residPost,
+        Sq,
+        residPreQD: residPre,
+        attnIn,
+        ln1,
+        qkv,
+        rowOf: first ? rowOf : null,
+        probNHQS: prob,
+        zQH: z,
+        attnOutQD: attnOut,
+        residMidQD: residMid,
+        mlpInQD: mlpIn,
+        ln2,
+        mlpPreQM: pre,
+        mlpPostQM: post,
+        mlpOutQD: mlpOut,
+        residPostQD: residPost,
       });
       x = residPost;
     }
@@ -287,7 +336,8 @@ export class Transformer {
       const gX = new Float32Array(rows * D);
       const gAttnIn = c.ln1 ? new Float32Array(rows * D) : gX;
       this.qkvBackward(b, c, N, gQkv, gAttnIn, grads);
-      if (c.ln1) layerNormBackward(gAttnIn, rows, D, P[`${b}.ln1.w`], c.ln1, gX, grads[`${b}.ln1.w`], grads[`${b}.ln1.b`]);
+      if (c.ln1)
+        layerNormBackward(gAttnIn, rows, D, P[`${b}.ln1.w`], c.ln1, gX, grads[`${b}.ln1.w`], grads[`${b}.ln1.b`]);
       if (l > 0) {
         scatterAddPositions(gResidMid, N, D, c.Sq, gX);
         gOut = gX;
@@ -295,18 +345,21 @@ export class Transformer {
       }
       // Block 0: x is the embedding table (Q/K/V path) plus the residual at the Q-rows.
       const gTable = gX;
-      for (let n = 0; n < N; n++) for (let i = 0; i < c.Sq; i++) {
-        const src = (n * c.Sq + i) * D;
-        const dst = (c.rowOf as Int32Array)[n * S + S - c.Sq + i] * D;
-        for (let j = 0; j < D; j++) gTable[dst + j] += gResidMid[src + j];
-      }
+      for (let n = 0; n < N; n++)
+        for (let i = 0; i < c.Sq; i++) {
+          const src = (n * c.Sq + i) * D;
+          const dst = (c.rowOf as Int32Array)[n * S + S - c.Sq + i] * D;
+          for (let j = 0; j < D; j++) gTable[dst + j] += gResidMid[src + j];
+        }
       const gE = grads['embed.W_E'];
       const gPos = grads['pos_embed.W_pos'];
-      for (let t = 0; t <= p; t++) for (let s = 0; s < S; s++) for (let j = 0; j < D; j++) {
-        const g = gTable[(t * S + s) * D + j];
-        gE[t * D + j] += g;
-        gPos[s * D + j] += g;
-      }
+      for (let t = 0; t <= p; t++)
+        for (let s = 0; s < S; s++)
+          for (let j = 0; j < D; j++) {
+            const g = gTable[(t * S + s) * D + j];
+            gE[t * D + j] += g;
+            gPos[s * D + j] += g;
+          }
     }
   }
 

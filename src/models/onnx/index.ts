@@ -25,17 +25,5 @@
  * any tensor name from listOnnxTensors (e.g. `/transformer/h.6/mlp/act/Mul_3_output_0`, the MLP
  * hidden layer after GELU).
  */
-export {
-  openOnnxSource,
-  listOnnxTensors,
-  
-  openModel,
-  
-  
-  
-} from './source.js';
-;
-;
-;
-;
-export {  loadText } from './corpus.js';
+export { openOnnxSource, listOnnxTensors, openModel } from './source.js';
+export { loadText } from './corpus.js';

@@ -8,11 +8,9 @@ import { loadVisionModel } from './nsfwjs.js';
 import { type LayerInfo, listLayers } from './tap.js';
 
 export { initWasmBackend } from './backend.js';
-;
 export { type LoadedModel, loadVisionModel } from './nsfwjs.js';
-;
-export {   listLayers, tapLayer } from './tap.js';
-export { openVisionSource, type Pool,  } from './source.js';
+export { listLayers, tapLayer } from './tap.js';
+export { openVisionSource, type Pool } from './source.js';
 
 /** The tappable layers of one model (loads it, lists, frees it). */
 export async function listVisionLayers(name: VisionModelName | string): Promise<LayerInfo[]> {

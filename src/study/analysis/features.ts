@@ -1,5 +1,5 @@
 /**
- * Feature-level views of one cell (SCIENCE.md §3 "Per-feature stability", §4 "Frequency"):
+ * Feature-level views of one cell (docs/SCIENCE.md §3 "Per-feature stability", §4 "Frequency"):
  * - stability by firing frequency: each latent's firing frequency on the evaluation sample (from
  *   training, store.ts `firing`) against its per-feature stability stab_i (metrics/seeds.ts: the
  *   fraction of other seeds where its matched partner has cos ≥ τ), averaged per log-spaced
@@ -23,7 +23,12 @@ const COS_BINS = 40;
 const MAX_MAP_POINTS = 4000;
 
 /** Histogram counts of `values` over `bins` equal bins of [lo, hi] (values outside are clamped). */
-export function histogram(values: readonly number[], bins = COS_BINS, lo = -1, hi = 1): { edges: number[]; counts: number[] } {
+export function histogram(
+  values: readonly number[],
+  bins = COS_BINS,
+  lo = -1,
+  hi = 1,
+): { edges: number[]; counts: number[] } {
   const edges = Array.from({ length: bins + 1 }, (_, i) => Number((lo + ((hi - lo) * i) / bins).toFixed(10)));
   const counts = new Array<number>(bins).fill(0);
   for (const v of values) {
@@ -41,12 +46,19 @@ export function matchedCosines(trained: readonly number[], nul: readonly number[
 }
 
 /** Mean per-feature stability by firing-frequency bin. `firing[s]` is seed s's frequencies [M] (or null). */
-export function frequencyBins(stab: SeedStability, firing: ReadonlyArray<Float32Array | null>, evalRows: number): CellResult['frequencyBins'] {
+export function frequencyBins(
+  stab: SeedStability,
+  firing: ReadonlyArray<Float32Array | null>,
+  evalRows: number,
+): CellResult['frequencyBins'] {
   const lowest = Math.floor(Math.log10(1 / Math.max(evalRows, 1)) * 2) / 2;
   const edges: number[] = [];
   for (let e = lowest; e <= 1e-9; e += 0.5) edges.push(10 ** e);
   if (edges.length === 0 || edges[edges.length - 1] < 1) edges.push(1);
-  const bins = [{ lo: 0, hi: 0, latents: 0, sum: 0 }, ...edges.slice(0, -1).map((lo, i) => ({ lo, hi: edges[i + 1], latents: 0, sum: 0 }))];
+  const bins = [
+    { lo: 0, hi: 0, latents: 0, sum: 0 },
+    ...edges.slice(0, -1).map((lo, i) => ({ lo, hi: edges[i + 1], latents: 0, sum: 0 })),
+  ];
   stab.stab.forEach((st, s) => {
     const f = firing[s];
     if (!f) return;
@@ -61,11 +73,22 @@ export function frequencyBins(stab: SeedStability, firing: ReadonlyArray<Float32
       bins[b].sum += st[i];
     }
   });
-  return bins.map((b) => ({ lo: round(b.lo), hi: round(b.hi), latents: b.latents, stability: b.latents > 0 ? b.sum / b.latents : null }));
+  return bins.map((b) => ({
+    lo: round(b.lo),
+    hi: round(b.hi),
+    latents: b.latents,
+    stability: b.latents > 0 ? b.sum / b.latents : null,
+  }));
 }
 
 /** The 2-D PCA map of all seeds' decoder atoms with consensus cluster ids. */
-export function atomMap(atoms: readonly UnitAtoms[], seeds: readonly number[], stab: SeedStability | null, seed: number, key: string): CellResult['atomMap'] {
+export function atomMap(
+  atoms: readonly UnitAtoms[],
+  seeds: readonly number[],
+  stab: SeedStability | null,
+  seed: number,
+  key: string,
+): CellResult['atomMap'] {
   const D = atoms[0]?.cols ?? 0;
   // Points in (seed, latent) order; above MAX_MAP_POINTS a seeded subsample, kept in that order.
   let pick: Array<[number, number]> = [];
@@ -75,7 +98,9 @@ export function atomMap(atoms: readonly UnitAtoms[], seeds: readonly number[], s
   if (pick.length > MAX_MAP_POINTS) {
     const perm = Rng.from(seed, 'atom-map', key).permutation(pick.length);
     const all = pick;
-    pick = Array.from(perm.subarray(0, MAX_MAP_POINTS)).sort((x, y) => x - y).map((k) => all[k]);
+    pick = Array.from(perm.subarray(0, MAX_MAP_POINTS))
+      .sort((x, y) => x - y)
+      .map((k) => all[k]);
   }
   const P = pick.length;
   if (P < 3 || D < 2) return null;

@@ -1,5 +1,5 @@
 /**
- * The Fourier analysis of one cell on modular-arithmetic data (issue 6; SCIENCE.md §5): every
+ * The Fourier analysis of one cell on modular-arithmetic data (issue 6; docs/SCIENCE.md §5): every
  * seed's SAE is run on the hook's activations over the p × p grid; each latent's 2-D spectrum gives
  * its share of variance in the model's key frequencies (metrics/fourier.ts) and its dominant key
  * frequency. Reported per cell:
@@ -16,7 +16,13 @@
  */
 import type { Mat } from '../../core/mat.js';
 import type { Engine } from '../../engine/types.js';
-import { FOURIER_THRESHOLD, type LatentFourier, fourierFeatureFraction, latentFourier, matchedFrequencyAgreement } from '../../metrics/fourier.js';
+import {
+  FOURIER_THRESHOLD,
+  type LatentFourier,
+  fourierFeatureFraction,
+  latentFourier,
+  matchedFrequencyAgreement,
+} from '../../metrics/fourier.js';
 import type { SaeWeights } from '../../sae/checkpoint/index.js';
 import { encodeLatents } from '../../sae/checkpoint/encode.js';
 import type { FourierContext } from '../../inspect/fourier-context.js';
@@ -25,7 +31,12 @@ import type { PairValues } from './pairs.js';
 import { fin, pairEstimate, seedEstimate } from './stats.js';
 
 export function fourierCell(
-  weights: readonly SaeWeights[], match: PairValues['match'], fctx: FourierContext, chance: number, seed: number, e: Engine,
+  weights: readonly SaeWeights[],
+  match: PairValues['match'],
+  fctx: FourierContext,
+  chance: number,
+  seed: number,
+  e: Engine,
 ): FourierCellResult {
   const per: LatentFourier[] = weights.map((w) => {
     const lat: Mat = encodeLatents(w, fctx.gridND, e);
@@ -35,11 +46,17 @@ export function fourierCell(
   const meanShares = per.map((r) => {
     let s = 0;
     let live = 0;
-    for (let l = 0; l < r.latents; l++) if (!r.dead[l]) { s += r.keyShare[l]; live++; }
+    for (let l = 0; l < r.latents; l++)
+      if (!r.dead[l]) {
+        s += r.keyShare[l];
+        live++;
+      }
     return live > 0 ? s / live : null;
   });
   const byKey = new Map<number, number>(fctx.keys.map((k) => [k, 0]));
-  for (const r of per) for (let l = 0; l < r.latents; l++) if (r.dominant[l] >= 0) byKey.set(r.dominant[l], (byKey.get(r.dominant[l]) ?? 0) + 1);
+  for (const r of per)
+    for (let l = 0; l < r.latents; l++)
+      if (r.dominant[l] >= 0) byKey.set(r.dominant[l], (byKey.get(r.dominant[l]) ?? 0) + 1);
   const S = weights.length;
   const agreement: Array<Array<number | null>> = Array.from({ length: S }, () => Array.from({ length: S }, () => null));
   let pairsWithFourier = 0;
@@ -52,8 +69,18 @@ export function fourierCell(
       if (!m) continue;
       const rows: number[] = [];
       const cols: number[] = [];
-      m.colForRow.forEach((c, i) => { if (c >= 0) { rows.push(i); cols.push(c); } });
-      const r = matchedFrequencyAgreement(per[a].dominant, per[b].dominant, { rowIdx: rows, colIdx: cols }, { draws: 200, seed: seed + a * S + b });
+      m.colForRow.forEach((c, i) => {
+        if (c >= 0) {
+          rows.push(i);
+          cols.push(c);
+        }
+      });
+      const r = matchedFrequencyAgreement(
+        per[a].dominant,
+        per[b].dominant,
+        { rowIdx: rows, colIdx: cols },
+        { draws: 200, seed: seed + a * S + b },
+      );
       if (r.fourierPairs === 0) continue;
       agreement[a][b] = agreement[b][a] = r.agreement;
       pairsWithFourier++;

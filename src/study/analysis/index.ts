@@ -1,8 +1,9 @@
 /**
- * A study's analyses (SCIENCE.md §3–§4) from its store into one results.ts StudyResults: reads the
+ * A study's analyses (docs/SCIENCE.md §3–§4) from its store into one results.ts StudyResults: reads the
  * finished runs' SAE directories (so a merged or copied study analyses the same way as one just
  * trained), groups runs into cells (everything but the seeds), analyses each cell (cell.ts), adjusts
- * p-values across cells (Holm, per metric of the metric table, metric-table.ts), and adds the sweep curves, the matched-L0 architecture
+ * p-values across cells (Holm, per metric of the metric table, metric-table.ts), and adds the sweep curves, the
+ * matched-L0 architecture
  * comparison and the methods text. Random nulls are computed once per shape (nulls.ts).
  */
 import path from 'node:path';
@@ -59,7 +60,10 @@ function coupledParams(spec: StudySpec): Map<string, Set<string>> {
     const names = Object.keys(group).filter((n) => (group as Record<string, unknown>)[n] !== undefined);
     for (const n of names) out.set(n, new Set([...(out.get(n) ?? []), ...names.filter((m) => m !== n)]));
   }
-  for (const [a, b] of [['width', 'width_ratio'], ['width_ratio', 'width']]) {
+  for (const [a, b] of [
+    ['width', 'width_ratio'],
+    ['width_ratio', 'width'],
+  ]) {
     const s = out.get(b);
     if (s) out.set(a, new Set([...(out.get(a) ?? []), ...s]));
   }
@@ -101,7 +105,9 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
   let k = 0;
   for (const [cellId, members] of cellRuns) {
     const finished: CellRun[] = [];
-    for (const r of [...members].sort((a, b) => a.identity.seed - b.identity.seed || a.identity.dataSeed - b.identity.dataSeed)) {
+    for (const r of [...members].sort(
+      (a, b) => a.identity.seed - b.identity.seed || a.identity.dataSeed - b.identity.dataSeed,
+    )) {
       const row = rows.get(r.id);
       if (!row || row.status !== 'done' || !row.final) continue;
       const weights = loadSae(path.join(store.dir, row.dir));
@@ -122,9 +128,16 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
     const params = cellParams(members[0].params, varying);
     const cellInput: CellInput = { id: cellId, label: cellLabel(members[0].params, varying), params, runs: finished };
     const out = analyseCell(cellInput, {
-      nulls, tau: spec.tau, seed: spec.analysis_seed, analyses, gt: data.gt,
-      checkpointAtoms: (run, step) => loadAtoms(path.join(store.dir, RUNS_DIR, run.id, checkpointRel(step)), `run ${run.id} step ${step}`),
-      fourier: data.fourier ? { fctx: data.fourier, engine: getEngine(), chance: (M) => chanceFor(data.fourier!, M) } : null,
+      nulls,
+      tau: spec.tau,
+      seed: spec.analysis_seed,
+      analyses,
+      gt: data.gt,
+      checkpointAtoms: (run, step) =>
+        loadAtoms(path.join(store.dir, RUNS_DIR, run.id, checkpointRel(step)), `run ${run.id} step ${step}`),
+      fourier: data.fourier
+        ? { fctx: data.fourier, engine: getEngine(), chance: (M) => chanceFor(data.fourier!, M) }
+        : null,
       metrics,
     });
     cells.push(out.cell);
@@ -141,10 +154,29 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
     trainSeconds += row.seconds;
     const f = row.final ? (JSON.parse(row.final) as FinalMetrics) : null;
     records.push({
-      id: r.id, cell: r.cellId, arch: r.identity.sae.arch, width: r.identity.sae.dSae, k: r.identity.sae.k, l1: r.identity.sae.sparsityCoeff,
-      seed: r.identity.seed, dataSeed: r.identity.dataSeed, steps: r.identity.steps, batchSize: r.identity.batchSize, dir: row.dir,
-      status: row.status, error: row.error, seconds: row.seconds,
-      final: f ? { mse: fin(f.mse) ?? NaN, explained_variance: fin(f.explained_variance) ?? NaN, l0: f.l0, n_dead: f.n_dead, dead_fraction: f.dead_fraction } : null,
+      id: r.id,
+      cell: r.cellId,
+      arch: r.identity.sae.arch,
+      width: r.identity.sae.dSae,
+      k: r.identity.sae.k,
+      l1: r.identity.sae.sparsityCoeff,
+      seed: r.identity.seed,
+      dataSeed: r.identity.dataSeed,
+      steps: r.identity.steps,
+      batchSize: r.identity.batchSize,
+      dir: row.dir,
+      status: row.status,
+      error: row.error,
+      seconds: row.seconds,
+      final: f
+        ? {
+            mse: fin(f.mse) ?? NaN,
+            explained_variance: fin(f.explained_variance) ?? NaN,
+            l0: f.l0,
+            n_dead: f.n_dead,
+            dead_fraction: f.dead_fraction,
+          }
+        : null,
       gt: gtByRun.get(r.id) ?? null,
       provenance: provenanceGroups([row])[0].label,
     });
@@ -158,20 +190,43 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
   return {
     format: 'husai-study-results/1',
     study: {
-      name: spec.name, question: spec.question, created: store.getMeta('created_at') ?? new Date().toISOString(), husaiVersion: HUSAI_VERSION,
-      engine: input.engine.name, blasCore: input.engine.blasCore, threads: input.engine.threads, specText: input.specText,
-      trainSeconds: Number(store.getMeta('train_wall_seconds') ?? 0) || trainSeconds, analysisSeconds: 0,
+      name: spec.name,
+      question: spec.question,
+      created: store.getMeta('created_at') ?? new Date().toISOString(),
+      husaiVersion: HUSAI_VERSION,
+      engine: input.engine.name,
+      blasCore: input.engine.blasCore,
+      threads: input.engine.threads,
+      specText: input.specText,
+      trainSeconds: Number(store.getMeta('train_wall_seconds') ?? 0) || trainSeconds,
+      analysisSeconds: 0,
       trainedBy: groups.map((g) => ({ label: g.label, runs: g.runs.length })),
       mixed: used.some((r) => !sameNumerics(runProvenance(r), runProvenance(used[0]))),
     },
-    data: { name: data.name, kind: data.kind, rows: data.rows, d: data.d, groundTruth: data.gt !== null, config: data.config, summary: data.summary },
+    data: {
+      name: data.name,
+      kind: data.kind,
+      rows: data.rows,
+      d: data.d,
+      groundTruth: data.gt !== null,
+      config: data.config,
+      summary: data.summary,
+    },
     runs: records,
     cells,
     sweeps: analyses.has('sweeps') ? sweepCurves(cells, coupledParams(spec), metrics) : [],
     archComparison: analyses.has('arch_comparison') ? archComparison(cells) : [],
     methods: methodsText({
-      spec, data, runs, done, failed, missing: runs.length - records.length, cells: cells.length,
-      engine: { ...input.engine, husaiVersion: HUSAI_VERSION }, evalRows, metrics,
+      spec,
+      data,
+      runs,
+      done,
+      failed,
+      missing: runs.length - records.length,
+      cells: cells.length,
+      engine: { ...input.engine, husaiVersion: HUSAI_VERSION },
+      evalRows,
+      metrics,
     }).concat(groups.length > 1 ? [trainedByText(groups)] : []),
     cards: studyCards(store, data, runs, cells[0]?.id),
   };
@@ -179,7 +234,10 @@ export function analyseStudy(input: AnalyseInput): StudyResults {
 
 /** "The runs were trained by …" for the methods, when several provenances trained them. */
 function trainedByText(groups: ReadonlyArray<{ label: string; runs: string[] }>): string {
-  return `The runs were trained by ${groups.map((g) => `${g.label} (${g.runs.length} run(s))`).join(', ')}; see each run's provenance.`;
+  return (
+    `The runs were trained by ${groups.map((g) => `${g.label} (${g.runs.length} run(s))`).join(', ')}; see each ` +
+    `run's provenance.`
+  );
 }
 
 /** The cell's defining values: architecture, width, and every parameter that varies across cells. */

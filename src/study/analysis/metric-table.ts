@@ -1,5 +1,5 @@
 /**
- * The stability-metric table (SCIENCE.md §3–§4): one row per seed-stability metric of a study. A
+ * The stability-metric table (docs/SCIENCE.md §3–§4): one row per seed-stability metric of a study. A
  * row is everything the study needs to know about its metric — its key, its label and number
  * format, the value of one seed pair, which atoms its random null must draw, which nulls it is
  * compared against, whether it is a headline metric, and its clause of the methods text. The pair
@@ -58,7 +58,7 @@ export interface StabilityMetric {
   /** The value of one seed pair. Directed values are averaged over ordered pairs. */
   pair: (p: PairInput) => PairValue;
   /**
-   * What the metric reads, and so what its random null draws (SCIENCE.md §4): 'decoder' — random
+   * What the metric reads, and so what its random null draws (docs/SCIENCE.md §4): 'decoder' — random
    * dictionaries [M × D] as decoders; 'sae' — random SAEs, encoder and decoder independent [M × D]
    * dictionaries (one draw of 2M rows split in halves).
    */
@@ -69,7 +69,10 @@ export interface StabilityMetric {
    * untrained_null.
    */
   nulls: 'random' | 'both';
-  /** 'primary': the headline metric (full columns, verdict); 'secondary': value and null beside it; null: detail section only. */
+  /**
+   * 'primary': the headline metric (full columns, verdict); 'secondary': value and null beside it; null: detail section
+   * only.
+   */
   headline: 'primary' | 'secondary' | null;
   /** Decimal digits of its values in tables. */
   digits: number;
@@ -92,7 +95,9 @@ export const STABILITY_METRICS: MetricTable = [
     headline: 'primary',
     digits: 3,
     steps: true,
-    methods: () => 'decoder PW-MCC (signed cosines of unit decoder atoms under a maximum-weight one-to-one assignment, Song et al. 2025)',
+    methods: () =>
+      'decoder PW-MCC (signed cosines of unit decoder atoms under a maximum-weight one-to-one assignment, Song et ' +
+      'al. 2025)',
   },
   {
     key: 'shared_fraction',
@@ -104,7 +109,9 @@ export const STABILITY_METRICS: MetricTable = [
     headline: 'secondary',
     digits: 2,
     steps: true,
-    methods: (tau) => `the shared fraction at τ = ${tau} (encoder and decoder assignments agree and both cosines ≥ τ, Paulo & Belrose 2025)`,
+    methods: (tau) =>
+      `the shared fraction at τ = ${tau} (encoder and decoder assignments agree and both cosines ≥ τ, Paulo & ` +
+      `Belrose 2025)`,
   },
   {
     key: 'mmcs',
@@ -128,26 +135,33 @@ export function metricField(key: string): string {
   return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** A cell's StabilityStat of metric `m`, or null when the cell does not have it (results written with another table). */
+/**
+ * A cell's StabilityStat of metric `m`, or null when the cell does not have it (results written with another table).
+ */
 export function cellStat(cell: CellResult, m: StabilityMetric): StabilityStat | null {
-  return ((cell as unknown as Record<string, StabilityStat | undefined>)[metricField(m.key)]) ?? null;
+  return (cell as unknown as Record<string, StabilityStat | undefined>)[metricField(m.key)] ?? null;
 }
 
 /** A checkpoint point's estimate of metric `m`, or null. */
 export function stepEstimate(point: StepPoint, m: StabilityMetric): Estimate | null {
-  return ((point as unknown as Record<string, Estimate | undefined>)[metricField(m.key)]) ?? null;
+  return (point as unknown as Record<string, Estimate | undefined>)[metricField(m.key)] ?? null;
 }
 
 /** Checks a table: unique snake_case keys and exactly one primary row. */
 export function checkMetricTable(table: MetricTable): void {
   const seen = new Set<string>();
   for (const m of table) {
-    if (!/^[a-z][a-z0-9]*(_[a-z0-9]+)*$/.test(m.key)) throw new HusaiError(`stability metric key "${m.key}" is not snake_case`);
+    if (!/^[a-z][a-z0-9]*(_[a-z0-9]+)*$/.test(m.key))
+      throw new HusaiError(`stability metric key "${m.key}" is not snake_case`);
     if (seen.has(m.key)) throw new HusaiError(`stability metric key "${m.key}" appears twice in the metric table`);
     seen.add(m.key);
   }
   const primary = table.filter((m) => m.headline === 'primary');
-  if (primary.length !== 1) throw new HusaiError(`the metric table needs exactly one primary (headline) metric, got ${primary.length}: ${primary.map((m) => m.key).join(', ') || 'none'}`);
+  if (primary.length !== 1)
+    throw new HusaiError(
+      `the metric table needs exactly one primary (headline) metric, got ${primary.length}: ` +
+        `${primary.map((m) => m.key).join(', ') || 'none'}`,
+    );
 }
 
 /** The primary metric of a table. */

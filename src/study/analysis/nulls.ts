@@ -1,5 +1,5 @@
 /**
- * The chance baselines of a study's stability numbers (SCIENCE.md §4), computed once per shape and
+ * The chance baselines of a study's stability numbers (docs/SCIENCE.md §4), computed once per shape and
  * metric table and shared by every cell that has it. Every metric of the table (metric-table.ts)
  * gets its values on the same draws:
  * - random null (metrics/nulls.ts `randomNull`): metrics whose `atoms` is 'decoder' between two
@@ -22,7 +22,14 @@ import { type SharedFractionResult, gtMetrics, pwmcc } from '../../metrics/pairw
 import { stableJson } from '../../sae/checkpoint/saelens.js';
 import { initSae } from '../../sae/registry.js';
 import type { SaeConfig } from '../../sae/types.js';
-import { type DecoderMatch, type MetricTable, type PairInput, type PairValue, STABILITY_METRICS, type StabilityMetric } from './metric-table.js';
+import {
+  type DecoderMatch,
+  type MetricTable,
+  type PairInput,
+  type PairValue,
+  STABILITY_METRICS,
+  type StabilityMetric,
+} from './metric-table.js';
 import { type SaeUnitAtoms, atomsFromWeights, onePair } from './pairs.js';
 
 export interface MetricNulls {
@@ -50,11 +57,15 @@ function decoderOnlyPair(a: UnitAtoms, b: UnitAtoms, tau: number, metric: () => 
   const noEnc = (x: UnitAtoms): SaeUnitAtoms => ({
     dec: x,
     get enc(): UnitAtoms {
-      throw new HusaiError(`stability metric "${metric()}" read encoder atoms, but its row says atoms: 'decoder'; declare atoms: 'sae'`);
+      throw new HusaiError(
+        `stability metric "${metric()}" read encoder atoms, but its row says atoms: 'decoder'; declare atoms: 'sae'`,
+      );
     },
   });
   return {
-    a: noEnc(a), b: noEnc(b), tau,
+    a: noEnc(a),
+    b: noEnc(b),
+    tau,
     decoderMatch: () => {
       if (!match) {
         const m = pwmcc(a, b);
@@ -63,7 +74,10 @@ function decoderOnlyPair(a: UnitAtoms, b: UnitAtoms, tau: number, metric: () => 
       return match;
     },
     shared: (): SharedFractionResult => {
-      throw new HusaiError(`stability metric "${metric()}" asked for the shared-fraction assignments, but its row says atoms: 'decoder'; declare atoms: 'sae'`);
+      throw new HusaiError(
+        `stability metric "${metric()}" asked for the shared-fraction assignments, but its row says atoms: ` +
+          `'decoder'; declare atoms: 'sae'`,
+      );
     },
   };
 }
@@ -87,25 +101,42 @@ export class NullCache {
     const values = new Map<string, number[]>(metrics.map((m) => [m.key, []]));
     const matched: number[] = [];
     const decoderOnly = metrics.filter((m) => m.atoms === 'decoder');
-    randomNull((a: UnitAtoms, b: UnitAtoms) => {
-      let current = '';
-      const input = decoderOnlyPair(a, b, this.tau, () => current);
-      for (const m of decoderOnly) {
-        current = m.key;
-        values.get(m.key)?.push(forward(m.pair(input)));
-      }
-      const cos = input.decoderMatch().matchedCos;
-      for (let i = 0; i < cos.length; i++) matched.push(cos[i]);
-      return 0;
-    }, { nA: M, nB: M, d: D }, { draws: this.draws, seed: this.seed });
+    randomNull(
+      (a: UnitAtoms, b: UnitAtoms) => {
+        let current = '';
+        const input = decoderOnlyPair(a, b, this.tau, () => current);
+        for (const m of decoderOnly) {
+          current = m.key;
+          values.get(m.key)?.push(forward(m.pair(input)));
+        }
+        const cos = input.decoderMatch().matchedCos;
+        for (let i = 0; i < cos.length; i++) matched.push(cos[i]);
+        return 0;
+      },
+      { nA: M, nB: M, d: D },
+      { draws: this.draws, seed: this.seed },
+    );
     const whole = metrics.filter((m) => m.atoms === 'sae');
     if (whole.length > 0) {
-      const half = (x: UnitAtoms, lo: number): UnitAtoms => ({ ...x, data: x.data.subarray(lo * D, (lo + M) * D), rows: M });
-      randomNull((a: UnitAtoms, b: UnitAtoms) => {
-        const p = onePair({ enc: half(a, 0), dec: half(a, M) }, { enc: half(b, 0), dec: half(b, M) }, this.tau, whole);
-        for (const m of whole) values.get(m.key)?.push(forward(p.values.get(m.key) as PairValue));
-        return 0;
-      }, { nA: 2 * M, nB: 2 * M, d: D }, { draws: this.draws, seed: this.seed + 1 });
+      const half = (x: UnitAtoms, lo: number): UnitAtoms => ({
+        ...x,
+        data: x.data.subarray(lo * D, (lo + M) * D),
+        rows: M,
+      });
+      randomNull(
+        (a: UnitAtoms, b: UnitAtoms) => {
+          const p = onePair(
+            { enc: half(a, 0), dec: half(a, M) },
+            { enc: half(b, 0), dec: half(b, M) },
+            this.tau,
+            whole,
+          );
+          for (const m of whole) values.get(m.key)?.push(forward(p.values.get(m.key) as PairValue));
+          return 0;
+        },
+        { nA: 2 * M, nB: 2 * M, d: D },
+        { draws: this.draws, seed: this.seed + 1 },
+      );
     }
     const out: MetricNulls = { byKey: summaries(values), matchedCos: matched };
     this.random.set(key, out);
@@ -121,14 +152,24 @@ export class NullCache {
     const values = new Map<string, number[]>(withNull.map((m) => [m.key, []]));
     const factory = (initSeed: number): SaeUnitAtoms => {
       const sae = initSae(cfg, initSeed);
-      return atomsFromWeights(sae.params.W_dec, sae.params.W_enc, cfg.dSae, cfg.dIn, `untrained SAE (init seed ${initSeed})`);
+      return atomsFromWeights(
+        sae.params.W_dec,
+        sae.params.W_enc,
+        cfg.dSae,
+        cfg.dIn,
+        `untrained SAE (init seed ${initSeed})`,
+      );
     };
     if (withNull.length > 0) {
-      untrainedNull(factory, (a, b) => {
-        const p = onePair(a, b, this.tau, withNull);
-        for (const m of withNull) values.get(m.key)?.push(forward(p.values.get(m.key) as PairValue));
-        return 0;
-      }, { draws: this.draws, seed: UNTRAINED_SEED_OFFSET + this.seed });
+      untrainedNull(
+        factory,
+        (a, b) => {
+          const p = onePair(a, b, this.tau, withNull);
+          for (const m of withNull) values.get(m.key)?.push(forward(p.values.get(m.key) as PairValue));
+          return 0;
+        },
+        { draws: this.draws, seed: UNTRAINED_SEED_OFFSET + this.seed },
+      );
     }
     const out: MetricNulls = { byKey: summaries(values), matchedCos: [] };
     this.untrained.set(key, out);
@@ -140,7 +181,11 @@ export class NullCache {
     const key = `${F}x${M}x${D}`;
     const hit = this.gt.get(key);
     if (hit) return hit;
-    const out = randomNull((g, x) => gtMetrics(g, x).gt_mcc, { nA: F, nB: M, d: D }, { draws: this.draws, seed: this.seed + 2 });
+    const out = randomNull(
+      (g, x) => gtMetrics(g, x).gt_mcc,
+      { nA: F, nB: M, d: D },
+      { draws: this.draws, seed: this.seed + 2 },
+    );
     this.gt.set(key, out);
     return out;
   }

@@ -1,5 +1,5 @@
 /**
- * All seed pairs of one cell, matched once (SCIENCE.md §3): for every pair (a, b), a < b, the
+ * All seed pairs of one cell, matched once (docs/SCIENCE.md §3): for every pair (a, b), a < b, the
  * Paulo & Belrose shared-fraction assignments (metrics/pairwise.ts `sharedFraction`, two
  * independent assignments, encoder and decoder), whose decoder assignment gives PW-MCC's matching,
  * the matched cosines and partners (reused by the per-feature stability, the frequency bins and the
@@ -16,8 +16,14 @@ import type { DecoderMatch, MetricTable, PairInput, PairValue, SaeUnitAtoms } fr
 
 export type { SaeUnitAtoms } from './metric-table.js';
 
-/** Atoms from W_dec [M, D] and W_enc [D, M] (SCIENCE.md §1). */
-export function atomsFromWeights(wDecMD: Float32Array, wEncDM: Float32Array, M: number, D: number, name: string): SaeUnitAtoms {
+/** Atoms from W_dec [M, D] and W_enc [D, M] (docs/SCIENCE.md §1). */
+export function atomsFromWeights(
+  wDecMD: Float32Array,
+  wEncDM: Float32Array,
+  M: number,
+  D: number,
+  name: string,
+): SaeUnitAtoms {
   return {
     dec: unitAtoms({ data: wDecMD, rows: M, cols: D }, `decoder atoms of ${name}`),
     enc: unitColumns({ data: wEncDM, rows: D, cols: M }, `encoder atoms of ${name}`),
@@ -27,7 +33,10 @@ export function atomsFromWeights(wDecMD: Float32Array, wEncDM: Float32Array, M: 
 export type PairMatrix = Array<Array<number | null>>;
 
 export interface PairValues {
-  /** Per metric key: values[key][a][b] (symmetric metrics: both triangles equal; directed: a → b; null on the diagonal). */
+  /**
+   * Per metric key: values[key][a][b] (symmetric metrics: both triangles equal; directed: a → b; null on the
+   * diagonal).
+   */
   values: Map<string, PairMatrix>;
   /** Decoder matches per ordered pair, for seedStability: match[a][b] (a ≠ b). */
   match: Array<Array<PairMatch | null>>;
@@ -41,7 +50,12 @@ export interface PairValues {
 export function allPairs(sets: readonly SaeUnitAtoms[], tau: number, metrics: MetricTable): PairValues {
   const S = sets.length;
   const grid = <T>(): Array<Array<T | null>> => Array.from({ length: S }, () => Array.from({ length: S }, () => null));
-  const out: PairValues = { values: new Map(metrics.map((m) => [m.key, grid<number>()])), match: grid<PairMatch>(), matchedCos: [], directed: new Set() };
+  const out: PairValues = {
+    values: new Map(metrics.map((m) => [m.key, grid<number>()])),
+    match: grid<PairMatch>(),
+    matchedCos: [],
+    directed: new Set(),
+  };
   for (let a = 0; a < S; a++) {
     for (let b = a + 1; b < S; b++) {
       const p = onePair(sets[a], sets[b], tau, metrics);
@@ -98,19 +112,21 @@ export function onePair(A: SaeUnitAtoms, B: SaeUnitAtoms, tau: number, metrics: 
 /** Upper-triangle values (a < b) of a symmetric pair matrix. */
 export function upperValues(m: ReadonlyArray<ReadonlyArray<number | null>>): number[] {
   const out: number[] = [];
-  for (let a = 0; a < m.length; a++) for (let b = a + 1; b < m.length; b++) {
-    const v = m[a][b];
-    if (v !== null && Number.isFinite(v)) out.push(v);
-  }
+  for (let a = 0; a < m.length; a++)
+    for (let b = a + 1; b < m.length; b++) {
+      const v = m[a][b];
+      if (v !== null && Number.isFinite(v)) out.push(v);
+    }
   return out;
 }
 
 /** Off-diagonal values (a ≠ b) of a pair matrix. */
 export function offDiagonalValues(m: ReadonlyArray<ReadonlyArray<number | null>>): number[] {
   const out: number[] = [];
-  for (let a = 0; a < m.length; a++) for (let b = 0; b < m.length; b++) {
-    const v = m[a][b];
-    if (a !== b && v !== null && Number.isFinite(v)) out.push(v);
-  }
+  for (let a = 0; a < m.length; a++)
+    for (let b = 0; b < m.length; b++) {
+      const v = m[a][b];
+      if (a !== b && v !== null && Number.isFinite(v)) out.push(v);
+    }
   return out;
 }

@@ -1,5 +1,5 @@
 /**
- * From pair values and null draws to the report's numbers (SCIENCE.md §4; results.ts Estimate,
+ * From pair values and null draws to the report's numbers (docs/SCIENCE.md §4; results.ts Estimate,
  * NullBand, StabilityStat): the mean over seed pairs with its seed-level bootstrap CI (resampling
  * seeds, never latents), the random and untrained nulls as mean ± sd, excess = value − null and
  * ratio = value / null, a one-sided Mann–Whitney U of the trained pair values against the random
@@ -30,7 +30,9 @@ export function pairEstimate(m: ReadonlyArray<ReadonlyArray<number | null>>, see
   const S = m.length;
   const filled = m.map((row, a) => row.map((v, b) => (a === b ? 0 : v === null || !Number.isFinite(v) ? NaN : v)));
   // bootstrapPairsCI reads a missing entry from its mirror; both missing cannot be resampled.
-  const complete = filled.every((row, a) => row.every((v, b) => a === b || !Number.isNaN(v) || !Number.isNaN(filled[b][a])));
+  const complete = filled.every((row, a) =>
+    row.every((v, b) => a === b || !Number.isNaN(v) || !Number.isNaN(filled[b][a])),
+  );
   if (!complete) return { mean: mean(values), lo: null, hi: null, n: values.length };
   const ci = bootstrapPairsCI(filled, { seed, resamples: RESAMPLES });
   return { mean: fin(ci.estimate), lo: S > 2 ? fin(ci.lo) : null, hi: S > 2 ? fin(ci.hi) : null, n: values.length };
@@ -41,7 +43,12 @@ export function seedEstimate(values: ReadonlyArray<number | null>, seed: number)
   const v = values.filter((x): x is number => x !== null && Number.isFinite(x));
   if (v.length === 0) return EMPTY_ESTIMATE;
   const ci = bootstrapSeedsCI(v, { seed, resamples: RESAMPLES });
-  return { mean: fin(ci.estimate), lo: v.length > 1 ? fin(ci.lo) : null, hi: v.length > 1 ? fin(ci.hi) : null, n: v.length };
+  return {
+    mean: fin(ci.estimate),
+    lo: v.length > 1 ? fin(ci.lo) : null,
+    hi: v.length > 1 ? fin(ci.hi) : null,
+    n: v.length,
+  };
 }
 
 export function nullBand(kind: NullBand['kind'], s: NullSummary): NullBand {
@@ -50,7 +57,11 @@ export function nullBand(kind: NullBand['kind'], s: NullSummary): NullBand {
 
 /** The StabilityStat of a pair matrix against its nulls (pHolm filled later by {@link applyHolm}). */
 export function stabilityStat(
-  m: Array<Array<number | null>>, random: NullSummary, untrained: NullSummary | null, seed: number, symmetric = true,
+  m: Array<Array<number | null>>,
+  random: NullSummary,
+  untrained: NullSummary | null,
+  seed: number,
+  symmetric = true,
 ): StabilityStat {
   const estimate = pairEstimate(m, seed, symmetric);
   const values = symmetric ? upperValues(m) : offDiagonalValues(m);

@@ -1,5 +1,5 @@
 /**
- * Across cells (SCIENCE.md §6: stability against width, k, L1 coefficient, training length, and
+ * Across cells (docs/SCIENCE.md §6: stability against width, k, L1 coefficient, training length, and
  * architectures at matched L0):
  * - sweep curves: for each swept numeric parameter p (width, k, l1, steps, lr, …) and each
  *   architecture, the cells that agree on every other varying parameter form one curve of each
@@ -24,12 +24,23 @@ type Params = CellResult['params'];
 export function varyingParams(all: readonly Params[]): string[] {
   const names = new Set<string>();
   for (const p of all) for (const k of Object.keys(p)) names.add(k);
-  return [...names].filter((n) => n !== 'seed' && n !== 'data_seed' && new Set(all.map((p) => JSON.stringify(p[n] ?? null))).size > 1);
+  return [...names].filter(
+    (n) => n !== 'seed' && n !== 'data_seed' && new Set(all.map((p) => JSON.stringify(p[n] ?? null))).size > 1,
+  );
 }
 
-export function sweepCurves(cells: readonly CellResult[], coupled: ReadonlyMap<string, ReadonlySet<string>>, metrics: MetricTable = STABILITY_METRICS): SweepCurve[] {
+export function sweepCurves(
+  cells: readonly CellResult[],
+  coupled: ReadonlyMap<string, ReadonlySet<string>>,
+  metrics: MetricTable = STABILITY_METRICS,
+): SweepCurve[] {
   const varying = varyingParams(cells.map((c) => c.params));
-  const swept = varying.filter((n) => n !== 'arch' && n !== 'width_ratio' && cells.every((c) => c.params[n] === undefined || typeof c.params[n] === 'number' || c.params[n] === null));
+  const swept = varying.filter(
+    (n) =>
+      n !== 'arch' &&
+      n !== 'width_ratio' &&
+      cells.every((c) => c.params[n] === undefined || typeof c.params[n] === 'number' || c.params[n] === null),
+  );
   const curves: SweepCurve[] = [];
   for (const p of swept) {
     const tied = new Set([p, ...(coupled.get(p) ?? []), ...(p === 'width' ? ['width_ratio'] : [])]);
@@ -44,7 +55,9 @@ export function sweepCurves(cells: readonly CellResult[], coupled: ReadonlyMap<s
       const xs = new Set(group.map((c) => c.params[p]));
       if (xs.size < 2) continue;
       const sorted = [...group].sort((a, b) => (a.params[p] as number) - (b.params[p] as number));
-      const fixed = Object.fromEntries(varying.filter((n) => !tied.has(n) && n !== 'arch').map((n) => [n, sorted[0].params[n] ?? null]));
+      const fixed = Object.fromEntries(
+        varying.filter((n) => !tied.has(n) && n !== 'arch').map((n) => [n, sorted[0].params[n] ?? null]),
+      );
       curves.push({
         param: p,
         arch: sorted[0].arch,
@@ -87,7 +100,9 @@ export function archComparison(cells: readonly CellResult[]): StudyResults['arch
   const groups = new Map<string, CellResult[]>();
   for (const c of cells) {
     if (c.l0.mean === null) continue;
-    const key = stableJson(Object.fromEntries(varying.filter((n) => !archSpecific(n)).map((n) => [n, c.params[n] ?? null])));
+    const key = stableJson(
+      Object.fromEntries(varying.filter((n) => !archSpecific(n)).map((n) => [n, c.params[n] ?? null])),
+    );
     groups.set(key, [...(groups.get(key) ?? []), c]);
   }
   const out: StudyResults['archComparison'] = [];
@@ -100,7 +115,10 @@ export function archComparison(cells: readonly CellResult[]): StudyResults['arch
       while (j < sorted.length && (sorted[j].l0.mean as number) <= 1.25 * lo) j++;
       const members = sorted.slice(i, j);
       if (new Set(members.map((c) => c.arch)).size >= 2) {
-        out.push({ l0: members.reduce((s, c) => s + (c.l0.mean as number), 0) / members.length, cells: members.map((c) => c.id) });
+        out.push({
+          l0: members.reduce((s, c) => s + (c.l0.mean as number), 0) / members.length,
+          cells: members.map((c) => c.id),
+        });
         i = j;
       } else {
         i++;

@@ -26,14 +26,20 @@ describe('decoderAtoms(w) / encoderAtoms(w)', () => {
   });
 
   it('decoderAtoms(w with NaN in W_dec) → DataError naming the atom', () => {
-    const bad: AtomSource = { ...W, tensors: { ...W.tensors, W_dec: { shape: [3, 2], data: new Float32Array([0, Number.NaN, 1, 1, 1, 1]) } } };
+    const bad: AtomSource = {
+      ...W,
+      tensors: { ...W.tensors, W_dec: { shape: [3, 2], data: new Float32Array([0, Number.NaN, 1, 1, 1, 1]) } },
+    };
     expect(() => decoderAtoms(bad)).toThrow(DataError);
     expect(() => decoderAtoms(bad)).toThrow(/W_dec atom 0/);
   });
 
   it('encoderAtoms(w without W_enc) → DataError; decoderAtoms(w with W_dec [d_in, d_sae]) → ShapeError', () => {
     expect(() => encoderAtoms({ ...W, tensors: { W_dec: W.tensors.W_dec } })).toThrow(DataError);
-    const transposed: AtomSource = { ...W, tensors: { ...W.tensors, W_dec: { shape: [2, 3], data: new Float32Array(6) } } };
+    const transposed: AtomSource = {
+      ...W,
+      tensors: { ...W.tensors, W_dec: { shape: [2, 3], data: new Float32Array(6) } },
+    };
     expect(() => decoderAtoms(transposed)).toThrow(ShapeError);
   });
 });

@@ -35,7 +35,12 @@ export function cleanTmp(): void {
 }
 
 /** Writes a directory by hand (bypassing writeSaeLens' checks) so that broken checkpoints can be built. */
-export function writeRawDir(dir: string, weightsFile: string | null, tensors: Record<string, Tensor>, cfg: Record<string, unknown> | null): string {
+export function writeRawDir(
+  dir: string,
+  weightsFile: string | null,
+  tensors: Record<string, Tensor>,
+  cfg: Record<string, unknown> | null,
+): string {
   fs.mkdirSync(dir, { recursive: true });
   if (weightsFile !== null) writeSafetensors(path.join(dir, weightsFile), tensors);
   if (cfg !== null) fs.writeFileSync(path.join(dir, 'cfg.json'), JSON.stringify(cfg));
@@ -51,7 +56,10 @@ export function filled(shape: number[], offset = 0): Tensor {
 }
 
 /** Asserts fn throws a DataError whose fields — and message — name the file, tensor/field, found and expected. */
-export function expectDataError(fn: () => unknown, want: { file: string; field: string; found: string; expected: string; hint?: string }): DataError {
+export function expectDataError(
+  fn: () => unknown,
+  want: { file: string; field: string; found: string; expected: string; hint?: string },
+): DataError {
   let err: unknown;
   try {
     fn();
@@ -73,6 +81,7 @@ export function expectDataError(fn: () => unknown, want: { file: string; field: 
 export function maxAbsDiff(a: Float32Array, b: number[][]): number {
   let m = 0;
   const cols = b[0].length;
-  for (let i = 0; i < b.length; i++) for (let j = 0; j < cols; j++) m = Math.max(m, Math.abs(a[i * cols + j] - b[i][j]));
+  for (let i = 0; i < b.length; i++)
+    for (let j = 0; j < cols; j++) m = Math.max(m, Math.abs(a[i * cols + j] - b[i][j]));
   return m;
 }

@@ -43,11 +43,13 @@ describe('loadSae(dir) on the same weights in every layout', () => {
     const ref = loadSae(path.join(GOLDEN, 'saelens_v6'));
     for (const [rel] of SAME_WEIGHTS.slice(1)) {
       const w = loadSae(path.join(GOLDEN, rel));
-      for (const name of ['W_enc', 'b_enc', 'b_dec']) expect(w.tensors[name].data, `${rel} ${name}`).toEqual(ref.tensors[name].data);
+      for (const name of ['W_enc', 'b_enc', 'b_dec'])
+        expect(w.tensors[name].data, `${rel} ${name}`).toEqual(ref.tensors[name].data);
       if (rel === 'saelens_pre6') {
         const a = w.tensors.W_dec.data;
         const b = ref.tensors.W_dec.data;
-        for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(b[i])));
+        for (let i = 0; i < a.length; i++)
+          expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(b[i])));
       } else {
         expect(w.tensors.W_dec.data, `${rel} W_dec`).toEqual(ref.tensors.W_dec.data);
       }
@@ -120,14 +122,24 @@ describe('loadSae(root, { hookpoint }) and listSaeDirs(root)', () => {
 describe('loadSae(dir) rejections', () => {
   it('loadSae(missing dir) → DataError naming the path', () => {
     const dir = path.join(tmpDir(), 'nope');
-    expectDataError(() => loadSae(dir), { file: dir, field: 'directory', found: 'no such file or directory', expected: 'sae_weights.safetensors' });
+    expectDataError(() => loadSae(dir), {
+      file: dir,
+      field: 'directory',
+      found: 'no such file or directory',
+      expected: 'sae_weights.safetensors',
+    });
   });
 
   it('loadSae(dir with neither layout) → DataError listing the files found', () => {
     const dir = tmpDir();
     fs.writeFileSync(path.join(dir, 'weights.pt'), 'x');
     fs.mkdirSync(path.join(dir, 'logs'));
-    expectDataError(() => loadSae(dir), { file: dir, field: 'directory', found: 'holds: logs/, weights.pt', expected: 'sparsify (cfg.json + sae.safetensors)' });
+    expectDataError(() => loadSae(dir), {
+      file: dir,
+      field: 'directory',
+      found: 'holds: logs/, weights.pt',
+      expected: 'sparsify (cfg.json + sae.safetensors)',
+    });
   });
 
   it('loadSae(dir with cfg.json but no weights) → DataError naming both weight files', () => {
@@ -142,7 +154,10 @@ describe('loadSae(dir) rejections', () => {
 
   it('loadSae(dir with weights but no cfg.json) → DataError naming cfg.json and the files present', () => {
     const dir = tmpDir();
-    fs.copyFileSync(path.join(GOLDEN, 'saelens_v6', 'sae_weights.safetensors'), path.join(dir, 'sae_weights.safetensors'));
+    fs.copyFileSync(
+      path.join(GOLDEN, 'saelens_v6', 'sae_weights.safetensors'),
+      path.join(dir, 'sae_weights.safetensors'),
+    );
     const e = expectDataError(() => loadSae(dir), {
       file: path.join(dir, 'cfg.json'),
       field: 'cfg.json',
