@@ -138,8 +138,7 @@ function table(m: UniversalityMatrix, x: Measure): string {
             const nulls = x.nulls
               .map(
                 (n) =>
-                  `<br><span class="nul">${esc(n.label)}: ${num(n.mean[i][j])}, p ${pval(n.p[i][j])} (Holm ` +
-                  `${pval(n.holm[i][j])})</span>`,
+                  `<br><span class="nul">${esc(n.label)}: ${num(n.mean[i][j])}, p ${pval(n.p[i][j])} (Holm ${pval(n.holm[i][j])})</span>`,
               )
               .join('');
             const pairs = x.key === 'mean_corr' ? '' : `<br><span class="nul">${num(m.n_pairs[i][j], 0)} pairs</span>`;
@@ -176,8 +175,7 @@ async function universalitySection(m: UniversalityMatrix): Promise<string> {
 ${measures(m)
   .map(
     (x, k) =>
-      `<h3>${esc(x.title)}</h3><figure><div ` +
-      `class="fig">${svgs[k]}</div><figcaption>${esc(x.caption)}</figcaption></figure>${table(m, x)}`,
+      `<h3>${esc(x.title)}</h3><figure><div class="fig">${svgs[k]}</div><figcaption>${esc(x.caption)}</figcaption></figure>${table(m, x)}`,
   )
   .join('\n')}
 ${warn.length > 0 ? `<h3>Warnings</h3><ul>${warn.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}

@@ -82,12 +82,8 @@ export async function trainMany(source: BatchStream, runs: RunConfig[], opts: Tr
   if (!Number.isInteger(B) || B < 1) throw new ConfigError(`batchSize = ${B}: expected a positive integer`);
   if (rows !== null && B > rows)
     throw new ConfigError(
-      `batchSize = ${B} exceeds the ${rows} rows of ${
-        'name' in source
-          ? String((source as { name: unknown }).name)` +
-        `
-          : 'the data'
-      }`,
+      `batchSize = ${B} exceeds the ${rows} rows of ` +
+        `${'name' in source ? String((source as { name: unknown }).name) : 'the data'}`,
     );
   if (opts.steps === undefined && rows === null)
     throw new ConfigError('steps must be given for a data stream of unknown length');

@@ -226,7 +226,8 @@ export async function runStudy(specFile: string, opts: RunStudyOptions = {}): Pr
     try {
       if (store.getMeta('spec_hash') !== plan.specHash)
         throw new ConfigError(
-          `${dir}: spec hash ${store.getMeta('spec_hash')?.slice(0, 12)} is not ${plan.specHash.slice(0, 12)} of ${specFile}`,
+          `${dir}: spec hash ${store.getMeta('spec_hash')?.slice(0, 12)} is not ${plan.specHash.slice(0, 12)} of ` +
+            `${specFile}`,
         );
       const data = loadStudyData(spec, plan.specDir, source);
       const t = await trainRuns(store, data, shardRuns(mine, opts.worker), { ...trainOpts, skipReconcile: true });
@@ -349,7 +350,8 @@ export function openStudyStore(dir: string, plan: StudyPlan, identity: DataIdent
       const name = store.getMeta('name') ?? '?';
       store.close();
       throw new ConfigError(
-        `${dir} holds study "${name}" (spec hash ${old.slice(0, 12)}) with ${foreign.length} run(s) that ${plan.specFile} (spec hash ${plan.specHash.slice(0, 12)}) does not have, e.g. ${foreign[0].id}`,
+        `${dir} holds study "${name}" (spec hash ${old.slice(0, 12)}) with ${foreign.length} run(s) that ` +
+          `${plan.specFile} (spec hash ${plan.specHash.slice(0, 12)}) does not have, e.g. ${foreign[0].id}`,
         'use a new --out directory for a changed study, or resume with the spec that made this one',
       );
     }
