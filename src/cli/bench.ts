@@ -30,10 +30,11 @@ export function registerBench(program: Command): void {
   const bench = program.command('bench').description('measure engine and training speed');
   registerBenchAssign(bench);
   registerBenchTrain(bench);
+  const shapeHelp = 'one product [M×K]·[K×N] instead of the two defaults, e.g. 4096x512x4096';
   bench
     .command('gemm')
     .description('sgemm GFLOP/s for [4096×512]·[512×4096] and [4096×4096]·[4096×512] (or --shape)')
-    .option('--shape <MxKxN>', 'one product [M×K]·[K×N] instead of the two defaults, e.g. 4096x512x4096', parseDimsArg)
+    .option('--shape <MxKxN>', shapeHelp, parseDimsArg)
     .option('--reps <n>', 'timed repetitions (median reported)', parsePositiveIntArg, 7)
     .option('--numpy', 'also time numpy.matmul on the same shapes (python3 with numpy) and report the ratio')
     .option(
@@ -164,7 +165,8 @@ function registerBenchAssign(bench: Command): void {
         return;
       }
       console.log(
-        `assignment ${r.n}×${r.n} (${kind}${kind === 'cosines' ? `, d=${opts.d}` : ''}): ${r.seconds.toFixed(3)} s, optimal total ${r.total.toFixed(4)}` +
+        `assignment ${r.n}×${r.n} (${kind}${kind === 'cosines' ? `, d=${opts.d}` : ''}): ` +
+          `${r.seconds.toFixed(3)} s, optimal total ${r.total.toFixed(4)}` +
           (scipy
             ? `   scipy ${scipy.seconds.toFixed(3)} s (total ` +
               `${scipy.total.toFixed(4)}${out.sameOptimum ? ', same optimum' : ', DIFFERENT optimum'}), speed-up ` +
@@ -252,7 +254,9 @@ function registerBenchTrain(bench: Command): void {
             (out.openblasCoretypeEnv ? ` (OPENBLAS_CORETYPE=${out.openblasCoretypeEnv})` : ''),
         );
         console.log(
-          `${o.arch} B=${o.batch} d=${o.d} m=${o.width}${o.arch === 'relu' ? '' : ` k=${o.k}`}: ${r.stepsPerSecond.toFixed(2)} steps/s (median step ${(r.medianStepSeconds * 1e3).toFixed(1)} ms over ${o.steps})` +
+          `${o.arch} B=${o.batch} d=${o.d} m=${o.width}${o.arch === 'relu' ? '' : ` k=${o.k}`}: ` +
+            `${r.stepsPerSecond.toFixed(2)} steps/s ` +
+            `(median step ${(r.medianStepSeconds * 1e3).toFixed(1)} ms over ${o.steps})` +
             (numpy
               ? `   numpy ${numpy.steps_per_s.toFixed(2)} steps/s, ratio ` +
                 `${(r.stepsPerSecond / numpy.steps_per_s).toFixed(2)}×`

@@ -108,8 +108,10 @@ export function registerCards(program: Command): void {
 function describe(fc: FeatureCards, e: CardExample): string {
   const act = e.activation.toPrecision(3);
   const f = e.fields;
-  if (fc.kind === 'vision')
-    return `${act} img ${f.image}${f.label !== undefined ? ` (${e.image?.className ?? f.label})` : ''}${f.y !== undefined ? ` y${f.y} x${f.x}` : ''}`;
+  if (fc.kind === 'vision') {
+    const label = f.label !== undefined ? ` (${e.image?.className ?? f.label})` : '';
+    return `${act} img ${f.image}${label}${f.y !== undefined ? ` y${f.y} x${f.x}` : ''}`;
+  }
   if (fc.kind === 'text' && e.context)
     return `${act} ${JSON.stringify(e.context.tokens[e.context.active])} (doc ${e.context.doc})`;
   if (fc.kind === 'modarith') return `${act} a=${f.a} b=${f.b}`;

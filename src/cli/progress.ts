@@ -15,7 +15,9 @@ export class ProgressLine {
     const frac = total > 0 ? Math.min(1, done / total) : 0;
     const elapsed = (Date.now() - this.t0) / 1000;
     const eta = frac > 0 ? (elapsed * (1 - frac)) / frac : NaN;
-    const text = `${this.label} ${(100 * frac).toFixed(0).padStart(3)}%  ${fmtTime(elapsed)} elapsed, ETA ${fmtTime(eta)}${note ? `  ${note}` : ''}`;
+    const text =
+      `${this.label} ${(100 * frac).toFixed(0).padStart(3)}%  ` +
+      `${fmtTime(elapsed)} elapsed, ETA ${fmtTime(eta)}${note ? `  ${note}` : ''}`;
     if (this.tty) {
       const now = Date.now();
       if (now - this.lastDraw < 100 && frac < 1) return;

@@ -330,7 +330,10 @@ class ProgressLine {
 
 /** "12/40 runs (8 already done) [2 workers] | topk m=128 k=3 seed 2 1500/3000, … +6" */
 function trainNote(p: StudyProgress): string {
-  const runs = `${p.runsDone}/${p.runsTotal} runs${p.runsSkipped ? ` (${p.runsSkipped} already done)` : ''}${p.runsFailed ? `, ${p.runsFailed} failed` : ''}${p.message?.endsWith('workers') ? ` [${p.message}]` : ''}`;
+  const skipped = p.runsSkipped ? ` (${p.runsSkipped} already done)` : '';
+  const failed = p.runsFailed ? `, ${p.runsFailed} failed` : '';
+  const workers = p.message?.endsWith('workers') ? ` [${p.message}]` : '';
+  const runs = `${p.runsDone}/${p.runsTotal} runs${skipped}${failed}${workers}`;
   const act = p.active
     .slice(0, 2)
     .map((a) => `${a.label} ${a.step}/${a.totalSteps}`)
@@ -470,7 +473,8 @@ function printOutcome(o: StudyOutcome, json: boolean, merge = false): void {
   }
   const what = merge
     ? `merged ${runs.merged} run(s), ${runs.skipped} already there; ${runs.total - runs.missing} of ${runs.total}`
-    : `${runs.trained} trained, ${runs.skipped} already done${runs.failed ? `, ${runs.failed} failed` : ''} of ${runs.here}${runs.here !== runs.total ? ` (shard of ${runs.total})` : ''}`;
+    : `${runs.trained} trained, ${runs.skipped} already done${runs.failed ? `, ${runs.failed} failed` : ''} ` +
+      `of ${runs.here}${runs.here !== runs.total ? ` (shard of ${runs.total})` : ''}`;
   console.log(
     `study ${o.dir}: ${what}` +
       ` — train ${duration(o.timings.trainSeconds)}, analyses ${duration(o.timings.analysisSeconds)}, report ` +

@@ -225,7 +225,12 @@ function printMatrix(m: UniversalityMatrix): void {
     console.log(`  ${''.padEnd(w)}  ${m.names.map((n) => n.padStart(24)).join('')}`);
     m.names.forEach((a, i) =>
       console.log(
-        `  ${a.padEnd(w)}  ${m.names.map((_, j) => (i === j ? '—' : `${fmt(v[i][j], 3)} (${fmt(nm[i][j], 3)}, ${fmt(p[i][j], 3)})`).padStart(24)).join('')}`,
+        `  ${a.padEnd(w)}  ` +
+          m.names
+            .map((_, j) =>
+              (i === j ? '—' : `${fmt(v[i][j], 3)} (${fmt(nm[i][j], 3)}, ${fmt(p[i][j], 3)})`).padStart(24),
+            )
+            .join(''),
       ),
     );
   };

@@ -17,7 +17,8 @@ import { htmlPage } from './shell.js';
 const CARDS_HTML = 'cards.html';
 const CARDS_JSON = 'cards.json';
 
-const CSS = `
+const CSS =
+  `
 section.cards h3{margin:.2rem 0;font-size:1.05rem}
 article.card{border:1px solid #ddd;border-radius:6px;padding:.6rem .8rem;margin:.9rem 0}
 article.card p.stats{margin:.1rem 0 .5rem;color:#555;font-size:.85rem}
@@ -28,7 +29,8 @@ span.a{display:inline-block;min-width:3.6rem;color:#555;font-variant-numeric:tab
 span.src{color:#888;font-size:.72rem;margin-left:.5rem}
 span.tk{white-space:pre-wrap;font-family:'DejaVu Sans Mono',monospace;border-radius:2px}
 span.tk.on{outline:2px solid #c22;font-weight:bold}
-table.rows{border-collapse:collapse;font-size:.8rem}table.rows td,table.rows th{border:1px solid #ddd;padding:.15rem .4rem;text-align:right}
+table.rows{border-collapse:collapse;font-size:.8rem}` +
+  `table.rows td,table.rows th{border:1px solid #ddd;padding:.15rem .4rem;text-align:right}
 p.na{color:#777}
 `;
 
@@ -54,15 +56,19 @@ function exampleList(c: FeatureCard, kind: FeatureCards['kind']): string {
               ? ` · ${cls} (${f.label})`
               : ` · label ${f.label}`;
         const cap = `${num(e.activation)} · image ${f.image}${label}${where}`;
+        const alt = esc(`image ${f.image}${where}`);
         const img = e.image
-          ? `<img src="${esc(e.image.png)}" width="${e.image.width}" height="${e.image.height}" alt="${esc(`image ${f.image}${where}`)}">`
+          ? `<img src="${esc(e.image.png)}" width="${e.image.width}" height="${e.image.height}" alt="${alt}">`
           : '';
         return `<figure title="row ${e.row}">${img}<figcaption>${esc(cap)}</figcaption></figure>`;
       })
       .join('')}</div>`;
   }
   if (kind === 'text' && c.examples.some((e) => e.context)) {
-    return `<ol class="ctx">${c.examples.map((e) => `<li><span class="a">${num(e.activation)}</span>${context(e, c.maxActivation)}</li>`).join('')}</ol>`;
+    const items = c.examples.map(
+      (e) => `<li><span class="a">${num(e.activation)}</span>${context(e, c.maxActivation)}</li>`,
+    );
+    return `<ol class="ctx">${items.join('')}</ol>`;
   }
   const names = [...new Set(c.examples.flatMap((e) => Object.keys(e.fields)))];
   const cell = (e: CardExample, n: string): string => {
@@ -70,12 +76,15 @@ function exampleList(c: FeatureCard, kind: FeatureCards['kind']): string {
     if (v === undefined) return '—';
     return kind === 'modarith' && n === 'position' ? `${v} (${POSITION_NAMES[v] ?? '?'})` : String(v);
   };
-  return `<table class="rows"><thead><tr><th>activation</th><th>row</th>${names.map((n) => `<th>${esc(n)}</th>`).join('')}</tr></thead><tbody>${c.examples
-    .map(
-      (e) =>
-        `<tr><td>${num(e.activation)}</td><td>${e.row}</td>${names.map((n) => `<td>${esc(cell(e, n))}</td>`).join('')}</tr>`,
-    )
-    .join('')}</tbody></table>`;
+  const headCells = names.map((n) => `<th>${esc(n)}</th>`).join('');
+  const bodyRows = c.examples.map((e) => {
+    const cells = names.map((n) => `<td>${esc(cell(e, n))}</td>`).join('');
+    return `<tr><td>${num(e.activation)}</td><td>${e.row}</td>${cells}</tr>`;
+  });
+  return (
+    `<table class="rows"><thead><tr><th>activation</th><th>row</th>${headCells}</tr></thead>` +
+    `<tbody>${bodyRows.join('')}</tbody></table>`
+  );
 }
 
 /** A token context, each token shaded by the latent's activation on it relative to the latent's max. */
@@ -89,7 +98,8 @@ function context(e: CardExample, max: number): string {
     const title = `token ${x.ids[i]} · activation ${a === null ? 'not scanned' : num(a)}`;
     return `<span class="tk${i === x.active ? ' on' : ''}"${style} title="${esc(title)}">${esc(tokenText(t))}</span>`;
   });
-  return `${toks.join('')}<span class="src">${esc(`${x.title || `doc ${x.doc}`} · token ${e.fields.offset} · row ${e.row}`)}</span>`;
+  const src = `${x.title || `doc ${x.doc}`} · token ${e.fields.offset} · row ${e.row}`;
+  return `${toks.join('')}<span class="src">${esc(src)}</span>`;
 }
 
 function card(c: FeatureCard, kind: FeatureCards['kind'], rows: number): string {
@@ -110,13 +120,17 @@ export function cardsSection(fc: FeatureCards): string {
     modarith: '(a, b) inputs',
     rows: 'rows',
   }[fc.kind];
-  return `<section class="cards" id="feature-cards"><style>${CSS}</style>
+  return (
+    `<section class="cards" id="feature-cards"><style>${CSS}</style>
 <h2>Feature cards</h2>
-<p>SAE ${esc(fc.sae.path)} (${esc(fc.sae.architecture)}, ${fc.sae.dSae} latents, ${fc.live} live) on ${esc(fc.acts.path)} (${fc.acts.rowsScanned} of ${fc.acts.rows} rows scanned).
-Latents: ${esc(fc.selection)}. Each card shows the ${fc.examplesPerLatent} rows with the highest activation (ties: lower row first) as ${esc(what)}.</p>
+<p>SAE ${esc(fc.sae.path)} (${esc(fc.sae.architecture)}, ${fc.sae.dSae} latents, ${fc.live} live) ` +
+    `on ${esc(fc.acts.path)} (${fc.acts.rowsScanned} of ${fc.acts.rows} rows scanned).
+Latents: ${esc(fc.selection)}. Each card shows the ${fc.examplesPerLatent} rows with the highest activation ` +
+    `(ties: lower row first) as ${esc(what)}.</p>
 ${fc.cards.map((c) => card(c, fc.kind, fc.acts.rowsScanned)).join('\n')}
 ${fc.warnings.length > 0 ? `<h3>Warnings</h3><ul>${fc.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}
-</section>`;
+</section>`
+  );
 }
 
 /** A whole self-contained page around {@link cardsSection}. */

@@ -17,10 +17,12 @@ export interface RenderedFigure extends Figure {
   svg: string;
 }
 
-const CSS = `
+const CSS =
+  `
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 .question{font-size:1.15rem;color:#333;margin:.6rem 0 1.2rem}
-table{border-collapse:collapse;font-size:.82rem;margin:.6rem 0}th,td{border:1px solid #ddd;padding:.25rem .45rem;text-align:right;white-space:nowrap}
+table{border-collapse:collapse;font-size:.82rem;margin:.6rem 0}` +
+  `th,td{border:1px solid #ddd;padding:.25rem .45rem;text-align:right;white-space:nowrap}
 th{background:#f4f4f4}td.l,th.l{text-align:left}
 .above{color:#0a6b2b;font-weight:bold}.chance{color:#a33}.na{color:#777}
 figure{margin:1.4rem 0}figcaption{font-size:.85rem;color:#555;max-width:900px}
@@ -29,6 +31,16 @@ div.wide{overflow-x:auto}
 pre{background:#f7f7f7;padding:.8rem;overflow-x:auto;font-size:.8rem}
 dl{display:grid;grid-template-columns:max-content auto;gap:.15rem 1rem;font-size:.9rem}dt{color:#555}
 `;
+
+/** A table's header cells; those for which LEFT holds get class="l". */
+function headCells(head: string[], left: (h: string, i: number) => boolean = () => false): string {
+  return head.map((h, i) => `<th${left(h, i) ? ' class="l"' : ''}>${esc(h)}</th>`).join('');
+}
+
+/** A wide (horizontally scrolling) table from its header cells and body rows. */
+function wideTable(headHtml: string, rows: string[]): string {
+  return `<div class="wide"><table><thead><tr>${headHtml}</tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+}
 
 /**
  * The headline table: the primary metric of the metric table with its nulls, excess, ratio, Holm p
@@ -81,9 +93,17 @@ function headline(r: StudyResults, metrics: MetricTable): string {
     ];
     return `<tr>${cols.join('')}</tr>`;
   });
-  return `<div class="wide"><table><thead><tr>${head.map((h, i) => `<th${i === 0 || h === 'verdict' ? ' class="l"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table></div>
-<p>Verdict: <em>above chance</em> only when the lower end of the seed-bootstrap CI exceeds the random null's mean + 2 sd and the
-one-sided Mann–Whitney test of seed-pair values against null draws, Holm-adjusted across cells, gives p &lt; 0.05.</p>`;
+  const table = wideTable(
+    headCells(head, (h, i) => i === 0 || h === 'verdict'),
+    rows,
+  );
+  return (
+    `${table}
+<p>Verdict: <em>above chance</em> only when the lower end of the seed-bootstrap CI exceeds the random null's ` +
+    `mean + 2 sd and the
+one-sided Mann–Whitney test of seed-pair values against null draws, Holm-adjusted across cells, ` +
+    `gives p &lt; 0.05.</p>`
+  );
 }
 
 /** One table per metric of the metric table: every cell's value against both nulls, with p, Holm p and Cohen's d. */
@@ -107,10 +127,26 @@ function metricSections(r: StudyResults, metrics: MetricTable): string {
         const s = cellStat(c, m);
         if (!s) return `<tr><td class="l">${esc(c.label)}</td>${'<td>—</td>'.repeat(head.length - 1)}</tr>`;
         const d = m.digits;
-        return `<tr><td class="l">${esc(c.label)}</td><td>${est(s.estimate, d)}</td><td>${num(s.nullRandom.mean, d)} ± ${num(s.nullRandom.sd, d)}</td><td>${num(s.nullUntrained?.mean ?? null, d)}</td><td>${num(s.excess, d)}</td><td>${ratio(s.ratio)}</td><td>${pval(s.p)}</td><td>${pval(s.pHolm)}</td><td>${num(s.cohensD, 2)}</td><td class="l">${esc(verdict(s))}</td></tr>`;
+        const cols = [
+          `<td class="l">${esc(c.label)}</td>`,
+          `<td>${est(s.estimate, d)}</td>`,
+          `<td>${num(s.nullRandom.mean, d)} ± ${num(s.nullRandom.sd, d)}</td>`,
+          `<td>${num(s.nullUntrained?.mean ?? null, d)}</td>`,
+          `<td>${num(s.excess, d)}</td>`,
+          `<td>${ratio(s.ratio)}</td>`,
+          `<td>${pval(s.p)}</td>`,
+          `<td>${pval(s.pHolm)}</td>`,
+          `<td>${num(s.cohensD, 2)}</td>`,
+          `<td class="l">${esc(verdict(s))}</td>`,
+        ];
+        return `<tr>${cols.join('')}</tr>`;
       });
+      const table = wideTable(
+        headCells(head, (_, i) => i === 0 || i === head.length - 1),
+        rows,
+      );
       return `<h3 id="metric-${esc(m.key)}">${esc(m.label)}</h3><p>${esc(m.methods(tau))}.</p>
-<div class="wide"><table><thead><tr>${head.map((h, i) => `<th${i === 0 || i === head.length - 1 ? ' class="l"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+${table}`;
     })
     .join('\n');
 }
@@ -157,7 +193,7 @@ function runsTable(r: StudyResults): string {
     ];
     return `<tr>${cols.map((c, i) => `<td${i < 2 ? ' class="l"' : ''}>${c}</td>`).join('')}</tr>`;
   });
-  return `<div class="wide"><table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+  return wideTable(headCells(head), rows);
 }
 
 /** Who trained the runs, when results.json says (several lines when the runs are mixed: --allow-mixed). */
@@ -229,10 +265,35 @@ function fourierTable(r: StudyResults): string {
   ];
   const rows = cells.map((c) => {
     const f = c.fourier!;
-    return `<tr><td class="l">${esc(c.label)}</td><td>${est(f.fraction)}</td><td>${num(f.chanceFraction)}</td><td>${est(f.meanKeyShare)}</td><td>${est(f.agreement)}</td><td>${num(f.agreementNull)}</td><td>${pval(f.agreementP)}</td><td>${num(f.fourierPairsPerSeedPair, 1)}</td><td class="l">${esc(f.featuresPerKey.map((e) => `k=${e.k}: ${e.count}`).join(', '))}</td></tr>`;
+    const perKey = f.featuresPerKey.map((e) => `k=${e.k}: ${e.count}`).join(', ');
+    const cols = [
+      `<td class="l">${esc(c.label)}</td>`,
+      `<td>${est(f.fraction)}</td>`,
+      `<td>${num(f.chanceFraction)}</td>`,
+      `<td>${est(f.meanKeyShare)}</td>`,
+      `<td>${est(f.agreement)}</td>`,
+      `<td>${num(f.agreementNull)}</td>`,
+      `<td>${pval(f.agreementP)}</td>`,
+      `<td>${num(f.fourierPairsPerSeedPair, 1)}</td>`,
+      `<td class="l">${esc(perKey)}</td>`,
+    ];
+    return `<tr>${cols.join('')}</tr>`;
   });
-  return `<h2>Fourier features</h2><p>Latents evaluated on ${esc(f0.grid)} over all p² inputs; key frequencies of the model's embedding: ${esc(f0.keys.join(', '))}. A latent is a Fourier feature when at least ${num(f0.threshold, 1)} of its variance over the (a, b) grid lies in components built from key frequencies. Chance: the same fraction for as many random-direction ReLU probes of the activations. Matched latents (decoder assignment between seeds) that are both Fourier features share their dominant frequency at the rate shown, against a shuffled pairing.</p>
-<div class="wide"><table><thead><tr>${head.map((h, i) => `<th${i === 0 || i === head.length - 1 ? ' class="l"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('\n')}</tbody></table></div>`;
+  const intro = [
+    `<h2>Fourier features</h2><p>Latents evaluated on ${esc(f0.grid)} over all p² inputs; `,
+    `key frequencies of the model's embedding: ${esc(f0.keys.join(', '))}. `,
+    `A latent is a Fourier feature when at least ${num(f0.threshold, 1)} of its variance over the (a, b) grid `,
+    'lies in components built from key frequencies. ',
+    'Chance: the same fraction for as many random-direction ReLU probes of the activations. ',
+    'Matched latents (decoder assignment between seeds) that are both Fourier features ',
+    'share their dominant frequency at the rate shown, against a shuffled pairing.</p>',
+  ].join('');
+  const table = wideTable(
+    headCells(head, (_, i) => i === 0 || i === head.length - 1),
+    rows,
+  );
+  return `${intro}
+${table}`;
 }
 
 function archComparison(r: StudyResults): string {
@@ -284,7 +345,8 @@ ${archComparison(r)}
 ${r.cards ? cardsSection(r.cards) : ''}
 <h2>Runs</h2>${runsTable(r)}
 <h2>Methods</h2>${r.methods.map((m) => `<p>${esc(m)}</p>`).join('\n')}
-<h2>Provenance</h2><p>The study spec as given (its hash and every run's config hash are in manifest.json):</p><pre>${esc(r.study.specText)}</pre>`,
+<h2>Provenance</h2><p>The study spec as given (its hash and every run's config hash are in manifest.json):</p>` +
+        `<pre>${esc(r.study.specText)}</pre>`,
     ],
   });
 }

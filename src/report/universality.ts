@@ -136,10 +136,10 @@ function table(m: UniversalityMatrix, x: Measure): string {
           .map((_, j) => {
             if (i === j) return '<td class="na">—</td>';
             const nulls = x.nulls
-              .map(
-                (n) =>
-                  `<br><span class="nul">${esc(n.label)}: ${num(n.mean[i][j])}, p ${pval(n.p[i][j])} (Holm ${pval(n.holm[i][j])})</span>`,
-              )
+              .map((n) => {
+                const stats = `${num(n.mean[i][j])}, p ${pval(n.p[i][j])} (Holm ${pval(n.holm[i][j])})`;
+                return `<br><span class="nul">${esc(n.label)}: ${stats}</span>`;
+              })
               .join('');
             const pairs = x.key === 'mean_corr' ? '' : `<br><span class="nul">${num(m.n_pairs[i][j], 0)} pairs</span>`;
             return `<td><b>${num(m[x.key][i][j])}</b>${nulls}${pairs}</td>`;
@@ -150,12 +150,15 @@ function table(m: UniversalityMatrix, x: Measure): string {
   return `<div class="wide"><table><thead>${head}</thead><tbody>${body}</tbody></table></div>`;
 }
 
-const CSS = `
-h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
-table{border-collapse:collapse;font-size:.8rem;margin:.6rem 0}th,td{border:1px solid #ddd;padding:.3rem .45rem;text-align:right;vertical-align:top}
-th{background:#f4f4f4}th.l{text-align:left}.na{color:#777}.nul{color:#555;font-size:.72rem}
-figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555;max-width:900px}.fig svg{max-width:100%;height:auto}div.wide{overflow-x:auto}
-`;
+const CSS = [
+  '\n',
+  'h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}\n',
+  'table{border-collapse:collapse;font-size:.8rem;margin:.6rem 0}',
+  'th,td{border:1px solid #ddd;padding:.3rem .45rem;text-align:right;vertical-align:top}\n',
+  'th{background:#f4f4f4}th.l{text-align:left}.na{color:#777}.nul{color:#555;font-size:.72rem}\n',
+  'figure{margin:1rem 0}figcaption{font-size:.85rem;color:#555;max-width:900px}',
+  '.fig svg{max-width:100%;height:auto}div.wide{overflow-x:auto}\n',
+].join('');
 
 /** The page section (no <html> wrapper): SAEs, then per measure its heatmap and its table. */
 async function universalitySection(m: UniversalityMatrix): Promise<string> {
@@ -168,18 +171,22 @@ async function universalitySection(m: UniversalityMatrix): Promise<string> {
     )
     .join('');
   const warn = [...new Set(m.pairs.flatMap((p) => p.result.warnings.map((w) => `${p.a} vs ${p.b}: ${w}`)))];
-  return `<section id="universality">
-<h2>Feature universality across SAEs</h2>
-<p>${m.names.length} SAEs encoded on the same ${m.rows} inputs; entry (row, column) compares the row SAE (A) with the column SAE (B). Seed ${m.seed}.</p>
-<table><thead><tr><th class="l">name</th><th class="l">SAE</th><th class="l">activations</th></tr></thead><tbody>${saes}</tbody></table>
-${measures(m)
-  .map(
+  const sections = measures(m).map(
     (x, k) =>
-      `<h3>${esc(x.title)}</h3><figure><div class="fig">${svgs[k]}</div><figcaption>${esc(x.caption)}</figcaption></figure>${table(m, x)}`,
-  )
-  .join('\n')}
+      `<h3>${esc(x.title)}</h3><figure><div class="fig">${svgs[k]}</div>` +
+      `<figcaption>${esc(x.caption)}</figcaption></figure>${table(m, x)}`,
+  );
+  return (
+    `<section id="universality">
+<h2>Feature universality across SAEs</h2>
+<p>${m.names.length} SAEs encoded on the same ${m.rows} inputs; ` +
+    `entry (row, column) compares the row SAE (A) with the column SAE (B). Seed ${m.seed}.</p>
+<table><thead><tr><th class="l">name</th><th class="l">SAE</th><th class="l">activations</th></tr></thead>` +
+    `<tbody>${saes}</tbody></table>
+${sections.join('\n')}
 ${warn.length > 0 ? `<h3>Warnings</h3><ul>${warn.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}
-</section>`;
+</section>`
+  );
 }
 
 /** A whole self-contained page around {@link universalitySection}. */

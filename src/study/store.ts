@@ -85,16 +85,19 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
   id TEXT PRIMARY KEY, cell TEXT NOT NULL, config_hash TEXT NOT NULL, config TEXT NOT NULL, params TEXT NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('done', 'failed')), error TEXT, dir TEXT NOT NULL, weights_sha256 TEXT,
-  final TEXT, firing BLOB, eval_rows INTEGER, seconds REAL NOT NULL, started_at TEXT NOT NULL, finished_at TEXT NOT NULL,
+  final TEXT, firing BLOB, eval_rows INTEGER, seconds REAL NOT NULL, started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL,
   engine TEXT NOT NULL, threads INTEGER NOT NULL, host TEXT NOT NULL, shard TEXT
 );
 CREATE TABLE IF NOT EXISTS curves (
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step INTEGER NOT NULL, tokens INTEGER, lr REAL, loss REAL,
-  mse REAL, aux REAL, sparsity REAL, explained_variance REAL, l0 REAL, dead_fraction REAL, dense_fraction REAL, grad_norm REAL,
+  mse REAL, aux REAL, sparsity REAL, explained_variance REAL, l0 REAL, dead_fraction REAL, dense_fraction REAL,
+  grad_norm REAL,
   PRIMARY KEY (run_id, step)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
-  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step INTEGER NOT NULL, dir TEXT NOT NULL, sha256 TEXT NOT NULL,
+  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, step INTEGER NOT NULL, dir TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
   PRIMARY KEY (run_id, step)
 );
 CREATE TABLE IF NOT EXISTS analyses (name TEXT PRIMARY KEY, json TEXT NOT NULL, created_at TEXT NOT NULL);
@@ -212,13 +215,15 @@ export class StudyStore {
   /** Commits a finished run, its curve and its checkpoints in one transaction. */
   commitRun(row: RunRow, curve: StepMetrics[], checkpoints: CheckpointRow[]): void {
     const insRun = this.db
-      .prepare(`INSERT OR REPLACE INTO runs (id, cell, config_hash, config, params, status, error, dir, weights_sha256, final, firing,
-      eval_rows, seconds, started_at, finished_at, engine, threads, host, shard, husai_version, numerics_version, git_commit, blas)
-      VALUES (@id, @cell, @config_hash, @config, @params, @status, @error, @dir, @weights_sha256, @final, @firing, @eval_rows, @seconds,
-      @started_at, @finished_at, @engine, @threads, @host, @shard, @husai_version, @numerics_version, @git_commit, @blas)`);
-    const insCurve = this.db
-      .prepare(`INSERT OR REPLACE INTO curves (run_id, step, tokens, lr, loss, mse, aux, sparsity, explained_variance, l0,
-      dead_fraction, dense_fraction, grad_norm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      .prepare(`INSERT OR REPLACE INTO runs (id, cell, config_hash, config, params, status, error, dir,
+      weights_sha256, final, firing, eval_rows, seconds, started_at, finished_at, engine, threads, host, shard,
+      husai_version, numerics_version, git_commit, blas)
+      VALUES (@id, @cell, @config_hash, @config, @params, @status, @error, @dir, @weights_sha256, @final, @firing,
+      @eval_rows, @seconds, @started_at, @finished_at, @engine, @threads, @host, @shard, @husai_version,
+      @numerics_version, @git_commit, @blas)`);
+    const insCurve = this.db.prepare(`INSERT OR REPLACE INTO curves (run_id, step, tokens, lr, loss, mse, aux, sparsity,
+      explained_variance, l0, dead_fraction, dense_fraction, grad_norm)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const insCk = this.db.prepare('INSERT OR REPLACE INTO checkpoints (run_id, step, dir, sha256) VALUES (?, ?, ?, ?)');
     const fin = (v: number): number | null => (Number.isFinite(v) ? v : null);
     faultPoint('commit', `run ${row.id}`);

@@ -463,7 +463,8 @@ export function autoJobs(runs: readonly ResolvedRun[], cores: number): number {
 function runLabel(r: ResolvedRun): string {
   const s = r.identity.sae;
   const sp = s.k !== null ? ` k=${s.k}` : s.sparsityCoeff !== null ? ` l1=${s.sparsityCoeff}` : '';
-  return `${s.arch} m=${s.dSae}${sp} seed ${r.identity.seed}${r.identity.dataSeed !== 0 ? `/${r.identity.dataSeed}` : ''}`;
+  const data = r.identity.dataSeed !== 0 ? `/${r.identity.dataSeed}` : '';
+  return `${s.arch} m=${s.dSae}${sp} seed ${r.identity.seed}${data}`;
 }
 
 /** Parses "I/N". */

@@ -42,7 +42,9 @@ export function methodsText(m: MethodsInput): StudyResults['methods'] {
     );
   } else {
     out.push(
-      `Activations: ${String(c.path)} (${m.data.rows ?? 'unknown'} rows, d = ${m.data.d})${m.data.gt ? `, with ${m.data.gt.rows} ground-truth directions from ${String(c.ground_truth)}` : ''}.`,
+      `Activations: ${String(c.path)} (${m.data.rows ?? 'unknown'} rows, d = ${m.data.d})` +
+        (m.data.gt ? `, with ${m.data.gt.rows} ground-truth directions from ${String(c.ground_truth)}` : '') +
+        `.`,
     );
   }
   const ids = m.runs.map((r) => r.identity);
@@ -60,15 +62,26 @@ export function methodsText(m: MethodsInput): StudyResults['methods'] {
       `seed${dataSeeds.length > 1 ? 's' : ''} ${range(dataSeeds)} (docs/SCIENCE.md §2, "Seeds").`,
   );
   const lrs = uniq(ids.map((i) => Number(i.hyper.lr.toPrecision(3))));
+  const lrText = lrs.length <= 4 ? lrs.join(', ') : `${lrs[0]}–${lrs[lrs.length - 1]}`;
   out.push(
-    `Training (docs/SCIENCE.md §2): ${range(ids.map((i) => i.steps))} steps at batch ${range(ids.map((i) => i.batchSize))}, Adam (β = ${ids[0]?.hyper.beta1 ?? 0.9}, ${ids[0]?.hyper.beta2 ?? 0.999}), peak lr ${lrs.length <= 4 ? lrs.join(', ') : `${lrs[0]}–${lrs[lrs.length - 1]}`} with linear warm-up and linear decay over the last ${Math.round((ids[0]?.hyper.decayFraction ?? 0.2) * 100)}%, gradient-norm clip ${ids[0]?.hyper.clipNorm ?? 1}; inputs scaled to E‖x‖² = d, the scale folded back into the saved weights.`,
+    `Training (docs/SCIENCE.md §2): ${range(ids.map((i) => i.steps))} steps at batch ` +
+      `${range(ids.map((i) => i.batchSize))}, Adam (β = ${ids[0]?.hyper.beta1 ?? 0.9}, ` +
+      `${ids[0]?.hyper.beta2 ?? 0.999}), peak lr ${lrText} ` +
+      `with linear warm-up and linear decay over the last ` +
+      `${Math.round((ids[0]?.hyper.decayFraction ?? 0.2) * 100)}%, gradient-norm clip ` +
+      `${ids[0]?.hyper.clipNorm ?? 1}; inputs scaled to E‖x‖² = d, the scale folded back into the saved weights.`,
   );
   out.push(
     `Seed stability (docs/SCIENCE.md §3): ${listText(m.metrics.map((x) => x.methods(m.spec.tau)))}, over all seed ` +
       `pairs of each configuration.`,
   );
   out.push(
-    `Chance (docs/SCIENCE.md §4): random dictionaries of the same shapes (Gaussian rows, normalised; ${m.spec.null_draws} draws)${m.spec.analyses.includes('untrained_null') ? ` and freshly initialised SAEs of each configuration (${m.spec.null_draws} pairs)` : ''}; excess = value − random null, ratio = value / random null.`,
+    `Chance (docs/SCIENCE.md §4): random dictionaries of the same shapes (Gaussian rows, normalised; ` +
+      `${m.spec.null_draws} draws)` +
+      (m.spec.analyses.includes('untrained_null')
+        ? ` and freshly initialised SAEs of each configuration (${m.spec.null_draws} pairs)`
+        : '') +
+      `; excess = value − random null, ratio = value / random null.`,
   );
   out.push(
     `Uncertainty: 95% percentile intervals from ${RESAMPLES.toLocaleString('en-US')} bootstrap resamples of seeds ` +
@@ -103,7 +116,9 @@ export function methodsText(m: MethodsInput): StudyResults['methods'] {
         `statistic.`,
     );
   out.push(
-    `Computed with husai ${m.engine.husaiVersion} on the ${m.engine.name} engine${m.engine.blasCore ? ` (OpenBLAS core ${m.engine.blasCore})` : ''}, ${m.engine.threads} thread(s), Node ${m.engine.node}.`,
+    `Computed with husai ${m.engine.husaiVersion} on the ${m.engine.name} engine` +
+      (m.engine.blasCore ? ` (OpenBLAS core ${m.engine.blasCore})` : '') +
+      `, ${m.engine.threads} thread(s), Node ${m.engine.node}.`,
   );
   return out;
 }
