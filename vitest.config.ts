@@ -6,5 +6,7 @@ export default defineConfig({
     // Native kernels use both cores through OpenMP; parallel test files would fight over them.
     fileParallelism: false,
     testTimeout: 120_000,
+    // Setup hooks train small SAEs too; under load they outlast vitest's 10 s default.
+    hookTimeout: 120_000,
   },
 });
