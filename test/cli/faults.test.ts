@@ -434,7 +434,9 @@ describe('bad inputs through bin/husai.js: one line naming the file or flag, no 
       expect(r.code, r.err).toBe(0);
       const cores = os.availableParallelism();
       expect(r.err).toContain(`warning: HUSAI_THREADS=64 is more than the ${cores} cores here; using ${cores}`);
-      expect((JSON.parse(r.out) as { threads: number }).threads).toBe(cores);
+      const info = JSON.parse(r.out) as { engine: string; threads: number };
+      // the reference engine is single-threaded whatever HUSAI_THREADS asks (HUSAI_ENGINE=reference runs)
+      expect(info.threads).toBe(info.engine === 'reference' ? 1 : cores);
     },
   );
 
