@@ -73,6 +73,9 @@ interface RunState {
   error: Error | null;
 }
 
+/** Longest stretch of training between two turns of the event loop, in milliseconds. */
+const YIELD_EVERY_MS = 200;
+
 /** Trains every run; one pass over the data per epoch per data seed. Results in input order. */
 export async function trainMany(source: BatchStream, runs: RunConfig[], opts: TrainOptions = {}): Promise<RunResult[]> {
   const e = opts.engine ?? getEngine();
@@ -139,6 +142,7 @@ export async function trainMany(source: BatchStream, runs: RunConfig[], opts: Tr
       groups.set(st.run.dataSeed, g);
     }
     const xBD = new Float32Array(B * D);
+    let lastYield = performance.now();
     for (const [dataSeed, group] of groups) {
       let step = 0;
       for (let epoch = 0; step < total; epoch++) {
@@ -175,6 +179,13 @@ export async function trainMany(source: BatchStream, runs: RunConfig[], opts: Tr
             opts.onProgress?.({ runIndex: st.index, runId: st.id, step, totalSteps: total, metrics: st.last });
           }
           if (step >= total) break;
+          // Yield to the event loop now and then: an in-memory batch stream resolves in microtasks
+          // only, so without this a long run would starve timers, signals and IPC (progress output,
+          // SIGINT, a test runner's heartbeat). Numerics are untouched.
+          if (performance.now() - lastYield > YIELD_EVERY_MS) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            lastYield = performance.now();
+          }
         }
         if (seen === 0)
           throw new DataError(
