@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Command, Option } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as sharedParsers from '../../src/cli/args.js';
+import { ensureDist } from './dist.js';
 import { buildProgram } from '../../src/cli/program.js';
 
 /** Runnable commands without --json, with the reason. None today: every command produces a result. */
@@ -165,14 +166,8 @@ describe('husai command tree', () => {
 const repo = path.resolve(__dirname, '..', '..');
 let tmp: string;
 
-beforeAll(() => {
-  // bin/husai.js runs dist/cli/main.js: compile src/ as `npm run build` does, so this tests this tree.
-  const tsc = spawnSync(
-    process.execPath,
-    [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    { cwd: repo, encoding: 'utf8' },
-  );
-  if (tsc.status !== 0) throw new Error(`tsc -p tsconfig.build.json failed:\n${tsc.stdout}${tsc.stderr}`);
+beforeAll(async () => {
+  await ensureDist();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'husai-cli-'));
 }, 300_000);
 

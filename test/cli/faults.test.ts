@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { describeFault, sqliteFault } from '../../src/cli/faults.js';
 import { runCli } from '../../src/cli/program.js';
+import { ensureDist } from './dist.js';
 import { encodeNpyHeader } from '../../src/formats/npy.js';
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -82,22 +83,7 @@ beforeAll(async () => {
   // bin/husai.js runs dist/cli/main.js: compile src/ as `npm run build` does, so this tests this tree.
   // (asynchronously, so vitest's worker stays responsive while it compiles); skipped when dist/ is
   // newer than every source file (tsc rewrites every output, so main.js dates the last build).
-  const built = fs.existsSync(path.join(repo, 'dist', 'cli', 'main.js'))
-    ? fs.statSync(path.join(repo, 'dist', 'cli', 'main.js')).mtimeMs
-    : 0;
-  const newest = fs
-    .readdirSync(path.join(repo, 'src'), { recursive: true, encoding: 'utf8' })
-    .reduce((m, f) => Math.max(m, fs.statSync(path.join(repo, 'src', f)).mtimeMs), 0);
-  if (newest >= built)
-    await new Promise<void>((resolve, reject) => {
-      execFile(
-        process.execPath,
-        [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-        { cwd: repo, encoding: 'utf8' },
-        (err, stdout, stderr) =>
-          err ? reject(new Error(`tsc -p tsconfig.build.json failed:\n${stdout}${stderr}`)) : resolve(),
-      );
-    });
+  await ensureDist();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'husai-faults-'));
 
   const syn = await husai([

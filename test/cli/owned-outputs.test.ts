@@ -21,6 +21,7 @@ import { writeReport } from '../../src/report/index.js';
 import { writeUniversalityReport } from '../../src/report/universality.js';
 import type { FeatureCards } from '../../src/inspect/cards.js';
 import type { UniversalityMatrix } from '../../src/inspect/universality-matrix.js';
+import { ensureDist } from './dist.js';
 
 const repo = path.resolve(__dirname, '..', '..');
 let tmp: string;
@@ -34,27 +35,9 @@ function run(args: string[], cwd: string): Promise<{ code: number | null; out: s
   });
 }
 
-/** Newest modification time of any file under `dir`. */
-function newest(dir: string): number {
-  return Math.max(
-    0,
-    ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => {
-      const p = path.join(dir, e.name);
-      return e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs;
-    }),
-  );
-}
-
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'husai-owned-cli-'));
-  // bin/husai.js runs dist/cli/main.js: compile src/ as `npm run build` does (unless dist/ is newer than src/).
-  const main = path.join(repo, 'dist', 'cli', 'main.js');
-  if (fs.existsSync(main) && fs.statSync(main).mtimeMs > newest(path.join(repo, 'src'))) return;
-  const tsc = await run(
-    [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    repo,
-  );
-  if (tsc.code !== 0) throw new Error(`tsc -p tsconfig.build.json failed:\n${tsc.out}${tsc.err}`);
+  await ensureDist();
 }, 300_000);
 
 afterAll(() => {
